@@ -1,0 +1,136 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { discoveryTokenCaCertHash } from "../render/discovery";
+import { CaName, CertSpec } from "../render/pki";
+import { ClusterPkiArgs, KeyAlgorithm, planPki, preSignedKey, publicKeyPemOf } from "../spec/pki";
+
+export type { ClusterPkiArgs } from "../spec/pki";
+
+type Pem = pulumi.Output<string>;
+interface Material { cert: Pem; key?: Pem }
+type FileMap = { [path: string]: string };
+
+/**
+ * kubeadm's `init phase certs`: the Kubernetes, front-proxy and etcd CAs, every leaf certificate
+ * kubeadm issues (per-node apiserver and etcd server/peer certificates included) and the
+ * service-account key pair, with kubeadm's subjects, usages and SANs.
+ */
+export class ClusterPki extends pulumi.ComponentResource {
+    public readonly caCertPem: pulumi.Output<string>;
+    public readonly frontProxyCaCertPem: pulumi.Output<string>;
+    /** Empty with an external etcd cluster. */
+    public readonly etcdCaCertPem: pulumi.Output<string>;
+    public readonly serviceAccountPublicKeyPem: pulumi.Output<string>;
+    /** `sha256:<hex>` of the CA's SubjectPublicKeyInfo, for `kubeadm join --discovery-token-ca-cert-hash`. */
+    public readonly discoveryTokenCaCertHash: pulumi.Output<string>;
+    /** Certificates shared by every control plane, by path under the certificates directory ("ca.crt", "etcd/ca.crt", "sa.pub"). */
+    public readonly publicFiles: pulumi.Output<{ [path: string]: string }>;
+    /** Private keys shared by every control plane, by path ("ca.key", "sa.key"). Secret. */
+    public readonly privateFiles: pulumi.Output<{ [path: string]: string }>;
+    /** Per-node certificates (apiserver, etcd server and peer), by node name, then path. */
+    public readonly nodePublicFiles: pulumi.Output<{ [node: string]: { [path: string]: string } }>;
+    /** Per-node private keys, by node name, then path. Secret. */
+    public readonly nodePrivateFiles: pulumi.Output<{ [node: string]: { [path: string]: string } }>;
+
+    constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
+        const plan = planPki(args);
+        super("kubeadm:index:ClusterPki", name, {}, opts);
+        for (const w of plan.warnings) pulumi.log.warn(w, this);
+
+        const parent = { parent: this };
+        const newKey = (id: string) => new tls.PrivateKey(`${name}-${id}`, keyArgs(plan.key), parent);
+        const issued = new Map<string, Material>();
+        const cas: Partial<Record<CaName, Material>> = {};
+
+        for (const spec of plan.certs) {
+            const id = spec.node ? `${spec.name}-${spec.node}` : spec.name;
+            let material: Material;
+            if (spec.isCa) {
+                const supplied = plan.suppliedCas[spec.name as CaName];
+                material = supplied
+                    ? { cert: pulumi.output(supplied.certPem), key: supplied.keyPem === undefined ? undefined : pulumi.secret(supplied.keyPem) }
+                    : selfSignedCa(newKey(id), spec, plan.caValidityHours, `${name}-${id}`, parent);
+                cas[spec.name as CaName] = material;
+            } else {
+                const preSigned = plan.preSigned.get(preSignedKey(spec.name, spec.node));
+                material = preSigned
+                    ? { cert: pulumi.output(preSigned.certPem), key: pulumi.secret(preSigned.keyPem) }
+                    : signedLeaf(newKey(id), spec, cas[spec.signer!]!, plan.validityHours, `${name}-${id}`, parent);
+            }
+            issued.set(preSignedKey(spec.name, spec.node), material);
+        }
+
+        const suppliedSaKey = args.certificates?.serviceAccountKey;
+        const saPrivate = suppliedSaKey !== undefined ? pulumi.secret(suppliedSaKey) : newKey("sa").privateKeyPem;
+        const saPublic = pulumi.unsecret(pulumi.output(saPrivate).apply(publicKeyPemOf));
+
+        const shared = plan.certs.filter(c => !c.node);
+        const perNode = plan.certs.filter(c => c.node);
+        const nodes = [...new Set(perNode.map(c => c.node!))];
+
+        this.caCertPem = cas["ca"]!.cert;
+        this.frontProxyCaCertPem = cas["front-proxy-ca"]!.cert;
+        this.etcdCaCertPem = cas["etcd-ca"]?.cert ?? pulumi.output("");
+        this.serviceAccountPublicKeyPem = saPublic;
+        this.discoveryTokenCaCertHash = this.caCertPem.apply(discoveryTokenCaCertHash);
+        this.publicFiles = files([...shared.map(c => [`${c.file}.crt`, issued.get(c.name)!.cert] as const), ["sa.pub", saPublic]]);
+        this.privateFiles = pulumi.secret(files([
+            ...shared.flatMap(c => (issued.get(c.name)!.key ? [[`${c.file}.key`, issued.get(c.name)!.key!] as const] : [])),
+            ["sa.key", pulumi.output(saPrivate)],
+        ]));
+        const perNodeFiles = (pick: (m: Material) => Pem | undefined, ext: string) =>
+            pulumi.all(Object.fromEntries(nodes.map(n => [n, files(perNode.filter(c => c.node === n)
+                .map(c => [`${c.file}.${ext}`, pick(issued.get(preSignedKey(c.name, n))!)!] as const))])));
+        this.nodePublicFiles = perNodeFiles(m => m.cert, "crt");
+        this.nodePrivateFiles = pulumi.secret(perNodeFiles(m => m.key, "key"));
+
+        this.registerOutputs({
+            caCertPem: this.caCertPem, frontProxyCaCertPem: this.frontProxyCaCertPem, etcdCaCertPem: this.etcdCaCertPem,
+            serviceAccountPublicKeyPem: this.serviceAccountPublicKeyPem, discoveryTokenCaCertHash: this.discoveryTokenCaCertHash,
+            publicFiles: this.publicFiles, privateFiles: this.privateFiles,
+            nodePublicFiles: this.nodePublicFiles, nodePrivateFiles: this.nodePrivateFiles,
+        });
+    }
+}
+
+function keyArgs(k: KeyAlgorithm): tls.PrivateKeyArgs {
+    return k.algorithm === "RSA" ? { algorithm: "RSA", rsaBits: k.rsaBits } : { algorithm: "ECDSA", ecdsaCurve: k.ecdsaCurve };
+}
+
+function subject(spec: CertSpec): tls.types.input.SelfSignedCertSubject {
+    return spec.organization ? { commonName: spec.commonName, organization: spec.organization } : { commonName: spec.commonName };
+}
+
+function selfSignedCa(key: tls.PrivateKey, spec: CertSpec, hours: number, name: string, opts: pulumi.CustomResourceOptions): Material {
+    const cert = new tls.SelfSignedCert(name, {
+        privateKeyPem: key.privateKeyPem,
+        subject: subject(spec),
+        dnsNames: spec.dnsNames,
+        allowedUses: spec.usages,
+        isCaCertificate: true,
+        setSubjectKeyId: true,
+        validityPeriodHours: hours,
+    }, opts);
+    return { cert: cert.certPem, key: pulumi.secret(key.privateKeyPem) };
+}
+
+function signedLeaf(key: tls.PrivateKey, spec: CertSpec, ca: Material, hours: number, name: string, opts: pulumi.CustomResourceOptions): Material {
+    const csr = new tls.CertRequest(name, {
+        privateKeyPem: key.privateKeyPem,
+        subject: subject(spec),
+        dnsNames: spec.dnsNames,
+        ipAddresses: spec.ipAddresses,
+    }, opts);
+    const cert = new tls.LocallySignedCert(name, {
+        certRequestPem: csr.certRequestPem,
+        caCertPem: ca.cert,
+        caPrivateKeyPem: ca.key!,
+        allowedUses: spec.usages,
+        validityPeriodHours: hours,
+    }, opts);
+    return { cert: cert.certPem, key: pulumi.secret(key.privateKeyPem) };
+}
+
+function files(entries: (readonly [string, pulumi.Input<string>])[]): pulumi.Output<FileMap> {
+    return pulumi.all(Object.fromEntries(entries)) as pulumi.Output<FileMap>;
+}

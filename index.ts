@@ -1,0 +1,17 @@
+export { Cluster, resolveClusterArgs } from "./components/cluster";
+export type { ClusterArgs } from "./components/cluster";
+export { ClusterPki } from "./components/pki";
+export type { ClusterPkiArgs } from "./spec/pki";
+export * from "./spec/types";
+export { SpecError } from "./spec/problems";
+export type { Problem } from "./spec/problems";
+export { validateCluster, DEFAULTS } from "./spec/validate";
+export type { ResolvedCluster } from "./spec/validate";
+export { importKubeadmConfig, clusterSpecFromKubeadmConfig } from "./spec/kubeadm-config";
+export type { KubeadmConfigImport } from "./spec/kubeadm-config";
+export { clusterConfiguration, clusterConfigurationYaml } from "./render/cluster-configuration";
+export { certificateInventory } from "./render/pki";
+export type { CertSpec } from "./render/pki";
+export { discoveryTokenCaCertHash } from "./render/discovery";
+export { resolveVersion, SUPPORTED_MINORS, VERSION_ROWS } from "./render/versions";
+export type { VersionRow } from "./render/versions";

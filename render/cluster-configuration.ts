@@ -1,0 +1,97 @@
+import * as yaml from "js-yaml";
+import { formatGoDuration } from "../spec/duration";
+import { joinHostPort } from "../spec/network";
+import { Arg, ControlPlaneComponentSpec } from "../spec/types";
+import { DEFAULTS, ResolvedCluster } from "../spec/validate";
+
+/** Flags and volumes pulumi-kubeadm adds itself (e.g. encryption at rest), recorded so kubeadm can regenerate the same manifests. */
+export interface ComponentAdditions {
+    apiServer?: ControlPlaneComponentSpec;
+    controllerManager?: ControlPlaneComponentSpec;
+    scheduler?: ControlPlaneComponentSpec;
+}
+
+/**
+ * The ClusterConfiguration kubeadm stores in `kube-system/kubeadm-config`: v1beta4 from 1.31,
+ * v1beta3 on 1.30 (kubeadm 1.30 cannot read v1beta4). Keys come out sorted, as Go's
+ * sigs.k8s.io/yaml writes them.
+ */
+export function clusterConfiguration(c: ResolvedCluster, additions: ComponentAdditions = {}): Record<string, unknown> {
+    const s = c.spec;
+    const v1beta4 = c.version.minor !== "1.30";
+    const certsDir = s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir;
+    const args = (list: Arg[]) => (v1beta4 ? list.map(a => ({ name: a.name, value: a.value })) : Object.fromEntries(list.map(a => [a.name, a.value])));
+    const component = (own: ControlPlaneComponentSpec | undefined, added: ControlPlaneComponentSpec | undefined) => {
+        const extraArgs = [...(own?.extraArgs ?? []), ...(added?.extraArgs ?? [])];
+        const extraVolumes = [...(own?.extraVolumes ?? []), ...(added?.extraVolumes ?? [])];
+        const extraEnvs = [...(own?.extraEnvs ?? []), ...(added?.extraEnvs ?? [])];
+        return compact({
+            extraArgs: extraArgs.length ? args(extraArgs) : undefined,
+            extraVolumes: extraVolumes.length ? extraVolumes.map(v => compact({ ...v })) : undefined,
+            extraEnvs: v1beta4 && extraEnvs.length ? extraEnvs : undefined,
+        });
+    };
+    const readiness = s.apiServer?.readinessTimeoutSeconds ?? DEFAULTS.readinessTimeoutSeconds;
+    const apiServer = compact({
+        ...component(s.apiServer, additions.apiServer),
+        certSANs: s.apiServer?.certSANs?.length ? s.apiServer.certSANs : undefined,
+        timeoutForControlPlane: v1beta4 ? undefined : formatGoDuration(readiness),
+    });
+
+    const etcdSpec = s.etcd ?? {};
+    const etcd = c.etcdTopology === "stacked"
+        ? { local: compact({
+            dataDir: etcdSpec.dataDir ?? DEFAULTS.etcdDataDir,
+            extraArgs: etcdSpec.extraArgs?.length ? args(etcdSpec.extraArgs) : undefined,
+            extraEnvs: v1beta4 && etcdSpec.extraEnvs?.length ? etcdSpec.extraEnvs : undefined,
+            imageRepository: etcdSpec.imageRepository,
+            imageTag: etcdSpec.imageTag,
+            serverCertSANs: etcdSpec.serverCertSANs?.length ? etcdSpec.serverCertSANs : undefined,
+            peerCertSANs: etcdSpec.peerCertSANs?.length ? etcdSpec.peerCertSANs : undefined,
+        }) }
+        : { external: {
+            endpoints: c.etcdTopology === "external"
+                ? etcdSpec.external!.endpoints
+                : c.etcdMembers.map(m => `https://${joinHostPort(m.address, 2379)}`),
+            caFile: `${certsDir}/etcd/ca.crt`,
+            certFile: `${certsDir}/apiserver-etcd-client.crt`,
+            keyFile: `${certsDir}/apiserver-etcd-client.key`,
+        } };
+
+    const addon = (a: typeof s.dns) => compact({ disabled: v1beta4 && a?.disabled ? true : undefined, imageRepository: a?.imageRepository, imageTag: a?.imageTag });
+    const featureGates = { ...(s.featureGates ?? {}) };
+    if (!v1beta4 && s.certificates?.encryptionAlgorithm === "ECDSA-P256") featureGates.PublicKeysECDSA = true;
+
+    return compact({
+        apiServer,
+        apiVersion: v1beta4 ? "kubeadm.k8s.io/v1beta4" : "kubeadm.k8s.io/v1beta3",
+        caCertificateValidityPeriod: v1beta4 ? formatGoDuration((s.certificates?.caValidityHours ?? DEFAULTS.caValidityHours) * 3600) : undefined,
+        certificateValidityPeriod: v1beta4 ? formatGoDuration((s.certificates?.validityHours ?? DEFAULTS.validityHours) * 3600) : undefined,
+        certificatesDir: certsDir,
+        clusterName: c.clusterName,
+        controlPlaneEndpoint: joinHostPort(c.endpoint.host, c.endpoint.port),
+        controllerManager: component(s.controllerManager, additions.controllerManager),
+        dns: addon(s.dns),
+        encryptionAlgorithm: v1beta4 ? s.certificates?.encryptionAlgorithm ?? DEFAULTS.encryptionAlgorithm : undefined,
+        etcd,
+        featureGates: Object.keys(featureGates).length ? featureGates : undefined,
+        imageRepository: s.imageRepository ?? DEFAULTS.imageRepository,
+        kind: "ClusterConfiguration",
+        kubernetesVersion: c.version.version,
+        networking: compact({
+            dnsDomain: c.networking.dnsDomain,
+            podSubnet: c.networking.podSubnet || undefined,
+            serviceSubnet: c.networking.serviceSubnet,
+        }),
+        proxy: v1beta4 ? addon(s.proxy) : undefined,
+        scheduler: component(s.scheduler, additions.scheduler),
+    });
+}
+
+export function clusterConfigurationYaml(c: ResolvedCluster, additions?: ComponentAdditions): string {
+    return yaml.dump(clusterConfiguration(c, additions), { sortKeys: true, lineWidth: -1, noRefs: true });
+}
+
+function compact<T extends Record<string, unknown>>(o: T): T {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

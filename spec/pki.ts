@@ -1,0 +1,209 @@
+import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { CaName, certificateInventory, CertSpec, PER_NODE_CERTS, SIGNER_OF } from "../render/pki";
+import { Problems } from "./problems";
+import { isDnsSubdomain, isIp } from "./network";
+import { CaInput, CertificatesSpec, NetworkingSpec, NodeAddress, PreSignedCert } from "./types";
+import { checkCertificates, checkEndpoint, checkNetworking, checkSans, DEFAULTS } from "./validate";
+
+export interface ClusterPkiArgs {
+    /** The API server's stable address, "host" or "host:port"; its host goes into the apiserver certificate. */
+    controlPlaneEndpoint: string;
+    networking?: NetworkingSpec;
+    /** Each control plane gets its own apiserver serving certificate. */
+    controlPlanes: NodeAddress[];
+    /** Each etcd member gets its own server and peer certificates. */
+    etcdMembers?: NodeAddress[];
+    /** Set when etcd is an existing cluster: then no etcd CA or etcd certificates are issued. */
+    externalEtcd?: boolean;
+    /** Extra SANs for the apiserver certificate (kubeadm's apiServer.certSANs). */
+    apiServerCertSANs?: string[];
+    etcdServerCertSANs?: string[];
+    etcdPeerCertSANs?: string[];
+    certificates?: CertificatesSpec;
+}
+
+export interface KeyAlgorithm {
+    algorithm: string;
+    rsaBits?: number;
+    ecdsaCurve?: string;
+}
+
+export interface PkiPlan {
+    certs: CertSpec[];
+    key: KeyAlgorithm;
+    caValidityHours: number;
+    validityHours: number;
+    certificatesDir: string;
+    /** CAs supplied by the user, by name. */
+    suppliedCas: Partial<Record<CaName, CaInput>>;
+    /** Pre-signed leaves by "name" or "name/node". */
+    preSigned: Map<string, PreSignedCert>;
+    warnings: string[];
+}
+
+const KEY_ALGORITHMS: Record<string, KeyAlgorithm> = {
+    "RSA-2048": { algorithm: "RSA", rsaBits: 2048 },
+    "RSA-3072": { algorithm: "RSA", rsaBits: 3072 },
+    "RSA-4096": { algorithm: "RSA", rsaBits: 4096 },
+    "ECDSA-P256": { algorithm: "ECDSA", ecdsaCurve: "P256" },
+    "ECDSA-P384": { algorithm: "ECDSA", ecdsaCurve: "P384" },
+};
+
+const CA_FIELDS: Record<CaName, "ca" | "frontProxyCa" | "etcdCa"> = { "ca": "ca", "front-proxy-ca": "frontProxyCa", "etcd-ca": "etcdCa" };
+
+export const preSignedKey = (name: string, node?: string) => (node ? `${name}/${node}` : name);
+
+/** Validates ClusterPki args (collecting every problem) and lays out kubeadm's certificate inventory. */
+export function planPki(args: ClusterPkiArgs, p = new Problems()): PkiPlan {
+    const endpoint = checkEndpoint(p, args.controlPlaneEndpoint, "controlPlaneEndpoint", DEFAULTS.bindPort);
+    const networking = checkNetworking(p, args.networking, "networking");
+    checkNodes(p, args.controlPlanes, "controlPlanes", true);
+    const externalEtcd = args.externalEtcd ?? false;
+    if (!externalEtcd) checkNodes(p, args.etcdMembers, "etcdMembers", true);
+    checkSans(p, args.apiServerCertSANs, "apiServerCertSANs");
+    checkSans(p, args.etcdServerCertSANs, "etcdServerCertSANs");
+    checkSans(p, args.etcdPeerCertSANs, "etcdPeerCertSANs");
+    const c = args.certificates ?? {};
+    checkCertificates(p, c, "certificates");
+
+    const certs = networking && p.ok ? certificateInventory({
+        controlPlaneEndpointHost: endpoint.host,
+        apiServerServiceIp: networking.apiServerServiceIp,
+        dnsDomain: networking.dnsDomain,
+        controlPlanes: args.controlPlanes,
+        etcdMembers: args.etcdMembers ?? [],
+        externalEtcd,
+        apiServerCertSANs: args.apiServerCertSANs ?? [],
+        etcdServerCertSANs: args.etcdServerCertSANs ?? [],
+        etcdPeerCertSANs: args.etcdPeerCertSANs ?? [],
+    }) : [];
+
+    const suppliedCas: Partial<Record<CaName, CaInput>> = {};
+    for (const [ca, field] of Object.entries(CA_FIELDS) as [CaName, keyof typeof c][]) {
+        const given = c[field] as CaInput | undefined;
+        if (!given) continue;
+        if (ca === "etcd-ca" && externalEtcd) p.add(`certificates.${field}`, "(set)", "no etcd CA with an external etcd cluster (its CA comes with etcd.external)");
+        suppliedCas[ca] = given;
+        checkSuppliedCa(p, given, `certificates.${field}`, ca);
+    }
+    const preSigned = checkPreSigned(p, c.preSigned ?? [], certs, suppliedCas);
+    if (known(c.serviceAccountKey)) {
+        try {
+            createPrivateKey(c.serviceAccountKey);
+        } catch {
+            p.add("certificates.serviceAccountKey", "(unreadable)", "a PEM private key (RSA or ECDSA, as kubeadm's sa.key)");
+        }
+    }
+
+    p.throwIfAny("ClusterPki args");
+    return {
+        certs,
+        key: KEY_ALGORITHMS[c.encryptionAlgorithm ?? DEFAULTS.encryptionAlgorithm],
+        caValidityHours: c.caValidityHours ?? DEFAULTS.caValidityHours,
+        validityHours: c.validityHours ?? DEFAULTS.validityHours,
+        certificatesDir: c.certificatesDir ?? DEFAULTS.certificatesDir,
+        suppliedCas, preSigned, warnings: p.warnings,
+    };
+}
+
+function checkNodes(p: Problems, nodes: NodeAddress[] | undefined, field: string, required: boolean): void {
+    if (!Array.isArray(nodes) || (required && nodes.length === 0)) {
+        p.add(field, nodes, "a list of at least one {name, address}");
+        return;
+    }
+    const seen = new Set<string>();
+    nodes.forEach((n, i) => {
+        if (!n || typeof n.name !== "string" || !isDnsSubdomain(n.name)) p.add(`${field}[${i}].name`, n?.name, "a lower-case RFC 1123 subdomain");
+        else if (seen.has(n.name)) p.add(`${field}[${i}].name`, n.name, "a name no other entry has");
+        else seen.add(n.name);
+        if (typeof n?.address !== "string" || !isIp(n.address)) p.add(`${field}[${i}].address`, n?.address, "an IPv4 or IPv6 address");
+    });
+}
+
+/** Checks a supplied CA when its PEMs are known now; Outputs are checked by the certificates that use them. */
+function checkSuppliedCa(p: Problems, ca: CaInput, field: string, name: CaName): void {
+    const cert = known(ca.certPem) ? parseCert(p, ca.certPem, `${field}.certPem`) : undefined;
+    if (cert && !cert.ca) p.add(`${field}.certPem`, cert.subject, `a CA certificate (basicConstraints CA:TRUE) for ${name}`);
+    if (cert && known(ca.keyPem)) {
+        try {
+            if (!cert.checkPrivateKey(createPrivateKey(ca.keyPem))) p.add(`${field}.keyPem`, "(a key of another certificate)", `the private key of ${field}.certPem (${cert.subject})`);
+        } catch {
+            p.add(`${field}.keyPem`, "(unreadable)", "a PEM private key");
+        }
+    }
+}
+
+function checkPreSigned(p: Problems, given: PreSignedCert[], certs: CertSpec[], cas: Partial<Record<CaName, CaInput>>): Map<string, PreSignedCert> {
+    const byKey = new Map<string, PreSignedCert>();
+    given.forEach((g, i) => {
+        const f = `certificates.preSigned[${i}]`;
+        const signer = SIGNER_OF[g?.name];
+        if (!signer) {
+            p.add(`${f}.name`, g?.name, `one of kubeadm's leaf certificate names: ${Object.keys(SIGNER_OF).join(", ")}`);
+            return;
+        }
+        const perNode = (PER_NODE_CERTS as readonly string[]).includes(g.name);
+        if (perNode && !g.node) p.add(`${f}.node`, g.node, `the node this ${g.name} certificate belongs to`);
+        if (!perNode && g.node) p.add(`${f}.node`, g.node, `no node: ${g.name} is shared by the whole cluster`);
+        if (!cas[signer] || cas[signer]!.keyPem !== undefined) {
+            p.add(f, preSignedKey(g.name, g.node), `pre-signed certificates only for a CA given without its key (kubeadm's external-CA mode); ${signer} ${cas[signer] ? "has its key, so pulumi-kubeadm issues this certificate" : "is generated by pulumi-kubeadm"}`);
+            return;
+        }
+        const spec = certs.find(c => c.name === g.name && c.node === g.node);
+        if (!spec && certs.length > 0) {
+            p.add(f, preSignedKey(g.name, g.node), "a certificate this cluster uses (check the node name and the etcd topology)");
+            return;
+        }
+        if (byKey.has(preSignedKey(g.name, g.node))) p.add(f, preSignedKey(g.name, g.node), "each certificate once");
+        byKey.set(preSignedKey(g.name, g.node), g);
+        if (spec) checkPreSignedContent(p, g, spec, cas[signer]!, f);
+    });
+    for (const c of certs) {
+        const ca = c.signer && cas[c.signer];
+        if (ca && ca.keyPem === undefined && !byKey.has(preSignedKey(c.name, c.node))) {
+            p.add("certificates.preSigned", `(no ${preSignedKey(c.name, c.node)})`, `a pre-signed ${c.name} certificate${c.node ? ` for node ${c.node}` : ""}: ${c.signer} was given without its key (external-CA mode), so pulumi-kubeadm cannot issue it`);
+        }
+    }
+    return byKey;
+}
+
+function checkPreSignedContent(p: Problems, g: PreSignedCert, spec: CertSpec, ca: CaInput, f: string): void {
+    const cert = known(g.certPem) ? parseCert(p, g.certPem, `${f}.certPem`) : undefined;
+    if (!cert) return;
+    const caCert = known(ca.certPem) ? safeCert(ca.certPem) : undefined;
+    if (caCert && !cert.verify(caCert.publicKey)) p.add(`${f}.certPem`, cert.subject, `a certificate signed by ${spec.signer} (${caCert.subject})`);
+    if (!cert.subject.split("\n").includes(`CN=${spec.commonName}`)) p.add(`${f}.certPem`, cert.subject, `Subject CN=${spec.commonName}, as kubeadm issues ${spec.name}`);
+    const sans = (cert.subjectAltName ?? "").split(", ");
+    const missing = [...spec.dnsNames.map(d => `DNS:${d}`), ...spec.ipAddresses.map(ip => `IP Address:${ip}`)]
+        .filter(s => !sans.includes(s) && !(s === "IP Address:::1" && sans.includes("IP Address:0:0:0:0:0:0:0:1")));
+    if (missing.length > 0) p.add(`${f}.certPem`, cert.subjectAltName ?? "(no SANs)", `SANs including ${missing.join(", ")}`);
+    if (known(g.keyPem)) {
+        try {
+            if (!cert.checkPrivateKey(createPrivateKey(g.keyPem))) p.add(`${f}.keyPem`, "(a key of another certificate)", `the private key of ${f}.certPem`);
+        } catch {
+            p.add(`${f}.keyPem`, "(unreadable)", "a PEM private key");
+        }
+    }
+}
+
+const known = (v: pulumi.Input<string> | undefined): v is string => typeof v === "string";
+
+function safeCert(pem: string): X509Certificate | undefined {
+    try {
+        return new X509Certificate(pem);
+    } catch {
+        return undefined;
+    }
+}
+
+function parseCert(p: Problems, pem: string, field: string): X509Certificate | undefined {
+    const cert = safeCert(pem);
+    if (!cert) p.add(field, pem.length > 40 ? `${pem.slice(0, 37)}...` : pem, "a PEM certificate (\"-----BEGIN CERTIFICATE-----\")");
+    return cert;
+}
+
+/** The public half of a PEM private key, as "PUBLIC KEY" PEM (kubeadm's sa.pub). */
+export function publicKeyPemOf(privateKeyPem: string): string {
+    return createPublicKey(createPrivateKey(privateKeyPem)).export({ type: "spki", format: "pem" }).toString();
+}

@@ -1,0 +1,239 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * The typed input model of a cluster. Plain interfaces only (no unions, no functions) so the
+ * same shapes can be served to Python, Go, C#, Java and YAML programs by the component provider.
+ * Field names follow kubeadm's ClusterConfiguration / InitConfiguration where one exists.
+ */
+export interface ClusterSpec {
+    /** Kubernetes version to deploy, e.g. "v1.33.2" (a leading "v" is optional). Required unless a kubeadm config gives it. */
+    kubernetesVersion?: string;
+    /** kubeadm's clusterName. Default "kubernetes". */
+    clusterName?: string;
+    /** Stable address of the API server, "host" or "host:port" (kubeadm's controlPlaneEndpoint). Required unless a kubeadm config gives it. */
+    controlPlaneEndpoint?: string;
+    networking?: NetworkingSpec;
+    /** Every machine of the cluster and what it runs. */
+    hosts: HostSpec[];
+    etcd?: EtcdSpec;
+    apiServer?: ApiServerSpec;
+    controllerManager?: ControlPlaneComponentSpec;
+    scheduler?: ControlPlaneComponentSpec;
+    kubelet?: KubeletSpec;
+    certificates?: CertificatesSpec;
+    /** Registry for control-plane images. Default "registry.k8s.io". */
+    imageRepository?: string;
+    /** kubeadm feature gates (ClusterConfiguration.featureGates). */
+    featureGates?: { [gate: string]: boolean };
+    /** Preflight checks to skip, by name, like kubeadm's --ignore-preflight-errors ("all" skips every check). */
+    ignorePreflightErrors?: string[];
+    dns?: AddonSpec;
+    proxy?: AddonSpec;
+    /**
+     * Taints of control-plane nodes (kubeadm's nodeRegistration.taints). Default
+     * node-role.kubernetes.io/control-plane:NoSchedule; an empty list lets workloads run on them.
+     */
+    controlPlaneTaints?: Taint[];
+    /** Bootstrap tokens for joining nodes (kubeadm's InitConfiguration.bootstrapTokens). */
+    bootstrapTokens?: BootstrapTokenSpec[];
+}
+
+export interface Taint {
+    key: string;
+    value?: string;
+    /** "NoSchedule", "PreferNoSchedule" or "NoExecute". */
+    effect: string;
+}
+
+export interface BootstrapTokenSpec {
+    /** "[a-z0-9]{6}.[a-z0-9]{16}"; generated when omitted. Secret. */
+    token?: pulumi.Input<string>;
+    description?: string;
+    /** Go duration such as "24h" (the default); "0s" never expires. */
+    ttl?: string;
+    /** Default ["signing", "authentication"]. */
+    usages?: string[];
+    /** Default ["system:bootstrappers:kubeadm:default-node-token"]. */
+    groups?: string[];
+}
+
+export interface NetworkingSpec {
+    /** Pod network CIDR(s), comma-separated for dual-stack. Empty: the CNI allocates. */
+    podSubnet?: string;
+    /** Service CIDR(s), comma-separated for dual-stack. Default "10.96.0.0/12". */
+    serviceSubnet?: string;
+    /** Cluster DNS domain. Default "cluster.local". */
+    dnsDomain?: string;
+}
+
+/** Role names a host may carry. */
+export const HOST_ROLES = ["etcd", "control-plane", "worker", "load-balancer"] as const;
+
+export interface HostSpec {
+    /** Node name (kubeadm's nodeRegistration.name): a lower-case RFC 1123 subdomain. */
+    name: string;
+    /** The address other members reach this host on (kubeadm's advertiseAddress): an IP. */
+    address: string;
+    /** Any of "etcd", "control-plane", "worker", "load-balancer". */
+    roles: string[];
+    ssh: SshSpec;
+    /** CRI socket on this host. Default "unix:///var/run/containerd/containerd.sock". */
+    criSocket?: string;
+    /** Extra kubelet flags for this host only, after the cluster-wide ones. */
+    kubeletExtraArgs?: Arg[];
+}
+
+/** A node's name and the address its certificates carry. */
+export interface NodeAddress {
+    name: string;
+    address: string;
+}
+
+export interface SshSpec {
+    /** Address to dial. Default: the host's address. */
+    host?: string;
+    /** Default 22. */
+    port?: number;
+    /** Default "root". */
+    user?: string;
+    /** OpenSSH or PEM private key (keep it a secret). */
+    privateKey?: pulumi.Input<string>;
+    privateKeyPassword?: pulumi.Input<string>;
+    password?: pulumi.Input<string>;
+    /** ssh-agent socket to authenticate through. */
+    agentSocketPath?: string;
+    /** Pinned host key, in authorized_keys format. */
+    hostKey?: string;
+    /** A jump host to reach this host through. */
+    bastion?: BastionSpec;
+}
+
+export interface BastionSpec {
+    host: string;
+    port?: number;
+    user?: string;
+    privateKey?: pulumi.Input<string>;
+    privateKeyPassword?: pulumi.Input<string>;
+    password?: pulumi.Input<string>;
+    agentSocketPath?: string;
+    hostKey?: string;
+}
+
+/** One command-line flag, as kubeadm v1beta4's extraArgs: name without dashes, and value. */
+export interface Arg {
+    name: string;
+    value: string;
+}
+
+/** A hostPath volume mounted into a static pod (kubeadm's HostPathMount). */
+export interface HostPathMount {
+    name: string;
+    hostPath: string;
+    mountPath: string;
+    readOnly?: boolean;
+    /** A Kubernetes HostPathType, e.g. "DirectoryOrCreate", "File". */
+    pathType?: string;
+}
+
+export interface EnvVar {
+    name: string;
+    value: string;
+}
+
+export interface ControlPlaneComponentSpec {
+    extraArgs?: Arg[];
+    extraVolumes?: HostPathMount[];
+    extraEnvs?: EnvVar[];
+}
+
+export interface ApiServerSpec extends ControlPlaneComponentSpec {
+    /** Extra Subject Alternative Names for the API server certificate: DNS names, wildcards or IPs. */
+    certSANs?: string[];
+    /** Port the API server listens on at each control plane (kubeadm's localAPIEndpoint.bindPort). Default 6443. */
+    bindPort?: number;
+    /** How long to wait for a control plane's API server to become ready, in seconds. Default 240. */
+    readinessTimeoutSeconds?: number;
+}
+
+export interface EtcdSpec {
+    /**
+     * "stacked" (members on the control planes, the default), "dedicated" (members on the hosts
+     * with role "etcd"), or "external" (an existing cluster given by `external`).
+     */
+    topology?: string;
+    /** Data directory on each member. Default "/var/lib/etcd". */
+    dataDir?: string;
+    imageRepository?: string;
+    imageTag?: string;
+    extraArgs?: Arg[];
+    extraEnvs?: EnvVar[];
+    serverCertSANs?: string[];
+    peerCertSANs?: string[];
+    external?: ExternalEtcdSpec;
+}
+
+export interface ExternalEtcdSpec {
+    /** Client URLs, e.g. "https://10.0.0.5:2379". */
+    endpoints: string[];
+    /** PEM of the CA that signed the etcd servers' certificates. */
+    caCert: pulumi.Input<string>;
+    /** PEM client certificate for the API server. */
+    clientCert: pulumi.Input<string>;
+    /** PEM client key for the API server (secret). */
+    clientKey: pulumi.Input<string>;
+}
+
+export interface KubeletSpec {
+    /** Flags for every kubelet, e.g. {name: "cloud-provider", value: "external"}. */
+    extraArgs?: Arg[];
+    /** Fields merged over the generated KubeletConfiguration (kubelet.config.k8s.io/v1beta1). */
+    config?: { [field: string]: any };
+}
+
+export interface AddonSpec {
+    /** Leave this add-on out. */
+    disabled?: boolean;
+    imageRepository?: string;
+    imageTag?: string;
+    /** Fields merged over the generated component configuration (kube-proxy's KubeProxyConfiguration). */
+    config?: { [field: string]: any };
+}
+
+export interface CertificatesSpec {
+    /** Validity of CA certificates in hours. Default 87600 (10 years). */
+    caValidityHours?: number;
+    /** Validity of every other certificate in hours. Default 8760 (1 year). */
+    validityHours?: number;
+    /** kubeadm's encryptionAlgorithm: "RSA-2048" (default), "RSA-3072", "RSA-4096", "ECDSA-P256", "ECDSA-P384". */
+    encryptionAlgorithm?: string;
+    /** Where certificates live on the hosts. Default "/etc/kubernetes/pki". */
+    certificatesDir?: string;
+    /** Bring your own Kubernetes CA (ca.crt / ca.key). */
+    ca?: CaInput;
+    /** Bring your own front-proxy CA. */
+    frontProxyCa?: CaInput;
+    /** Bring your own etcd CA. */
+    etcdCa?: CaInput;
+    /** Bring your own service-account signing key (PEM, secret). */
+    serviceAccountKey?: pulumi.Input<string>;
+    /**
+     * Pre-signed leaf certificates: required for every leaf of a CA given without its key
+     * (kubeadm's external-CA mode), otherwise not allowed.
+     */
+    preSigned?: PreSignedCert[];
+}
+
+export interface CaInput {
+    certPem: pulumi.Input<string>;
+    /** Omit for kubeadm's external-CA mode: then every leaf this CA signs must be pre-signed. */
+    keyPem?: pulumi.Input<string>;
+}
+
+export interface PreSignedCert {
+    /** kubeadm's certificate name, e.g. "apiserver", "front-proxy-client", "etcd-server". */
+    name: string;
+    /** The node a per-node certificate ("apiserver", "etcd-server", "etcd-peer") belongs to. */
+    node?: string;
+    certPem: pulumi.Input<string>;
+    keyPem: pulumi.Input<string>;
+}

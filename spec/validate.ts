@@ -1,0 +1,417 @@
+import * as path from "node:path";
+import { OWNED_FLAGS, ControlPlaneComponent } from "../render/owned-flags";
+import { resolveVersion, ResolvedVersion } from "../render/versions";
+import { Problems, SpecError } from "./problems";
+import {
+    Cidr, cidrContains, cidrToString, cidrsOverlap, hostBits, isDnsSubdomain, isIp, isWildcardDns,
+    nthAddress, parseCidr, splitHostPort, splitList,
+} from "./network";
+import {
+    Arg, BootstrapTokenSpec, CertificatesSpec, ClusterSpec, ControlPlaneComponentSpec, HOST_ROLES, HostPathMount, HostSpec,
+    NetworkingSpec, SshSpec, BastionSpec, Taint,
+} from "./types";
+import { parseGoDuration } from "./duration";
+
+export const DEFAULTS = {
+    clusterName: "kubernetes",
+    serviceSubnet: "10.96.0.0/12",
+    dnsDomain: "cluster.local",
+    bindPort: 6443,
+    imageRepository: "registry.k8s.io",
+    certificatesDir: "/etc/kubernetes/pki",
+    etcdDataDir: "/var/lib/etcd",
+    caValidityHours: 87600,
+    validityHours: 8760,
+    encryptionAlgorithm: "RSA-2048",
+    criSocket: "unix:///var/run/containerd/containerd.sock",
+    readinessTimeoutSeconds: 240,
+} as const;
+
+export const ENCRYPTION_ALGORITHMS = ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256", "ECDSA-P384"] as const;
+export const ETCD_TOPOLOGIES = ["stacked", "dedicated", "external"] as const;
+const PATH_TYPES = ["", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"];
+/** kube-controller-manager's default --node-cidr-mask-size per family. */
+const NODE_CIDR_MASK = { ipv4: 24, ipv6: 64 } as const;
+
+export interface ResolvedNetworking {
+    podSubnets: Cidr[];
+    serviceSubnets: Cidr[];
+    podSubnet: string;
+    serviceSubnet: string;
+    dnsDomain: string;
+    /** First address of the first service CIDR: the `kubernetes` Service's ClusterIP. */
+    apiServerServiceIp: string;
+    /** Tenth address of the first service CIDR: the cluster DNS Service's ClusterIP. */
+    dnsServiceIp: string;
+}
+
+export interface ResolvedCluster {
+    spec: ClusterSpec;
+    version: ResolvedVersion;
+    clusterName: string;
+    endpoint: { host: string; port: number };
+    networking: ResolvedNetworking;
+    controlPlanes: HostSpec[];
+    workers: HostSpec[];
+    loadBalancers: HostSpec[];
+    etcdTopology: string;
+    /** Hosts running etcd members (empty for an external cluster). */
+    etcdMembers: HostSpec[];
+    warnings: string[];
+}
+
+/** Validates a whole cluster spec, collecting every problem, and returns it resolved with defaults. */
+export function validateCluster(spec: ClusterSpec): ResolvedCluster {
+    const p = new Problems();
+    if (!spec || typeof spec !== "object") throw new SpecError([{ field: "spec", value: spec, accepted: "a cluster spec object" }]);
+
+    const version = checkVersion(p, spec.kubernetesVersion, "kubernetesVersion");
+    const clusterName = spec.clusterName ?? DEFAULTS.clusterName;
+    if (!isDnsSubdomain(clusterName)) p.add("clusterName", clusterName, "a lower-case RFC 1123 subdomain, e.g. \"kubernetes\"");
+
+    const bindPort = spec.apiServer?.bindPort ?? DEFAULTS.bindPort;
+    if (!isPort(bindPort)) p.add("apiServer.bindPort", bindPort, "a TCP port from 1 to 65535");
+    const endpoint = checkEndpoint(p, spec.controlPlaneEndpoint, "controlPlaneEndpoint", bindPort);
+    const networking = checkNetworking(p, spec.networking, "networking", spec.controllerManager?.extraArgs);
+
+    const hosts = Array.isArray(spec.hosts) ? spec.hosts : [];
+    if (!Array.isArray(spec.hosts) || hosts.length === 0) p.add("hosts", spec.hosts, "a list of at least one host with the \"control-plane\" role");
+    checkHosts(p, hosts, networking, endpoint.host);
+    const withRole = (role: string) => hosts.filter(h => Array.isArray(h?.roles) && h.roles.includes(role));
+    const controlPlanes = withRole("control-plane");
+    if (hosts.length > 0 && controlPlanes.length === 0) p.add("hosts[].roles", hosts.map(h => h?.roles), "at least one host with the \"control-plane\" role");
+
+    const { topology, members } = checkEtcd(p, spec, controlPlanes, withRole("etcd"));
+
+    checkComponent(p, spec.apiServer, "apiServer", "apiServer");
+    checkComponent(p, spec.controllerManager, "controllerManager", "controllerManager");
+    checkComponent(p, spec.scheduler, "scheduler", "scheduler");
+    checkArgs(p, spec.kubelet?.extraArgs, "kubelet.extraArgs", "kubelet");
+    checkSans(p, spec.apiServer?.certSANs, "apiServer.certSANs");
+    if (spec.apiServer?.readinessTimeoutSeconds !== undefined && !(isWhole(spec.apiServer.readinessTimeoutSeconds) && spec.apiServer.readinessTimeoutSeconds > 0)) {
+        p.add("apiServer.readinessTimeoutSeconds", spec.apiServer.readinessTimeoutSeconds, "a whole number of seconds greater than 0");
+    }
+    checkCertificates(p, spec.certificates, "certificates");
+    checkImageRepository(p, spec.imageRepository, "imageRepository");
+    checkImageRepository(p, spec.etcd?.imageRepository, "etcd.imageRepository");
+    checkImageRepository(p, spec.dns?.imageRepository, "dns.imageRepository");
+    checkImageRepository(p, spec.proxy?.imageRepository, "proxy.imageRepository");
+    checkImageTag(p, spec.etcd?.imageTag, "etcd.imageTag");
+    checkImageTag(p, spec.dns?.imageTag, "dns.imageTag");
+    checkImageTag(p, spec.proxy?.imageTag, "proxy.imageTag");
+    checkTaints(p, spec.controlPlaneTaints, "controlPlaneTaints");
+    checkBootstrapTokens(p, spec.bootstrapTokens, "bootstrapTokens");
+    const algorithm = spec.certificates?.encryptionAlgorithm;
+    if (version?.minor === "1.30" && algorithm && !["RSA-2048", "ECDSA-P256"].includes(algorithm)) {
+        p.add("certificates.encryptionAlgorithm", algorithm, "RSA-2048 or ECDSA-P256 on Kubernetes 1.30 (kubeadm 1.30's v1beta3 config cannot record other algorithms; 1.31+ accepts RSA-3072, RSA-4096 and ECDSA-P384)");
+    }
+    for (const [gate, on] of Object.entries(spec.featureGates ?? {})) {
+        if (typeof on !== "boolean") p.add(`featureGates.${gate}`, on, "true or false");
+    }
+
+    p.throwIfAny();
+    if (version!.warning) p.warn(version!.warning);
+    return {
+        spec, version: version!, clusterName, endpoint: { host: endpoint.host, port: endpoint.port }, networking: networking!,
+        controlPlanes, workers: withRole("worker"), loadBalancers: withRole("load-balancer"),
+        etcdTopology: topology, etcdMembers: members, warnings: p.warnings,
+    };
+}
+
+export function checkVersion(p: Problems, text: string | undefined, field: string): ResolvedVersion | undefined {
+    const r = resolveVersion(text ?? "");
+    if (!r.ok) {
+        p.add(field, text, r.accepted);
+        return undefined;
+    }
+    return r.value;
+}
+
+export function checkEndpoint(p: Problems, text: string | undefined, field: string, defaultPort: number): { host: string; port: number } {
+    if (typeof text !== "string" || text.length === 0) {
+        p.add(field, text, "the API server's stable address: \"host\" or \"host:port\" with a DNS name or IP (e.g. \"k8s-api.example.internal:6443\")");
+        return { host: "", port: defaultPort };
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+        p.add(field, text, "\"host\" or \"host:port\" without a scheme: an IP address or a lower-case DNS name, e.g. \"k8s-api.example.internal:6443\"");
+        return { host: "", port: defaultPort };
+    }
+    const { host, port } = splitHostPort(text);
+    if (!isIp(host) && !isDnsSubdomain(host)) p.add(field, text, "a host that is an IP address or a lower-case DNS name, with an optional \":port\"");
+    const portNumber = port === undefined ? defaultPort : Number(port);
+    if (port !== undefined && (!/^\d+$/.test(port) || !isPort(portNumber))) p.add(field, text, "a port from 1 to 65535 after the colon");
+    return { host, port: portNumber };
+}
+
+export function checkNetworking(p: Problems, n: NetworkingSpec | undefined, field: string, kcmArgs?: Arg[]): ResolvedNetworking | undefined {
+    const serviceSubnet = n?.serviceSubnet ?? DEFAULTS.serviceSubnet;
+    const podSubnet = n?.podSubnet ?? "";
+    const dnsDomain = n?.dnsDomain ?? DEFAULTS.dnsDomain;
+    if (!isDnsSubdomain(dnsDomain)) p.add(`${field}.dnsDomain`, dnsDomain, "a lower-case DNS domain such as \"cluster.local\"");
+
+    const services = checkCidrList(p, serviceSubnet, `${field}.serviceSubnet`);
+    for (const c of services) {
+        // kubeadm: at most 20 host bits (an IPv4 /12 or IPv6 /108); the DNS Service takes the 10th address.
+        if (hostBits(c) > 20) p.add(`${field}.serviceSubnet`, c.text, `a ${c.kind === "ipv4" ? "/12" : "/108"} or smaller range (kubeadm allows at most 20 host bits)`);
+        if (hostBits(c) < 4) p.add(`${field}.serviceSubnet`, c.text, `a range of at least 16 addresses (${c.kind === "ipv4" ? "/28" : "/124"} or larger), so the API server (1st) and DNS (10th) Service IPs fit`);
+    }
+    const pods = podSubnet === "" ? [] : checkCidrList(p, podSubnet, `${field}.podSubnet`);
+    for (const c of pods) {
+        const maskArg = [...(kcmArgs ?? [])].reverse().find(a => a?.name === `node-cidr-mask-size-${c.kind}` || a?.name === "node-cidr-mask-size");
+        const nodeMask = maskArg ? Number(maskArg.value) : NODE_CIDR_MASK[c.kind];
+        if (c.prefix > nodeMask) p.add(`${field}.podSubnet`, c.text, `a range larger than one node's pod range (/${nodeMask}), e.g. "${c.kind === "ipv4" ? "10.244.0.0/16" : "fd00:10:244::/56"}"`);
+        else if (nodeMask - c.prefix > 16) p.add(`${field}.podSubnet`, c.text, `a range of at most 2^16 node ranges (/${nodeMask - 16} or smaller with node ranges of /${nodeMask})`);
+        for (const s of services) {
+            if (cidrsOverlap(c, s)) p.add(`${field}.podSubnet`, c.text, `a range that does not overlap networking.serviceSubnet ${s.text}`);
+        }
+    }
+    if (pods.length > 0 && services.length > 0 && families(pods) !== families(services)) {
+        p.add(`${field}.podSubnet`, podSubnet, `the same IP families as networking.serviceSubnet (${families(services)})`);
+    }
+    if (services.length === 0) return undefined;
+    return {
+        podSubnets: pods, serviceSubnets: services, podSubnet, serviceSubnet, dnsDomain,
+        apiServerServiceIp: nthAddress(services[0], 1), dnsServiceIp: nthAddress(services[0], 10),
+    };
+}
+
+const families = (cidrs: Cidr[]) => cidrs.map(c => c.kind).sort().join("+");
+
+function checkCidrList(p: Problems, text: string, field: string): Cidr[] {
+    const items = typeof text === "string" ? splitList(text) : [];
+    const cidrs: Cidr[] = [];
+    if (items.length === 0) p.add(field, text, "a CIDR such as \"10.96.0.0/12\", or an IPv4 and an IPv6 CIDR separated by a comma");
+    for (const item of items) {
+        const c = parseCidr(item);
+        if (!c) p.add(field, item, "a CIDR such as \"10.96.0.0/12\" or \"fd00:10:96::/108\"");
+        else if (c.hostBitsSet) p.add(field, item, `a network address with no host bits set: "${cidrToString(c)}"`);
+        else cidrs.push(c);
+    }
+    if (items.length > 2 || (cidrs.length === 2 && cidrs[0].kind === cidrs[1].kind)) {
+        p.add(field, text, "one CIDR, or two for dual-stack: one IPv4 and one IPv6");
+    }
+    return cidrs;
+}
+
+function checkHosts(p: Problems, hosts: HostSpec[], networking: ResolvedNetworking | undefined, endpointHost: string): void {
+    const names = new Map<string, number>();
+    const addresses = new Map<string, number>();
+    const ranges = networking ? [...networking.podSubnets.map(c => ["podSubnet", c] as const), ...networking.serviceSubnets.map(c => ["serviceSubnet", c] as const)] : [];
+    if (isIp(endpointHost)) {
+        for (const [which, c] of ranges) {
+            if (cidrContains(c, endpointHost)) p.add("controlPlaneEndpoint", endpointHost, `an address outside networking.${which} ${c.text}`);
+        }
+    }
+    hosts.forEach((h, i) => {
+        const f = `hosts[${i}]`;
+        if (!h || typeof h !== "object") {
+            p.add(f, h, "a host: {name, address, roles, ssh}");
+            return;
+        }
+        if (typeof h.name !== "string" || !isDnsSubdomain(h.name)) p.add(`${f}.name`, h.name, "a lower-case RFC 1123 subdomain (letters, digits, '-' and '.'), as Kubernetes requires of node names");
+        else if (names.has(h.name)) p.add(`${f}.name`, h.name, `a name no other host has (hosts[${names.get(h.name)}] has it too)`);
+        else names.set(h.name, i);
+
+        if (typeof h.address !== "string" || !isIp(h.address)) p.add(`${f}.address`, h.address, "an IPv4 or IPv6 address the other hosts reach this one on");
+        else {
+            if (addresses.has(h.address)) p.add(`${f}.address`, h.address, `an address no other host has (hosts[${addresses.get(h.address)}] has it too)`);
+            else addresses.set(h.address, i);
+            for (const [which, c] of ranges) {
+                if (cidrContains(c, h.address)) p.add(`${f}.address`, h.address, `an address outside networking.${which} ${c.text} (node, pod and service networks must not overlap)`);
+            }
+        }
+
+        if (!Array.isArray(h.roles) || h.roles.length === 0) p.add(`${f}.roles`, h.roles, `one or more of ${HOST_ROLES.map(r => `"${r}"`).join(", ")}`);
+        else {
+            h.roles.forEach((r, j) => {
+                if (!(HOST_ROLES as readonly string[]).includes(r)) p.add(`${f}.roles[${j}]`, r, `one of ${HOST_ROLES.map(x => `"${x}"`).join(", ")}`);
+            });
+            if (new Set(h.roles).size !== h.roles.length) p.add(`${f}.roles`, h.roles, "each role once");
+            if (h.roles.includes("load-balancer") && h.roles.includes("control-plane")) {
+                p.add(`${f}.roles`, h.roles, "a load-balancer host apart from the control planes (both listen on the API port); use kube-vip for a load balancer on the control planes");
+            }
+        }
+        checkSsh(p, h.ssh, `${f}.ssh`);
+        if (h.criSocket !== undefined && !/^(unix|npipe):\/\/\/?\S+$/.test(h.criSocket)) p.add(`${f}.criSocket`, h.criSocket, "a CRI endpoint URL such as \"unix:///var/run/containerd/containerd.sock\"");
+        checkArgs(p, h.kubeletExtraArgs, `${f}.kubeletExtraArgs`, "kubelet");
+    });
+}
+
+function checkSsh(p: Problems, ssh: SshSpec | BastionSpec | undefined, field: string): void {
+    if (!ssh || typeof ssh !== "object") {
+        p.add(field, ssh, "SSH connection settings with privateKey, password or agentSocketPath");
+        return;
+    }
+    if (ssh.privateKey === undefined && ssh.password === undefined && ssh.agentSocketPath === undefined) {
+        p.add(field, "(no credentials)", "one of privateKey, password or agentSocketPath");
+    }
+    if (typeof ssh.privateKey === "string" && !/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(ssh.privateKey)) {
+        p.add(`${field}.privateKey`, "(a value that is not a private key)", "a PEM or OpenSSH private key (\"-----BEGIN ... PRIVATE KEY-----\")");
+    }
+    if (ssh.port !== undefined && !isPort(ssh.port)) p.add(`${field}.port`, ssh.port, "a TCP port from 1 to 65535");
+    if (ssh.host !== undefined && !isIp(ssh.host) && !isDnsSubdomain(ssh.host)) p.add(`${field}.host`, ssh.host, "an IP address or DNS name");
+    if (ssh.user !== undefined && !/^[a-z_][a-z0-9_.-]*\$?$/i.test(ssh.user)) p.add(`${field}.user`, ssh.user, "a login name such as \"root\" or \"ubuntu\"");
+    if ("bastion" in ssh && ssh.bastion !== undefined) checkSsh(p, ssh.bastion, `${field}.bastion`);
+}
+
+function checkEtcd(p: Problems, spec: ClusterSpec, controlPlanes: HostSpec[], etcdHosts: HostSpec[]): { topology: string; members: HostSpec[] } {
+    const e = spec.etcd ?? {};
+    const topology = e.topology ?? (e.external ? "external" : etcdHosts.length > 0 ? "dedicated" : "stacked");
+    if (!(ETCD_TOPOLOGIES as readonly string[]).includes(topology)) {
+        p.add("etcd.topology", topology, `one of ${ETCD_TOPOLOGIES.map(t => `"${t}"`).join(", ")}`);
+        return { topology, members: [] };
+    }
+    if (topology !== "dedicated" && etcdHosts.length > 0) {
+        p.add("hosts[].roles", etcdHosts.map(h => h.name), `no "etcd" role with etcd.topology "${topology}" (the role places members on dedicated hosts)`);
+    }
+    if (topology !== "external" && e.external) p.add("etcd.external", "(set)", `only with etcd.topology "external" (it is "${topology}")`);
+    const members = topology === "stacked" ? controlPlanes : topology === "dedicated" ? etcdHosts : [];
+    let count = members.length;
+    if (topology === "external") {
+        const x = e.external;
+        if (!x) p.add("etcd.external", x, "the existing cluster: {endpoints, caCert, clientCert, clientKey}");
+        else {
+            if (!Array.isArray(x.endpoints) || x.endpoints.length === 0) p.add("etcd.external.endpoints", x.endpoints, "one or more client URLs such as \"https://10.0.0.5:2379\"");
+            (x.endpoints ?? []).forEach((u, i) => {
+                if (!isHttpsUrl(u)) p.add(`etcd.external.endpoints[${i}]`, u, "an https:// client URL with host and port, e.g. \"https://10.0.0.5:2379\"");
+            });
+            for (const k of ["caCert", "clientCert", "clientKey"] as const) {
+                if (x[k] === undefined || x[k] === "") p.add(`etcd.external.${k}`, x[k], k === "clientKey" ? "the PEM private key of the API server's etcd client certificate" : "a PEM certificate");
+            }
+            count = x.endpoints?.length ?? 0;
+        }
+    } else {
+        if (count === 0 && controlPlanes.length > 0) {
+            p.add(topology === "stacked" ? "hosts[].roles" : "hosts[].roles", "(no etcd members)", topology === "stacked"
+                ? "at least one control-plane host (stacked etcd runs on them)"
+                : "at least one host with the \"etcd\" role for dedicated etcd");
+        }
+        if (e.dataDir !== undefined && !path.isAbsolute(e.dataDir)) p.add("etcd.dataDir", e.dataDir, "an absolute path such as \"/var/lib/etcd\"");
+        checkArgs(p, e.extraArgs, "etcd.extraArgs", "etcd");
+        checkSans(p, e.serverCertSANs, "etcd.serverCertSANs");
+        checkSans(p, e.peerCertSANs, "etcd.peerCertSANs");
+    }
+    if (count > 0 && count % 2 === 0) {
+        p.warn(`etcd has ${count} members: an even count tolerates no more failures than ${count - 1} members (quorum ${Math.floor(count / 2) + 1}); use 1, 3, 5 or 7.`);
+    }
+    if (count > 7) p.warn(`etcd has ${count} members: more than 7 slows every write; etcd recommends 3, 5 or 7.`);
+    return { topology, members };
+}
+
+const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+function checkTaints(p: Problems, taints: Taint[] | undefined, field: string): void {
+    (taints ?? []).forEach((t, i) => {
+        if (!t || typeof t.key !== "string" || !QUALIFIED_NAME.test(t.key)) p.add(`${field}[${i}].key`, t?.key, "a label-style key such as \"node-role.kubernetes.io/control-plane\"");
+        if (!TAINT_EFFECTS.includes(t?.effect)) p.add(`${field}[${i}].effect`, t?.effect, `one of ${TAINT_EFFECTS.join(", ")}`);
+        if (t?.value !== undefined && (typeof t.value !== "string" || t.value.length > 63)) p.add(`${field}[${i}].value`, t.value, "a label value of at most 63 characters");
+    });
+}
+
+export const BOOTSTRAP_TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
+const TOKEN_USAGES = ["signing", "authentication"];
+const TOKEN_GROUP = /^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/;
+
+function checkBootstrapTokens(p: Problems, tokens: BootstrapTokenSpec[] | undefined, field: string): void {
+    (tokens ?? []).forEach((t, i) => {
+        const f = `${field}[${i}]`;
+        if (typeof t?.token === "string" && !BOOTSTRAP_TOKEN.test(t.token)) p.add(`${f}.token`, "(a malformed token)", "6 then 16 characters of [a-z0-9] joined by a dot, e.g. \"abcdef.0123456789abcdef\"");
+        if (t?.ttl !== undefined && parseGoDuration(t.ttl) === undefined) p.add(`${f}.ttl`, t.ttl, "a duration such as \"24h\" or \"90m\" (\"0s\" never expires)");
+        (t?.usages ?? []).forEach((u, j) => {
+            if (!TOKEN_USAGES.includes(u)) p.add(`${f}.usages[${j}]`, u, `one of ${TOKEN_USAGES.join(", ")}`);
+        });
+        (t?.groups ?? []).forEach((g, j) => {
+            if (!TOKEN_GROUP.test(g)) p.add(`${f}.groups[${j}]`, g, "a group matching system:bootstrappers:[a-z0-9:-]*");
+        });
+    });
+}
+
+function isHttpsUrl(u: string): boolean {
+    try {
+        const url = new URL(u);
+        return url.protocol === "https:" && url.hostname !== "" && url.port !== "";
+    } catch {
+        return false;
+    }
+}
+
+export function checkComponent(p: Problems, c: ControlPlaneComponentSpec | undefined, field: string, component: ControlPlaneComponent): void {
+    if (!c) return;
+    checkArgs(p, c.extraArgs, `${field}.extraArgs`, component);
+    checkVolumes(p, c.extraVolumes, `${field}.extraVolumes`);
+    (c.extraEnvs ?? []).forEach((e, i) => {
+        if (!e || typeof e.name !== "string" || !/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(e.name)) p.add(`${field}.extraEnvs[${i}].name`, e?.name, "an environment variable name");
+        if (typeof e?.value !== "string") p.add(`${field}.extraEnvs[${i}].value`, e?.value, "a string");
+    });
+}
+
+export function checkArgs(p: Problems, args: Arg[] | undefined, field: string, component: ControlPlaneComponent): void {
+    if (args === undefined) return;
+    if (!Array.isArray(args)) {
+        p.add(field, args, "a list of {name, value} flags, e.g. [{name: \"audit-log-path\", value: \"/var/log/audit.log\"}]");
+        return;
+    }
+    args.forEach((a, i) => {
+        const f = `${field}[${i}]`;
+        if (!a || typeof a.name !== "string") {
+            p.add(f, a, "a flag {name, value}");
+            return;
+        }
+        if (a.name.startsWith("-")) p.add(`${f}.name`, a.name, `the flag name without leading dashes ("${a.name.replace(/^-+/, "")}")`);
+        else if (!/^[a-z0-9][a-z0-9-]*$/.test(a.name)) p.add(`${f}.name`, a.name, "a flag name of lower-case letters, digits and '-'");
+        const owned = OWNED_FLAGS[component][a.name.replace(/^-+/, "")];
+        if (owned) p.add(`${f}.name`, a.name, `a flag pulumi-kubeadm does not own: --${a.name.replace(/^-+/, "")} ${owned}`);
+        if (typeof a.value !== "string") p.add(`${f}.value`, a.value, "a string (write numbers and booleans as text)");
+    });
+}
+
+function checkVolumes(p: Problems, volumes: HostPathMount[] | undefined, field: string): void {
+    (volumes ?? []).forEach((v, i) => {
+        const f = `${field}[${i}]`;
+        if (!v || typeof v.name !== "string" || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v.name) || v.name.length > 63) p.add(`${f}.name`, v?.name, "a lower-case DNS label (at most 63 characters)");
+        if (typeof v?.hostPath !== "string" || !path.isAbsolute(v.hostPath)) p.add(`${f}.hostPath`, v?.hostPath, "an absolute path on the host");
+        if (typeof v?.mountPath !== "string" || !path.isAbsolute(v.mountPath)) p.add(`${f}.mountPath`, v?.mountPath, "an absolute path in the container");
+        if (v?.pathType !== undefined && !PATH_TYPES.includes(v.pathType)) p.add(`${f}.pathType`, v.pathType, `one of ${PATH_TYPES.filter(t => t).join(", ")}`);
+    });
+}
+
+/** kubeadm's certSANs: DNS names (RFC 1123 subdomains or wildcards) and IP addresses. */
+export function checkSans(p: Problems, sans: string[] | undefined, field: string): void {
+    (sans ?? []).forEach((s, i) => {
+        if (typeof s !== "string" || !(isIp(s) || isDnsSubdomain(s) || isWildcardDns(s))) {
+            p.add(`${field}[${i}]`, s, "an IP address, a lower-case DNS name, or a wildcard DNS name such as \"*.example.internal\"");
+        }
+    });
+}
+
+export function checkCertificates(p: Problems, c: CertificatesSpec | undefined, field: string): void {
+    if (!c) return;
+    const ca = c.caValidityHours ?? DEFAULTS.caValidityHours;
+    const leaf = c.validityHours ?? DEFAULTS.validityHours;
+    if (!isWhole(ca) || ca <= 0) p.add(`${field}.caValidityHours`, c.caValidityHours, "a whole number of hours greater than 0 (default 87600, 10 years)");
+    if (!isWhole(leaf) || leaf <= 0) p.add(`${field}.validityHours`, c.validityHours, "a whole number of hours greater than 0 (default 8760, 1 year)");
+    else if (isWhole(ca) && leaf > ca) p.warn(`${field}.validityHours (${leaf}h) is longer than caValidityHours (${ca}h): certificates would outlive their CA.`);
+    if (c.encryptionAlgorithm !== undefined && !(ENCRYPTION_ALGORITHMS as readonly string[]).includes(c.encryptionAlgorithm)) {
+        p.add(`${field}.encryptionAlgorithm`, c.encryptionAlgorithm, `one of ${ENCRYPTION_ALGORITHMS.join(", ")}`);
+    }
+    if (c.certificatesDir !== undefined && !path.isAbsolute(c.certificatesDir)) p.add(`${field}.certificatesDir`, c.certificatesDir, "an absolute path such as \"/etc/kubernetes/pki\"");
+    for (const k of ["ca", "frontProxyCa", "etcdCa"] as const) {
+        const given = c[k];
+        if (given !== undefined && (given.certPem === undefined || given.certPem === "")) p.add(`${field}.${k}.certPem`, given.certPem, "the CA certificate as PEM");
+    }
+}
+
+function checkImageRepository(p: Problems, repo: string | undefined, field: string): void {
+    if (repo === undefined) return;
+    if (typeof repo !== "string" || !/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:\d+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/.test(repo)) {
+        p.add(field, repo, "a registry path without scheme or trailing slash, e.g. \"registry.k8s.io\" or \"harbor.example.internal:5000/k8s\"");
+    }
+}
+
+function checkImageTag(p: Problems, tag: string | undefined, field: string): void {
+    if (tag !== undefined && (typeof tag !== "string" || !/^[\w][\w.-]{0,127}$/.test(tag))) p.add(field, tag, "an image tag such as \"3.5.15-0\"");
+}
+
+const isPort = (n: unknown) => isWhole(n) && (n as number) >= 1 && (n as number) <= 65535;
+const isWhole = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n);

@@ -1,0 +1,140 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Cluster } from "../../components/cluster";
+import { SpecError } from "../../spec/problems";
+import { ClusterSpec } from "../../spec/types";
+import { validateCluster } from "../../spec/validate";
+import { haSpec, host } from "../support/fixtures";
+import { MockRuntime } from "../support/mocks";
+
+const runtime = new MockRuntime();
+beforeEach(() => runtime.start());
+
+/** Constructs the Cluster as a program would; returns the error it raised. */
+function rejected(spec: ClusterSpec): SpecError {
+    let error: unknown;
+    try {
+        new Cluster("c", spec);
+    } catch (e) {
+        error = e;
+    }
+    expect(error).toBeInstanceOf(SpecError);
+    expect(runtime.registrations).toEqual([]);
+    return error as SpecError;
+}
+
+const withHosts = (mutate: (hosts: ClusterSpec["hosts"]) => void) => {
+    const spec = haSpec();
+    mutate(spec.hosts);
+    return spec;
+};
+
+// Each rule: the spec that breaks it, the field named, and words from what is accepted.
+const rules: [string, ClusterSpec, string, string][] = [
+    ["malformed pod CIDR", haSpec({ networking: { podSubnet: "10.244.0.0/33" } }), `networking.podSubnet: "10.244.0.0/33"`, "a CIDR such as"],
+    ["CIDR with host bits", haSpec({ networking: { serviceSubnet: "10.96.0.1/12" } }), `networking.serviceSubnet: "10.96.0.1/12"`, `no host bits set: "10.96.0.0/12"`],
+    ["pod and service CIDRs overlap", haSpec({ networking: { podSubnet: "10.96.0.0/16", serviceSubnet: "10.96.0.0/12" } }), `networking.podSubnet: "10.96.0.0/16"`, "does not overlap networking.serviceSubnet 10.96.0.0/12"],
+    ["service CIDR too small", haSpec({ networking: { serviceSubnet: "10.96.0.0/29" } }), `networking.serviceSubnet: "10.96.0.0/29"`, "at least 16 addresses"],
+    ["service CIDR too large", haSpec({ networking: { serviceSubnet: "10.0.0.0/8" } }), `networking.serviceSubnet: "10.0.0.0/8"`, "at most 20 host bits"],
+    ["pod CIDR smaller than a node's range", haSpec({ networking: { podSubnet: "10.244.0.0/25" } }), `networking.podSubnet: "10.244.0.0/25"`, "larger than one node's pod range (/24)"],
+    ["dual-stack with one family twice", haSpec({ networking: { serviceSubnet: "10.96.0.0/12,10.112.0.0/12" } }), `networking.serviceSubnet: "10.96.0.0/12,10.112.0.0/12"`, "one IPv4 and one IPv6"],
+    ["node address inside the pod CIDR", withHosts(h => { h[6].address = "10.244.1.5"; }), `hosts[6].address: "10.244.1.5"`, "outside networking.podSubnet 10.244.0.0/16"],
+    ["endpoint inside the service CIDR", haSpec({ controlPlaneEndpoint: "10.96.0.50:6443" }), `controlPlaneEndpoint: "10.96.0.50"`, "outside networking.serviceSubnet"],
+    ["version without patch", haSpec({ kubernetesVersion: "1.33" }), `kubernetesVersion: "1.33"`, "a Kubernetes release version such as"],
+    ["version label", haSpec({ kubernetesVersion: "stable-1" }), `kubernetesVersion: "stable-1"`, "a Kubernetes release version"],
+    ["unsupported minor", haSpec({ kubernetesVersion: "v1.20.4" }), `kubernetesVersion: "v1.20.4"`, "a supported minor: 1.30, 1.31"],
+    ["missing version", haSpec({ kubernetesVersion: undefined }), "kubernetesVersion: (missing)", "a Kubernetes release version"],
+    ["duplicate node name", withHosts(h => { h[4].name = "cp-1"; }), `hosts[4].name: "cp-1"`, "(hosts[3] has it too)"],
+    ["duplicate address", withHosts(h => { h[5].address = "10.0.10.11"; }), `hosts[5].address: "10.0.10.11"`, "(hosts[3] has it too)"],
+    ["node name not a DNS subdomain", withHosts(h => { h[3].name = "CP_1"; }), `hosts[3].name: "CP_1"`, "lower-case RFC 1123 subdomain"],
+    ["unknown role", withHosts(h => { h[6].roles = ["wrker"]; }), `hosts[6].roles[0]: "wrker"`, `one of "etcd", "control-plane", "worker", "load-balancer"`],
+    ["no control plane", withHosts(h => h.splice(3, 3)), "hosts[].roles:", `at least one host with the "control-plane" role`],
+    ["zero etcd members", haSpec({ etcd: { topology: "dedicated" }, hosts: haSpec().hosts.filter(h => !h.roles.includes("etcd")) }), "hosts[].roles: \"(no etcd members)\"", `at least one host with the "etcd" role`],
+    ["missing SSH credentials", withHosts(h => { h[0].ssh = { user: "root" }; }), `hosts[0].ssh: "(no credentials)"`, "one of privateKey, password or agentSocketPath"],
+    ["bastion without credentials", withHosts(h => { h[0].ssh.bastion = { host: "bastion.example.internal" }; }), `hosts[0].ssh.bastion: "(no credentials)"`, "one of privateKey"],
+    ["SSH key that is not a key", withHosts(h => { h[0].ssh.privateKey = "/root/.ssh/id_ed25519"; }), "hosts[0].ssh.privateKey", "a PEM or OpenSSH private key"],
+    ["invalid SAN", haSpec({ apiServer: { certSANs: ["k8s.example.internal", "bad_name!"] } }), `apiServer.certSANs[1]: "bad_name!"`, "an IP address, a lower-case DNS name, or a wildcard"],
+    ["invalid etcd SAN", haSpec({ etcd: { serverCertSANs: ["10.0.0.300"] } }), `etcd.serverCertSANs[0]: "10.0.0.300"`, "an IP address"],
+    ["owned apiserver flag", haSpec({ apiServer: { extraArgs: [{ name: "etcd-servers", value: "https://10.0.0.1:2379" }] } }), `apiServer.extraArgs[0].name: "etcd-servers"`, "--etcd-servers comes from the etcd topology"],
+    ["owned controller-manager flag", haSpec({ controllerManager: { extraArgs: [{ name: "cluster-cidr", value: "10.0.0.0/8" }] } }), `controllerManager.extraArgs[0].name: "cluster-cidr"`, "set networking.podSubnet"],
+    ["owned etcd flag", haSpec({ etcd: { extraArgs: [{ name: "initial-cluster", value: "a=https://x:2380" }] } }), `etcd.extraArgs[0].name: "initial-cluster"`, "comes from the etcd members"],
+    ["owned kubelet flag", haSpec({ kubelet: { extraArgs: [{ name: "kubeconfig", value: "/tmp/k" }] } }), `kubelet.extraArgs[0].name: "kubeconfig"`, "points at a file pulumi-kubeadm places"],
+    ["flag written with dashes", haSpec({ scheduler: { extraArgs: [{ name: "--v", value: "4" }] } }), `scheduler.extraArgs[0].name: "--v"`, `without leading dashes ("v")`],
+    ["relative extra volume path", haSpec({ apiServer: { extraVolumes: [{ name: "audit", hostPath: "audit", mountPath: "/audit" }] } }), `apiServer.extraVolumes[0].hostPath: "audit"`, "an absolute path on the host"],
+    ["malformed endpoint", haSpec({ controlPlaneEndpoint: "https://k8s.example.internal" }), `controlPlaneEndpoint: "https://k8s.example.internal"`, "IP address or a lower-case DNS name"],
+    ["endpoint port out of range", haSpec({ controlPlaneEndpoint: "k8s.example.internal:70000" }), `controlPlaneEndpoint: "k8s.example.internal:70000"`, "a port from 1 to 65535"],
+    ["unknown key algorithm", haSpec({ certificates: { encryptionAlgorithm: "DSA-1024" } }), `certificates.encryptionAlgorithm: "DSA-1024"`, "RSA-2048, RSA-3072, RSA-4096, ECDSA-P256, ECDSA-P384"],
+    ["algorithm kubeadm 1.30 cannot record", haSpec({ kubernetesVersion: "v1.30.5", certificates: { encryptionAlgorithm: "RSA-4096" } }), `certificates.encryptionAlgorithm: "RSA-4096"`, "RSA-2048 or ECDSA-P256 on Kubernetes 1.30"],
+    ["non-positive validity", haSpec({ certificates: { validityHours: 0 } }), "certificates.validityHours: 0", "greater than 0"],
+    ["unknown etcd topology", haSpec({ etcd: { topology: "sidecar" } }), `etcd.topology: "sidecar"`, `one of "stacked", "dedicated", "external"`],
+    ["etcd role with stacked topology", haSpec({ etcd: { topology: "stacked" } }), "hosts[].roles", `no "etcd" role with etcd.topology "stacked"`],
+    ["external etcd over http", haSpec({ etcd: { topology: "external", external: { endpoints: ["http://10.0.0.5:2379"], caCert: "x", clientCert: "y", clientKey: "z" } }, hosts: haSpec().hosts.filter(h => !h.roles.includes("etcd")) }), `etcd.external.endpoints[0]: "http://10.0.0.5:2379"`, "an https:// client URL"],
+    ["malformed bootstrap token", haSpec({ bootstrapTokens: [{ token: "ABC.def" }] }), "bootstrapTokens[0].token", "6 then 16 characters of [a-z0-9]"],
+    ["malformed token TTL", haSpec({ bootstrapTokens: [{ ttl: "one day" }] }), `bootstrapTokens[0].ttl: "one day"`, "a duration such as"],
+    ["unknown taint effect", haSpec({ controlPlaneTaints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoRun" }] }), `controlPlaneTaints[0].effect: "NoRun"`, "NoSchedule, PreferNoSchedule, NoExecute"],
+    ["load balancer on a control plane", withHosts(h => { h[3].roles = ["control-plane", "load-balancer"]; }), "hosts[3].roles", "a load-balancer host apart from the control planes"],
+    ["malformed CRI socket", withHosts(h => { h[6].criSocket = "/run/containerd/containerd.sock"; }), `hosts[6].criSocket: "/run/containerd/containerd.sock"`, "a CRI endpoint URL"],
+    ["image repository with scheme", haSpec({ imageRepository: "https://registry.example.internal/" }), `imageRepository: "https://registry.example.internal/"`, "without scheme or trailing slash"],
+];
+
+describe("cluster spec validation", () => {
+    test.each(rules)("rejects %s at evaluation, naming the field and what is accepted", (_rule, spec, field, accepted) => {
+        const error = rejected(spec);
+        const line = error.message.split("\n").find(l => l.includes(field));
+        expect(line).toBeDefined();
+        expect(line).toContain(accepted);
+    });
+
+    test("collects every problem, not just the first", () => {
+        const spec = haSpec({ kubernetesVersion: "1.33", networking: { podSubnet: "10.96.0.0/16" }, apiServer: { certSANs: ["bad_name!"] } });
+        spec.hosts[0].ssh = {};
+        const error = rejected(spec);
+        expect(error.problems.map(p => p.field)).toEqual(expect.arrayContaining([
+            "kubernetesVersion", "networking.podSubnet", "apiServer.certSANs[0]", "hosts[0].ssh",
+        ]));
+        expect(error.message).toMatch(/^invalid cluster spec \(\d+ problems\):/);
+    });
+
+    test("an even number of etcd members is a warning, not an error", () => {
+        const spec = haSpec();
+        spec.hosts.push(host("etcd-4", "10.0.20.14", ["etcd"]));
+        const resolved = validateCluster(spec);
+        expect(resolved.etcdMembers.map(h => h.name)).toEqual(["etcd-1", "etcd-2", "etcd-3", "etcd-4"]);
+        expect(resolved.warnings.join("\n")).toContain("etcd has 4 members");
+    });
+
+    test("a patch release newer than the table resolves to its minor's images with a warning", () => {
+        const resolved = validateCluster(haSpec({ kubernetesVersion: "v1.31.99" }));
+        expect(resolved.version.minor).toBe("1.31");
+        expect(resolved.warnings.join("\n")).toContain("v1.31.99 is newer than the versions table knows");
+    });
+
+    test("resolves defaults as kubeadm does", () => {
+        const resolved = validateCluster(haSpec({ networking: { podSubnet: "10.244.0.0/16" } }));
+        expect(resolved.networking).toMatchObject({
+            serviceSubnet: "10.96.0.0/12", dnsDomain: "cluster.local", apiServerServiceIp: "10.96.0.1", dnsServiceIp: "10.96.0.10",
+        });
+        expect(resolved.endpoint).toEqual({ host: "k8s-api.example.internal", port: 6443 });
+        expect(resolved.etcdTopology).toBe("dedicated");
+        expect(resolved.controlPlanes.map(h => h.name)).toEqual(["cp-1", "cp-2", "cp-3"]);
+        expect(resolved.clusterName).toBe("kubernetes");
+    });
+
+    test("stacked etcd runs on the control planes", () => {
+        const spec = haSpec();
+        spec.hosts = spec.hosts.filter(h => !h.roles.includes("etcd"));
+        const resolved = validateCluster(spec);
+        expect(resolved.etcdTopology).toBe("stacked");
+        expect(resolved.etcdMembers.map(h => h.name)).toEqual(["cp-1", "cp-2", "cp-3"]);
+    });
+
+    test("dual-stack networking is accepted", () => {
+        const resolved = validateCluster(haSpec({ networking: { podSubnet: "10.244.0.0/16,fd00:10:244::/56", serviceSubnet: "10.96.0.0/16,fd00:10:96::/112" } }));
+        expect(resolved.networking.serviceSubnets.map(c => c.kind)).toEqual(["ipv4", "ipv6"]);
+    });
+
+    test("a secret SSH key (an Output) passes evaluation-time checks", () => {
+        const spec = haSpec();
+        spec.hosts[0].ssh = { privateKey: pulumi.secret("later") };
+        expect(() => validateCluster(spec)).not.toThrow();
+    });
+});

@@ -1,0 +1,103 @@
+import * as pulumi from "@pulumi/pulumi";
+import { mockTlsResource, unwrapSecrets } from "./mock-tls";
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** What the program asked the engine to register, as the mock monitor saw it. */
+export interface Registration {
+    type: string;
+    name: string;
+    urn: string;
+    parent: string;
+    custom: boolean;
+    inputs: Record<string, any>;
+    state: Record<string, any>;
+    dependsOn: string[];
+    additionalSecretOutputs: string[];
+}
+
+/**
+ * Pulumi's mock runtime doing real work: tls resources produce real keys and certificates, the
+ * engine's additionalSecretOutputs are applied, and every registration is recorded with its
+ * dependencies (read from the monitor's registerResource requests).
+ */
+export class MockRuntime {
+    readonly registrations: Registration[] = [];
+    private readonly pending = new Map<string, { dependsOn: string[]; parent: string; additionalSecretOutputs: string[] }>();
+
+    constructor(private readonly extra?: (type: string, inputs: Record<string, any>) => Promise<Record<string, any> | undefined>) {}
+
+    private started = false;
+
+    /**
+     * Installs the mocks on first use; later calls only forget earlier registrations (a fresh
+     * monitor would orphan components of earlier tests that still register their outputs).
+     */
+    async start(options: { preview?: boolean; project?: string; stack?: string } = {}): Promise<this> {
+        this.registrations.length = 0;
+        if (this.started) return this;
+        this.started = true;
+        await pulumi.runtime.setMocks({
+            newResource: async args => {
+                const key = `${args.type}::${args.name}`;
+                const meta = this.pending.get(key) ?? { dependsOn: [], parent: "", additionalSecretOutputs: [] };
+                const inputs = unwrapSecrets(args.inputs);
+                const computed = args.custom === false ? undefined
+                    : (await mockTlsResource(args.type, inputs)) ?? (await this.extra?.(args.type, inputs));
+                const state: Record<string, any> = { ...args.inputs, ...(computed ?? {}) };
+                for (const out of meta.additionalSecretOutputs) {
+                    if (state[out] !== undefined && !isWrappedSecret(state[out])) state[out] = { [SECRET_SIG]: SECRET_VALUE, value: state[out] };
+                }
+                this.registrations.push({
+                    type: args.type, name: args.name, urn: "", parent: meta.parent, custom: args.custom !== false,
+                    inputs, state: unwrapSecrets(state), dependsOn: meta.dependsOn, additionalSecretOutputs: meta.additionalSecretOutputs,
+                });
+                return { id: args.custom === false ? undefined : `${args.name}-id`, state };
+            },
+            call: args => args.inputs,
+        }, options.project ?? "project", options.stack ?? "stack", options.preview ?? false);
+
+        const monitor: any = (pulumi.runtime as any).getMonitor();
+        const register = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: any, callback: any) => {
+            this.pending.set(`${req.getType()}::${req.getName()}`, {
+                dependsOn: req.getDependenciesList(),
+                parent: req.getParent(),
+                additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+            });
+            return register(req, (err: any, resp: any) => {
+                const r = this.registrations.find(x => x.type === req.getType() && x.name === req.getName() && !x.urn);
+                if (r && resp) r.urn = resp.getUrn();
+                callback(err, resp);
+            });
+        };
+        return this;
+    }
+
+    ofType(type: string): Registration[] {
+        return this.registrations.filter(r => r.type === type);
+    }
+
+    /** Resources (not components) registered so far. */
+    get resources(): Registration[] {
+        return this.registrations.filter(r => r.custom);
+    }
+}
+
+function isWrappedSecret(v: unknown): boolean {
+    return typeof v === "object" && v !== null && (v as any)[SECRET_SIG] === SECRET_VALUE;
+}
+
+/** The value of an Output, once known (the helper pulumi-eks and pulumi-awsx use). */
+export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise<T>(resolve => o.apply(v => {
+        resolve(v);
+        return v;
+    }));
+}
+
+/** Lets every pending registration reach the mock monitor. */
+export async function settle(rounds = 5): Promise<void> {
+    for (let i = 0; i < rounds; i++) await new Promise(r => setImmediate(r));
+}
