@@ -282,7 +282,7 @@ function checkEtcd(p: Problems, spec: ClusterSpec, controlPlanes: HostSpec[], et
         }
     } else {
         if (count === 0 && controlPlanes.length > 0) {
-            p.add(topology === "stacked" ? "hosts[].roles" : "hosts[].roles", "(no etcd members)", topology === "stacked"
+            p.add("hosts[].roles", "(no etcd members)", topology === "stacked"
                 ? "at least one control-plane host (stacked etcd runs on them)"
                 : "at least one host with the \"etcd\" role for dedicated etcd");
         }
@@ -404,6 +404,10 @@ export function checkCertificates(p: Problems, c: CertificatesSpec | undefined, 
 
 function checkImageRepository(p: Problems, repo: string | undefined, field: string): void {
     if (repo === undefined) return;
+    if (repo === "k8s.gcr.io" || repo.startsWith("k8s.gcr.io/")) {
+        p.add(field, repo, "a registry that has current images: k8s.gcr.io is frozen since 2023 and has none for Kubernetes 1.30+; use \"registry.k8s.io\"");
+        return;
+    }
     if (typeof repo !== "string" || !/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?(:\d+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/.test(repo)) {
         p.add(field, repo, "a registry path without scheme or trailing slash, e.g. \"registry.k8s.io\" or \"harbor.example.internal:5000/k8s\"");
     }

@@ -73,6 +73,18 @@ const rules: [string, ClusterSpec, string, string][] = [
     ["unknown taint effect", haSpec({ controlPlaneTaints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoRun" }] }), `controlPlaneTaints[0].effect: "NoRun"`, "NoSchedule, PreferNoSchedule, NoExecute"],
     ["load balancer on a control plane", withHosts(h => { h[3].roles = ["control-plane", "load-balancer"]; }), "hosts[3].roles", "a load-balancer host apart from the control planes"],
     ["malformed CRI socket", withHosts(h => { h[6].criSocket = "/run/containerd/containerd.sock"; }), `hosts[6].criSocket: "/run/containerd/containerd.sock"`, "a CRI endpoint URL"],
+    ["pod and service CIDRs of different families", haSpec({ networking: { podSubnet: "fd00:10:244::/56", serviceSubnet: "10.96.0.0/12" } }), `networking.podSubnet: "fd00:10:244::/56"`, "the same IP families as networking.serviceSubnet (ipv4)"],
+    ["malformed DNS domain", haSpec({ networking: { dnsDomain: "Cluster_Local" } }), `networking.dnsDomain: "Cluster_Local"`, "a lower-case DNS domain"],
+    ["malformed cluster name", haSpec({ clusterName: "Prod EU" }), `clusterName: "Prod EU"`, "a lower-case RFC 1123 subdomain"],
+    ["feature gate that is not a boolean", haSpec({ featureGates: { EtcdLearnerMode: "yes" as unknown as boolean } }), `featureGates.EtcdLearnerMode: "yes"`, "true or false"],
+    ["malformed image tag", haSpec({ etcd: { imageTag: "3.5.15 -0" } }), `etcd.imageTag: "3.5.15 -0"`, "an image tag such as"],
+    ["SSH port out of range", withHosts(h => { h[1].ssh.port = 0; }), "hosts[1].ssh.port: 0", "a TCP port from 1 to 65535"],
+    ["malformed environment variable", haSpec({ apiServer: { extraEnvs: [{ name: "1BAD", value: "x" }] } }), `apiServer.extraEnvs[0].name: "1BAD"`, "an environment variable name"],
+    ["unknown host path type", haSpec({ scheduler: { extraVolumes: [{ name: "cfg", hostPath: "/etc/sched", mountPath: "/etc/sched", pathType: "Folder" }] } }), `scheduler.extraVolumes[0].pathType: "Folder"`, "one of DirectoryOrCreate, Directory"],
+    ["non-positive readiness timeout", haSpec({ apiServer: { readinessTimeoutSeconds: -5 } }), "apiServer.readinessTimeoutSeconds: -5", "greater than 0"],
+    ["API port out of range", haSpec({ apiServer: { bindPort: 0 } }), "apiServer.bindPort: 0", "a TCP port from 1 to 65535"],
+    ["no hosts", haSpec({ hosts: [] }), "hosts: []", `at least one host with the "control-plane" role`],
+    ["the frozen k8s.gcr.io registry", haSpec({ imageRepository: "k8s.gcr.io" }), `imageRepository: "k8s.gcr.io"`, "use \"registry.k8s.io\""],
     ["image repository with scheme", haSpec({ imageRepository: "https://registry.example.internal/" }), `imageRepository: "https://registry.example.internal/"`, "without scheme or trailing slash"],
 ];
 
