@@ -26,7 +26,8 @@ export class MockRuntime {
     readonly registrations: Registration[] = [];
     private readonly pending = new Map<string, { dependsOn: string[]; parent: string; additionalSecretOutputs: string[] }>();
 
-    constructor(private readonly extra?: (type: string, inputs: Record<string, any>) => Promise<Record<string, any> | undefined>) {}
+    /** `extra` computes the outputs of resource types beyond tls (the lab runs remote commands for real). */
+    constructor(private readonly extra?: (type: string, inputs: Record<string, any>, name: string) => Promise<Record<string, any> | undefined>) {}
 
     private started = false;
 
@@ -44,7 +45,7 @@ export class MockRuntime {
                 const meta = this.pending.get(key) ?? { dependsOn: [], parent: "", additionalSecretOutputs: [] };
                 const inputs = unwrapSecrets(args.inputs);
                 const computed = args.custom === false ? undefined
-                    : (await mockTlsResource(args.type, inputs)) ?? (await this.extra?.(args.type, inputs));
+                    : (await mockTlsResource(args.type, inputs)) ?? (await this.extra?.(args.type, inputs, args.name));
                 const state: Record<string, any> = { ...args.inputs, ...(computed ?? {}) };
                 for (const out of meta.additionalSecretOutputs) {
                     if (state[out] !== undefined && !isWrappedSecret(state[out])) state[out] = { [SECRET_SIG]: SECRET_VALUE, value: state[out] };
