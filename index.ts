@@ -1,6 +1,8 @@
 export { Cluster, resolveClusterArgs } from "./components/cluster";
 export type { ClusterArgs } from "./components/cluster";
 export { ClusterPki } from "./components/pki";
+export { EtcdCluster } from "./components/etcd";
+export type { EtcdClusterArgs, EtcdPki } from "./spec/etcd";
 export type { ClusterPkiArgs } from "./spec/pki";
 export * from "./spec/types";
 export { SpecError } from "./spec/problems";

@@ -3,9 +3,10 @@
 import { componentProviderHost } from "@pulumi/pulumi/provider/experimental";
 import * as path from "node:path";
 import { Cluster } from "../components/cluster";
+import { EtcdCluster } from "../components/etcd";
 import { ClusterPki } from "../components/pki";
 
-export const COMPONENTS = [Cluster, ClusterPki];
+export const COMPONENTS = [Cluster, ClusterPki, EtcdCluster];
 
 if (require.main === module) {
     componentProviderHost({ components: COMPONENTS, name: "kubeadm", dirname: path.resolve(__dirname, "..") }).catch(e => {

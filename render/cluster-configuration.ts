@@ -1,4 +1,4 @@
-import * as yaml from "js-yaml";
+import { toYaml } from "./yaml";
 import { formatGoDuration } from "../spec/duration";
 import { joinHostPort } from "../spec/network";
 import { Arg, ControlPlaneComponentSpec } from "../spec/types";
@@ -89,7 +89,7 @@ export function clusterConfiguration(c: ResolvedCluster, additions: ComponentAdd
 }
 
 export function clusterConfigurationYaml(c: ResolvedCluster, additions?: ComponentAdditions): string {
-    return yaml.dump(clusterConfiguration(c, additions), { sortKeys: true, lineWidth: -1, noRefs: true });
+    return toYaml(clusterConfiguration(c, additions));
 }
 
 function compact<T extends Record<string, unknown>>(o: T): T {

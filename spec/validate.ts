@@ -7,7 +7,7 @@ import {
     nthAddress, parseCidr, splitHostPort, splitList,
 } from "./network";
 import {
-    Arg, BootstrapTokenSpec, CertificatesSpec, ClusterSpec, ControlPlaneComponentSpec, HOST_ROLES, HostPathMount, HostSpec,
+    Arg, BootstrapTokenSpec, CertificatesSpec, ClusterSpec, ControlPlaneComponentSpec, EnvVar, HOST_ROLES, HostPathMount, HostSpec,
     NetworkingSpec, SshSpec, BastionSpec, Taint,
 } from "./types";
 import { parseGoDuration } from "./duration";
@@ -237,7 +237,7 @@ function checkHosts(p: Problems, hosts: HostSpec[], networking: ResolvedNetworki
     });
 }
 
-function checkSsh(p: Problems, ssh: SshSpec | BastionSpec | undefined, field: string): void {
+export function checkSsh(p: Problems, ssh: SshSpec | BastionSpec | undefined, field: string): void {
     if (!ssh || typeof ssh !== "object") {
         p.add(field, ssh, "SSH connection settings with privateKey, password or agentSocketPath");
         return;
@@ -340,9 +340,13 @@ export function checkComponent(p: Problems, c: ControlPlaneComponentSpec | undef
     if (!c) return;
     checkArgs(p, c.extraArgs, `${field}.extraArgs`, component);
     checkVolumes(p, c.extraVolumes, `${field}.extraVolumes`);
-    (c.extraEnvs ?? []).forEach((e, i) => {
-        if (!e || typeof e.name !== "string" || !/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(e.name)) p.add(`${field}.extraEnvs[${i}].name`, e?.name, "an environment variable name");
-        if (typeof e?.value !== "string") p.add(`${field}.extraEnvs[${i}].value`, e?.value, "a string");
+    checkEnvs(p, c.extraEnvs, `${field}.extraEnvs`);
+}
+
+export function checkEnvs(p: Problems, envs: EnvVar[] | undefined, field: string): void {
+    (envs ?? []).forEach((e, i) => {
+        if (!e || typeof e.name !== "string" || !/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(e.name)) p.add(`${field}[${i}].name`, e?.name, "an environment variable name");
+        if (typeof e?.value !== "string") p.add(`${field}[${i}].value`, e?.value, "a string");
     });
 }
 

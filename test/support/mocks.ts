@@ -15,6 +15,8 @@ export interface Registration {
     state: Record<string, any>;
     dependsOn: string[];
     additionalSecretOutputs: string[];
+    /** Inputs that arrived marked secret. */
+    secretInputs: string[];
 }
 
 /**
@@ -53,6 +55,7 @@ export class MockRuntime {
                 this.registrations.push({
                     type: args.type, name: args.name, urn: "", parent: meta.parent, custom: args.custom !== false,
                     inputs, state: unwrapSecrets(state), dependsOn: meta.dependsOn, additionalSecretOutputs: meta.additionalSecretOutputs,
+                    secretInputs: Object.keys(args.inputs ?? {}).filter(k => isWrappedSecret(args.inputs[k])),
                 });
                 return { id: args.custom === false ? undefined : `${args.name}-id`, state };
             },

@@ -1,0 +1,22 @@
+import * as command from "@pulumi/command";
+import { HostSpec } from "../spec/types";
+
+/** @pulumi/command's connection for a host (the SDK marks the whole connection secret). */
+export function connectionOf(h: HostSpec): command.types.input.remote.ConnectionArgs {
+    const s = h.ssh;
+    const b = s.bastion;
+    return {
+        host: s.host ?? h.address,
+        port: s.port ?? 22,
+        user: s.user ?? "root",
+        privateKey: s.privateKey,
+        privateKeyPassword: s.privateKeyPassword,
+        password: s.password,
+        agentSocketPath: s.agentSocketPath,
+        hostKey: s.hostKey,
+        proxy: b && {
+            host: b.host, port: b.port ?? 22, user: b.user ?? "root", privateKey: b.privateKey,
+            privateKeyPassword: b.privateKeyPassword, password: b.password, agentSocketPath: b.agentSocketPath, hostKey: b.hostKey,
+        },
+    };
+}

@@ -1,0 +1,127 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { ETCD_MANIFEST, etcdHealthScript, etcdInstallScript, etcdPreflightScript } from "../render/etcd-scripts";
+import { etcdHostKubeletConfig, etcdServiceManagerDropIn, KUBELET_DROPIN_DIR } from "../render/kubelet";
+import { etcdPod } from "../render/manifests/etcd";
+import { PlacedFile, remoteBash, secretStdin } from "../render/scripts";
+import { toYaml } from "../render/yaml";
+import { joinHostPort } from "../spec/network";
+import { EtcdClusterArgs, planEtcd } from "../spec/etcd";
+import { HostSpec } from "../spec/types";
+import { DEFAULTS } from "../spec/validate";
+import { connectionOf } from "./connection";
+
+export type { EtcdClusterArgs, EtcdPki } from "../spec/etcd";
+
+/** A step that carries secrets: nothing logged, output kept secret. */
+const SECRET_STEP = { logging: "none" as const, addPreviousOutputInEnv: false };
+const SECRET_OUTPUTS = ["stdout", "stderr"];
+
+/**
+ * kubeadm's external etcd (its HA guide), or etcd stacked on the control planes: per member a
+ * preflight and one install step (certificates, the kubelet as static-pod manager, the etcd static
+ * pod), then one health gate over the whole cluster.
+ */
+export class EtcdCluster extends pulumi.ComponentResource {
+    /** Client URLs of the members, e.g. "https://10.0.20.11:2379". */
+    public readonly clientEndpoints: pulumi.Output<string[]>;
+    public readonly etcdCaCertPem: pulumi.Output<string>;
+    /** The API server's etcd client certificate (apiserver-etcd-client.crt). */
+    public readonly apiserverEtcdClientCertPem: pulumi.Output<string>;
+    /** Its key. Secret. */
+    public readonly apiserverEtcdClientKeyPem: pulumi.Output<string>;
+    /** What the health gate saw: "etcd healthy: members a,b,c". */
+    public readonly health: pulumi.Output<string>;
+
+    constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        const plan = planEtcd(args);
+        super("kubeadm:index:EtcdCluster", name, {}, opts);
+        for (const w of plan.warnings) pulumi.log.warn(w, this);
+
+        const members = args.members;
+        const initialCluster = members.map(m => ({ name: m.name, address: m.address }));
+        const pki = `${plan.certificatesDir}/etcd`;
+        const publicFiles = pulumi.output(args.pki.publicFiles);
+        const privateFiles = pulumi.secret(pulumi.output(args.pki.privateFiles));
+        const nodePublic = pulumi.output(args.pki.nodePublicFiles);
+        const nodePrivate = pulumi.secret(pulumi.output(args.pki.nodePrivateFiles));
+        const need = (files: { [p: string]: string }, file: string, where: string) => {
+            if (files[file] === undefined) throw new Error(`EtcdCluster ${name}: pki.${where} has no "${file}"; pass ClusterPki's outputs for a cluster with these etcd members`);
+            return files[file];
+        };
+
+        const preflights = members.map(m => new command.remote.Command(`${name}-${m.name}-preflight`, {
+            connection: connectionOf(m),
+            create: remoteBash(etcdPreflightScript({
+                host: m.name, step: "etcd preflight", member: m, dataDir: plan.dataDir,
+                criSocket: m.criSocket ?? DEFAULTS.criSocket, ignore: args.ignorePreflightErrors ?? [],
+            }), { host: m.name, step: "etcd-preflight" }),
+            addPreviousOutputInEnv: false,
+        }, { parent: this }));
+
+        const installs = members.map(m => {
+            const manifest = toYaml(etcdPod({
+                minor: plan.version.minor, imageTag: plan.imageTag, imageRepository: plan.imageRepository,
+                member: m, initialCluster, initialClusterState: "new", topology: plan.topology,
+                dataDir: plan.dataDir, certificatesDir: plan.certificatesDir, extraArgs: args.extraArgs, extraEnvs: args.extraEnvs,
+            }));
+            const files = pulumi.all([publicFiles, nodePublic]).apply(([pub, node]) => {
+                const own = node[m.name] ?? {};
+                const list: PlacedFile[] = [
+                    { path: `${pki}/ca.crt`, mode: "0644", content: need(pub, "etcd/ca.crt", "publicFiles") },
+                    { path: `${pki}/server.crt`, mode: "0644", content: need(own, "etcd/server.crt", `nodePublicFiles["${m.name}"]`) },
+                    { path: `${pki}/server.key`, mode: "0600", secret: true },
+                    { path: `${pki}/peer.crt`, mode: "0644", content: need(own, "etcd/peer.crt", `nodePublicFiles["${m.name}"]`) },
+                    { path: `${pki}/peer.key`, mode: "0600", secret: true },
+                    { path: `${pki}/healthcheck-client.crt`, mode: "0644", content: need(pub, "etcd/healthcheck-client.crt", "publicFiles") },
+                    { path: `${pki}/healthcheck-client.key`, mode: "0600", secret: true },
+                ];
+                if (plan.topology === "dedicated") {
+                    list.push(
+                        { path: `${KUBELET_DROPIN_DIR}/kubelet.conf`, mode: "0644", content: etcdHostKubeletConfig(m.criSocket ?? DEFAULTS.criSocket) },
+                        { path: `${KUBELET_DROPIN_DIR}/20-etcd-service-manager.conf`, mode: "0644", content: etcdServiceManagerDropIn() },
+                    );
+                }
+                list.push({ path: ETCD_MANIFEST, mode: "0600", content: manifest });
+                return list;
+            });
+            const stdin = pulumi.all([privateFiles, nodePrivate]).apply(([priv, node]) => {
+                const own = node[m.name] ?? {};
+                return secretStdin([
+                    { path: `${pki}/server.key`, content: need(own, "etcd/server.key", `nodePrivateFiles["${m.name}"]`) },
+                    { path: `${pki}/peer.key`, content: need(own, "etcd/peer.key", `nodePrivateFiles["${m.name}"]`) },
+                    { path: `${pki}/healthcheck-client.key`, content: need(priv, "etcd/healthcheck-client.key", "privateFiles") },
+                ]);
+            });
+            return new command.remote.Command(`${name}-${m.name}-install`, {
+                connection: connectionOf(m),
+                create: files.apply(list => remoteBash(etcdInstallScript({ host: m.name, step: "etcd install", files: list, dataDir: plan.dataDir }), { host: m.name, step: "etcd-install" })),
+                stdin: pulumi.secret(stdin),
+                ...SECRET_STEP,
+            }, { parent: this, dependsOn: preflights, additionalSecretOutputs: SECRET_OUTPUTS });
+        });
+
+        const gateHost: HostSpec = members[0];
+        const gate = new command.remote.Command(`${name}-health`, {
+            connection: connectionOf(gateHost),
+            create: remoteBash(etcdHealthScript({
+                host: gateHost.name, step: "etcd health", members: initialCluster,
+                certificatesDir: plan.certificatesDir, timeoutSeconds: plan.healthTimeoutSeconds,
+            }), { host: gateHost.name, step: "etcd-health" }),
+            addPreviousOutputInEnv: false,
+        }, { parent: this, dependsOn: installs });
+
+        const endpoints = members.map(m => `https://${joinHostPort(m.address, 2379)}`);
+        // Resolves only once the gate has passed, so whatever uses the endpoints waits for a healthy cluster.
+        this.clientEndpoints = gate.stdout.apply(() => endpoints);
+        this.etcdCaCertPem = publicFiles.apply(f => need(f, "etcd/ca.crt", "publicFiles"));
+        this.apiserverEtcdClientCertPem = publicFiles.apply(f => need(f, "apiserver-etcd-client.crt", "publicFiles"));
+        this.apiserverEtcdClientKeyPem = pulumi.secret(privateFiles.apply(f => need(f, "apiserver-etcd-client.key", "privateFiles")));
+        this.health = gate.stdout;
+        this.registerOutputs({
+            clientEndpoints: this.clientEndpoints, etcdCaCertPem: this.etcdCaCertPem,
+            apiserverEtcdClientCertPem: this.apiserverEtcdClientCertPem, apiserverEtcdClientKeyPem: this.apiserverEtcdClientKeyPem,
+            health: this.health,
+        });
+    }
+}

@@ -1,0 +1,128 @@
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+
+/**
+ * Shell scripts for remote steps. Every script: bash with `set -euo pipefail`, idempotent (files
+ * are replaced atomically only when content, mode or owner differ, and it says what changed),
+ * failures name the host and the step. Secret file contents never appear in the script: they
+ * arrive on stdin, one "path base64" line each.
+ */
+
+export interface PlacedFile {
+    path: string;
+    /** Octal mode, e.g. "0644"; keys are "0600" as kubeadm writes them. */
+    mode: string;
+    /** Public content, written into the script (and so visible in `pulumi preview --diff`). */
+    content?: string;
+    /** The content comes on stdin; the script only names the file. */
+    secret?: boolean;
+}
+
+export interface ScriptContext {
+    host: string;
+    step: string;
+}
+
+/** The text a remote.Command runs: bash with the script verbatim, leaving stdin free for secrets. */
+export function remoteBash(script: string, ctx: ScriptContext): string {
+    const end = `PULUMI_KUBEADM_${digest(script).slice(0, 12).toUpperCase()}`;
+    return `bash -c "$(cat <<'${end}'\n${script}${script.endsWith("\n") ? "" : "\n"}${end}\n)" ${shellWord(`${ctx.host}/${ctx.step}`)}`;
+}
+
+export function scriptHeader(ctx: ScriptContext): string {
+    return [
+        "set -euo pipefail",
+        "umask 077",
+        `HOST=${shellWord(ctx.host)}`,
+        `STEP=${shellWord(ctx.step)}`,
+        "fail() { printf '[%s] %s: %s\\n' \"$HOST\" \"$STEP\" \"$*\" >&2; exit 1; }",
+        "",
+    ].join("\n");
+}
+
+/**
+ * Places files atomically; `$changed` then lists the paths that changed. Secret files are read
+ * from stdin and must all be present there.
+ */
+export function placeFilesScript(files: PlacedFile[]): string {
+    const lines: string[] = [
+        "changed=()",
+        "place() { # place PATH MODE TMP: move TMP over PATH unless identical (content, mode, owner root)",
+        "    local target=$1 mode=$2 tmp=$3",
+        "    if [ -f \"$target\" ] && cmp -s \"$tmp\" \"$target\" && [ \"$(stat -c '%a %u %g' \"$target\")\" = \"${mode#0} 0 0\" ]; then",
+        "        rm -f \"$tmp\"",
+        "        return 0",
+        "    fi",
+        "    if ! { chown 0:0 \"$tmp\" && chmod \"$mode\" \"$tmp\" && mv -f \"$tmp\" \"$target\"; }; then fail \"cannot write $target\"; fi",
+        "    changed+=(\"$target\")",
+        "    echo \"changed $target\"",
+        "}",
+        "tmpfile() { # tmpfile PATH: a temporary file beside PATH, for an atomic rename",
+        "    local dir",
+        "    dir=$(dirname \"$1\")",
+        "    [ -d \"$dir\" ] || install -d -m 0755 -o 0 -g 0 \"$dir\" || fail \"cannot create $dir\"",
+        "    mktemp \"$dir/.pulumi-kubeadm.XXXXXX\"",
+        "}",
+    ];
+    const secrets = files.filter(f => f.secret);
+    if (secrets.length > 0) {
+        lines.push(
+            "declare -A secret_mode=(" + secrets.map(f => `[${shellWord(f.path)}]=${f.mode}`).join(" ") + ")",
+            "declare -A secret_seen=()",
+            "while IFS=' ' read -r target data; do",
+            "    [ -n \"$target\" ] || continue",
+            "    [ -n \"${secret_mode[$target]:-}\" ] || fail \"unexpected secret file on stdin: $target\"",
+            "    tmp=$(tmpfile \"$target\")",
+            "    printf '%s' \"$data\" | base64 -d > \"$tmp\" || fail \"secret for $target is not base64\"",
+            "    place \"$target\" \"${secret_mode[$target]}\" \"$tmp\"",
+            "    secret_seen[$target]=1",
+            "done",
+            "for target in \"${!secret_mode[@]}\"; do",
+            "    [ -n \"${secret_seen[$target]:-}\" ] || fail \"secret file $target missing from stdin\"",
+            "done",
+        );
+    }
+    for (const f of files.filter(x => !x.secret)) {
+        const content = f.content ?? "";
+        lines.push(`tmp=$(tmpfile ${shellWord(f.path)})`);
+        if (content.endsWith("\n") && !content.includes("\r")) {
+            const end = `EOF_${digest(content).slice(0, 10).toUpperCase()}`;
+            lines.push(`cat > "$tmp" <<'${end}'`, content.replace(/\n$/, ""), end);
+        } else {
+            lines.push(`printf '%s' ${shellWord(Buffer.from(content).toString("base64"))} | base64 -d > "$tmp"`);
+        }
+        lines.push(`place ${shellWord(f.path)} ${f.mode} "$tmp"`);
+    }
+    return lines.join("\n") + "\n";
+}
+
+/** stdin for placeFilesScript: one "path base64" line per secret file. */
+export function secretStdin(files: { path: string; content: string }[]): string {
+    return files.map(f => `${f.path} ${Buffer.from(f.content).toString("base64")}\n`).join("");
+}
+
+/** A directory created with kubeadm's mode when missing (an existing one is left as it is). */
+export function ensureDir(dir: string, mode: string): string {
+    return `[ -d ${shellWord(dir)} ] || { install -d -m ${mode} -o 0 -g 0 ${shellWord(dir)} && echo "created ${dir}"; }\n`;
+}
+
+/** `changed` contains any of these paths (after placeFilesScript). */
+export function anyChanged(paths: string[]): string {
+    return `watched=(${paths.map(shellWord).join(" ")})\n`
+        + `any_changed() { local p c; for c in "\${changed[@]}"; do for p in "\${watched[@]}"; do [ "$c" = "$p" ] && return 0; done; done; return 1; }\n`;
+}
+
+export function summary(): string {
+    return "if [ \"${#changed[@]}\" -eq 0 ]; then echo \"no changes\"; else echo \"${#changed[@]} file(s) changed\"; fi\n";
+}
+
+/** A word safe to paste into bash. */
+export function shellWord(s: string): string {
+    return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function digest(s: string): string {
+    return createHash("sha256").update(s).digest("hex");
+}
+
+export const dirOf = (p: string) => path.posix.dirname(p);
