@@ -28,8 +28,17 @@ export class MockRuntime {
     readonly registrations: Registration[] = [];
     private readonly pending = new Map<string, { dependsOn: string[]; parent: string; additionalSecretOutputs: string[] }>();
 
-    /** `extra` computes the outputs of resource types beyond tls (the lab runs remote commands for real). */
-    constructor(private readonly extra?: (type: string, inputs: Record<string, any>, name: string) => Promise<Record<string, any> | undefined>) {}
+    /**
+     * `extra` computes the outputs of resource types beyond tls (the lab runs remote commands for
+     * real). `state`, shared between runs of a program, plays the engine's state: a resource
+     * registered again with the same inputs keeps its outputs (the same keys and certificates), as
+     * an unchanged resource does in `pulumi up`. Remote commands always run again, which proves
+     * that their scripts are idempotent.
+     */
+    constructor(
+        private readonly extra?: (type: string, inputs: Record<string, any>, name: string) => Promise<Record<string, any> | undefined>,
+        private readonly state?: Map<string, { inputs: string; outputs: Record<string, any> }>,
+    ) {}
 
     private started = false;
 
@@ -46,8 +55,7 @@ export class MockRuntime {
                 const key = `${args.type}::${args.name}`;
                 const meta = this.pending.get(key) ?? { dependsOn: [], parent: "", additionalSecretOutputs: [] };
                 const inputs = unwrapSecrets(args.inputs);
-                const computed = args.custom === false ? undefined
-                    : (await mockTlsResource(args.type, inputs)) ?? (await this.extra?.(args.type, inputs, args.name));
+                const computed = args.custom === false ? undefined : await this.compute(args.type, args.name, inputs);
                 const state: Record<string, any> = { ...args.inputs, ...(computed ?? {}) };
                 for (const out of meta.additionalSecretOutputs) {
                     if (state[out] !== undefined && !isWrappedSecret(state[out])) state[out] = { [SECRET_SIG]: SECRET_VALUE, value: state[out] };
@@ -77,6 +85,16 @@ export class MockRuntime {
             });
         };
         return this;
+    }
+
+    private async compute(type: string, name: string, inputs: Record<string, any>): Promise<Record<string, any> | undefined> {
+        const key = `${type}::${name}`;
+        const inputsJson = JSON.stringify(inputs);
+        const kept = this.state?.get(key);
+        if (kept && kept.inputs === inputsJson && !type.startsWith("command:")) return kept.outputs;
+        const outputs = (await mockTlsResource(type, inputs)) ?? (await this.extra?.(type, inputs, name));
+        if (outputs) this.state?.set(key, { inputs: inputsJson, outputs });
+        return outputs;
     }
 
     ofType(type: string): Registration[] {
