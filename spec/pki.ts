@@ -58,9 +58,9 @@ export const preSignedKey = (name: string, node?: string) => (node ? `${name}/${
 export function planPki(args: ClusterPkiArgs, p = new Problems()): PkiPlan {
     const endpoint = checkEndpoint(p, args.controlPlaneEndpoint, "controlPlaneEndpoint", DEFAULTS.bindPort);
     const networking = checkNetworking(p, args.networking, "networking");
-    checkNodes(p, args.controlPlanes, "controlPlanes", true);
+    checkNodes(p, args.controlPlanes, "controlPlanes");
     const externalEtcd = args.externalEtcd ?? false;
-    if (!externalEtcd) checkNodes(p, args.etcdMembers, "etcdMembers", true);
+    if (!externalEtcd) checkNodes(p, args.etcdMembers, "etcdMembers");
     checkSans(p, args.apiServerCertSANs, "apiServerCertSANs");
     checkSans(p, args.etcdServerCertSANs, "etcdServerCertSANs");
     checkSans(p, args.etcdPeerCertSANs, "etcdPeerCertSANs");
@@ -107,8 +107,8 @@ export function planPki(args: ClusterPkiArgs, p = new Problems()): PkiPlan {
     };
 }
 
-function checkNodes(p: Problems, nodes: NodeAddress[] | undefined, field: string, required: boolean): void {
-    if (!Array.isArray(nodes) || (required && nodes.length === 0)) {
+function checkNodes(p: Problems, nodes: NodeAddress[] | undefined, field: string): void {
+    if (!Array.isArray(nodes) || nodes.length === 0) {
         p.add(field, nodes, "a list of at least one {name, address}");
         return;
     }

@@ -38,9 +38,19 @@ export class MockRuntime {
     constructor(
         private readonly extra?: (type: string, inputs: Record<string, any>, name: string) => Promise<Record<string, any> | undefined>,
         private readonly state?: Map<string, { inputs: string; outputs: Record<string, any> }>,
-    ) {}
+    ) {
+        this.failure.catch(() => undefined);
+    }
 
     private started = false;
+    /** Resource registrations that failed (what `pulumi up` would report), in order. */
+    readonly failures: Error[] = [];
+    private rejectFailure!: (e: Error) => void;
+    /**
+     * Rejects with the first failed registration. Outputs of a failed resource (and of everything
+     * that depends on it) never resolve, so a test races them with this.
+     */
+    readonly failure: Promise<never> = new Promise<never>((_, reject) => { this.rejectFailure = reject; });
 
     /**
      * Installs the mocks on first use; later calls only forget earlier registrations (a fresh
@@ -55,7 +65,18 @@ export class MockRuntime {
                 const key = `${args.type}::${args.name}`;
                 const meta = this.pending.get(key) ?? { dependsOn: [], parent: "", additionalSecretOutputs: [] };
                 const inputs = unwrapSecrets(args.inputs);
-                const computed = args.custom === false ? undefined : await this.compute(args.type, args.name, inputs);
+                let computed: Record<string, any> | undefined;
+                try {
+                    computed = args.custom === false ? undefined : await this.compute(args.type, args.name, inputs);
+                } catch (e) {
+                    const error = new Error(`failed to register new resource ${args.name} [${args.type}]: ${(e as Error).message}`);
+                    this.failures.push(error);
+                    this.rejectFailure(error);
+                    // As the engine does after a failed step: what depends on it never runs, what
+                    // does not goes on. (Throwing would surface as unhandled rejections in every
+                    // output of the resource instead.)
+                    return new Promise<never>(() => undefined);
+                }
                 const state: Record<string, any> = { ...args.inputs, ...(computed ?? {}) };
                 for (const out of meta.additionalSecretOutputs) {
                     if (state[out] !== undefined && !isWrappedSecret(state[out])) state[out] = { [SECRET_SIG]: SECRET_VALUE, value: state[out] };

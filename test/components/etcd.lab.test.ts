@@ -1,0 +1,219 @@
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as https from "node:https";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { EtcdCluster } from "../../components/etcd";
+import { ClusterPki } from "../../components/pki";
+import { HostSpec } from "../../spec/types";
+import { Lab } from "../lab/lab";
+import { LabCommandRunner } from "../lab/runtime";
+import { MockRuntime, settle } from "../support/mocks";
+import { opensslCa, opensslLeaf, tempDir } from "../support/openssl";
+
+// Three dedicated etcd hosts in the lab: real sshd, bash, openssl, etcd and etcdctl.
+const octet = 100 + Math.floor(Math.random() * 100);
+const HOSTS = [1, 2, 3].map(i => ({ name: `etcd-${i}`, address: `127.0.${octet}.${10 + i}` }));
+const PLACED = [
+    "/etc/kubernetes/pki/etcd/ca.crt", "/etc/kubernetes/pki/etcd/server.crt", "/etc/kubernetes/pki/etcd/server.key",
+    "/etc/kubernetes/pki/etcd/peer.crt", "/etc/kubernetes/pki/etcd/peer.key", "/etc/kubernetes/pki/etcd/healthcheck-client.crt",
+    "/etc/kubernetes/pki/etcd/healthcheck-client.key", "/etc/systemd/system/kubelet.service.d/kubelet.conf",
+    "/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf", "/etc/kubernetes/manifests/etcd.yaml",
+];
+
+let lab: Lab;
+/** The engine's state between runs: unchanged tls resources keep their keys and certificates. */
+const engineState = new Map<string, { inputs: string; outputs: Record<string, any> }>();
+let certs: { dir: string; remove: () => void };
+
+/** Resolves with an Output's value once known. */
+function outcome<T>(o: pulumi.Output<T>): Promise<T> {
+    return (o as any).promise();
+}
+
+interface Run { runner: LabCommandRunner; runtime: MockRuntime; etcd: EtcdCluster; pki: ClusterPki }
+
+/** One `pulumi up` of the program: a fresh mock engine, remote commands executed for real over SSH. */
+async function up(): Promise<Run> {
+    const runner = new LabCommandRunner(lab);
+    const runtime = await new MockRuntime(runner.handle, engineState).start();
+    const members: HostSpec[] = HOSTS.map(h => ({
+        name: h.name, address: h.address, roles: ["etcd"], ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey) },
+    }));
+    const pki = new ClusterPki("pki", {
+        controlPlaneEndpoint: "k8s-api.example.internal:6443",
+        controlPlanes: [{ name: "cp-1", address: `127.0.${octet}.21` }],
+        etcdMembers: HOSTS,
+    });
+    const etcd = new EtcdCluster("etcd", {
+        kubernetesVersion: "v1.33.2", members, pki,
+        healthTimeoutSeconds: 90,
+    });
+    return { runner, runtime, etcd, pki };
+}
+
+function hashes(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const h of HOSTS) for (const p of PLACED) {
+        const file = lab.path(h.name, p);
+        out[`${h.name}:${p}`] = fs.existsSync(file) ? createHash("sha256").update(fs.readFileSync(file)).digest("hex") : "(missing)";
+    }
+    return out;
+}
+
+function etcdctl(args: string[], creds: "client" | "none" | "foreign" = "client"): { ok: boolean; out: string } {
+    const tls = creds === "none" ? [`--cacert=${certs.dir}/ca.crt`]
+        : creds === "foreign" ? [`--cacert=${certs.dir}/ca.crt`, `--cert=${certs.dir}/foreign.crt`, `--key=${certs.dir}/foreign.key`]
+            : [`--cacert=${certs.dir}/ca.crt`, `--cert=${certs.dir}/client.crt`, `--key=${certs.dir}/client.key`];
+    try {
+        const out = execFileSync("etcdctl", [...tls, "--dial-timeout=3s", "--command-timeout=5s", ...args], {
+            encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" }, stdio: ["ignore", "pipe", "pipe"],
+        });
+        return { ok: true, out };
+    } catch (e: any) {
+        return { ok: false, out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
+    }
+}
+
+/** An HTTPS request to a member's peer port presenting the given client certificate. */
+function peerRequest(address: string, cert: string, key: string, ca: string): Promise<{ ok: boolean; detail: string }> {
+    return new Promise(resolve => {
+        const req = https.request({ host: address, port: 2380, path: "/members", cert, key, ca, servername: "etcd-1", checkServerIdentity: () => undefined, timeout: 5000 }, res => {
+            let body = "";
+            res.on("data", d => { body += d; });
+            res.on("end", () => resolve({ ok: res.statusCode === 200, detail: `${res.statusCode} ${body.slice(0, 200)}` }));
+        });
+        req.on("error", e => resolve({ ok: false, detail: e.message }));
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.end();
+    });
+}
+
+beforeAll(async () => {
+    lab = await Lab.start(HOSTS);
+    certs = tempDir("etcd-lab-client-");
+}, 120_000);
+
+afterAll(async () => {
+    await lab?.stop();
+    certs?.remove();
+}, 60_000);
+
+describe("EtcdCluster on three lab hosts", () => {
+    let first: Run;
+    let firstHashes: Record<string, string>;
+
+    test("a healthy 3-member cluster comes up behind the health gate", async () => {
+        first = await up();
+        const health = await outcome(first.etcd.health);
+        expect(health).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
+        expect(await outcome(first.etcd.clientEndpoints)).toEqual(HOSTS.map(h => `https://${h.address}:2379`));
+
+        fs.writeFileSync(path.join(certs.dir, "ca.crt"), await outcome(first.etcd.etcdCaCertPem));
+        fs.writeFileSync(path.join(certs.dir, "client.crt"), await outcome(first.etcd.apiserverEtcdClientCertPem));
+        fs.writeFileSync(path.join(certs.dir, "client.key"), await outcome(first.etcd.apiserverEtcdClientKeyPem), { mode: 0o600 });
+        firstHashes = hashes();
+        await settle();
+    }, 240_000);
+
+    test("exactly the three expected members, each healthy", () => {
+        const list = etcdctl([`--endpoints=https://${HOSTS[0].address}:2379`, "member", "list", "-w", "json"]);
+        expect(list.ok).toBe(true);
+        const members = JSON.parse(list.out).members.map((m: any) => ({ name: m.name, peer: m.peerURLs[0], client: m.clientURLs[0] }));
+        expect(members.sort((a: any, b: any) => a.name.localeCompare(b.name))).toEqual(HOSTS.map(h => ({
+            name: h.name, peer: `https://${h.address}:2380`, client: `https://${h.address}:2379`,
+        })));
+        for (const h of HOSTS) expect(etcdctl([`--endpoints=https://${h.address}:2379`, "endpoint", "health"]).ok).toBe(true);
+    });
+
+    test("a key written through one member is read back through another with the apiserver-etcd-client certificate", () => {
+        const value = `written-${Date.now()}`;
+        expect(etcdctl([`--endpoints=https://${HOSTS[0].address}:2379`, "put", "/lab/probe", value]).ok).toBe(true);
+        const got = etcdctl([`--endpoints=https://${HOSTS[2].address}:2379`, "get", "/lab/probe", "--print-value-only"]);
+        expect(got).toEqual({ ok: true, out: `${value}\n` });
+    });
+
+    test("clients without a certificate or with one from another CA are refused", () => {
+        const other = opensslCa("etcd-ca");
+        const foreign = opensslLeaf(other, "/CN=kube-apiserver-etcd-client", undefined, "clientAuth");
+        fs.writeFileSync(path.join(certs.dir, "foreign.crt"), foreign.certPem);
+        fs.writeFileSync(path.join(certs.dir, "foreign.key"), foreign.keyPem, { mode: 0o600 });
+        const anonymous = etcdctl([`--endpoints=https://${HOSTS[1].address}:2379`, "get", "/lab/probe"], "none");
+        const stranger = etcdctl([`--endpoints=https://${HOSTS[1].address}:2379`, "get", "/lab/probe"], "foreign");
+        expect(anonymous.ok).toBe(false);
+        expect(stranger.ok).toBe(false);
+        expect(`${anonymous.out}\n${stranger.out}`).toMatch(/bad certificate|certificate required|unknown certificate authority|context deadline exceeded/);
+    });
+
+    test("a peer presenting a foreign certificate cannot talk to the members; the real peer certificate can", async () => {
+        const other = opensslCa("etcd-ca");
+        const foreignPeer = opensslLeaf(other, "/CN=etcd-4", `DNS:etcd-4,IP:127.0.${octet}.14`, "serverAuth,clientAuth");
+        const ca = fs.readFileSync(path.join(certs.dir, "ca.crt"), "utf8");
+        const refused = await peerRequest(HOSTS[0].address, foreignPeer.certPem, foreignPeer.keyPem, ca);
+        expect(refused.ok).toBe(false);
+        const peerCert = fs.readFileSync(lab.path("etcd-2", "/etc/kubernetes/pki/etcd/peer.crt"), "utf8");
+        const peerKey = fs.readFileSync(lab.path("etcd-2", "/etc/kubernetes/pki/etcd/peer.key"), "utf8");
+        const accepted = await peerRequest(HOSTS[0].address, peerCert, peerKey, ca);
+        expect(accepted).toMatchObject({ ok: true });
+    });
+
+    test("files are in place with kubeadm's modes: keys 0600, certificates 0644, the manifest 0600, all root-owned", () => {
+        for (const h of HOSTS) for (const p of PLACED) {
+            const st = fs.statSync(lab.path(h.name, p));
+            const expected = p.endsWith(".key") || p.endsWith("etcd.yaml") ? 0o600 : 0o644;
+            expect({ file: `${h.name}:${p}`, mode: (st.mode & 0o777).toString(8), uid: st.uid, gid: st.gid })
+                .toEqual({ file: `${h.name}:${p}`, mode: expected.toString(8), uid: 0, gid: 0 });
+        }
+    });
+
+    test("the kubelet was set up as kubeadm's guide does: daemon-reload, restart, and it runs the etcd static pod", () => {
+        for (const h of HOSTS) {
+            const calls = lab.systemctlCalls(h.name).join("\n");
+            expect(calls).toMatch(/daemon-reload[\s\S]*restart kubelet/);
+            expect(lab.pods(h.name).etcd).toMatchObject({ state: "running", restarts: 0 });
+        }
+    });
+
+    test("no private key appears in any command text or recorded output", () => {
+        for (const run of first.runner.runs) {
+            expect(run.command).not.toMatch(/PRIVATE KEY/);
+            expect(`${run.stdout}${run.stderr}`).not.toMatch(/PRIVATE KEY/);
+        }
+        expect(first.runner.runs.map(r => r.name).sort()).toEqual([
+            "etcd-etcd-1-install", "etcd-etcd-1-preflight", "etcd-etcd-2-install", "etcd-etcd-2-preflight",
+            "etcd-etcd-3-install", "etcd-etcd-3-preflight", "etcd-health",
+        ]);
+    });
+
+    test("running the same program again changes no file on any host and the cluster stays healthy", async () => {
+        const restartsBefore = HOSTS.map(h => lab.systemctlCalls(h.name).filter(c => c.includes("restart kubelet")).length);
+        const second = await up();
+        expect(await outcome(second.etcd.health)).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
+        expect(hashes()).toEqual(firstHashes);
+        for (const run of second.runner.runs.filter(r => r.name.endsWith("-install"))) expect(run.stdout.trim()).toBe("no changes");
+        expect(HOSTS.map(h => lab.systemctlCalls(h.name).filter(c => c.includes("restart kubelet")).length)).toEqual(restartsBefore);
+        for (const h of HOSTS) expect(lab.pods(h.name).etcd).toMatchObject({ state: "running", restarts: 0 });
+        await settle();
+    }, 240_000);
+
+    test("with one host's sshd stopped, the run fails at that host's first step, naming it; once sshd is back it completes", async () => {
+        const before = hashes();
+        await lab.stopSshd("etcd-2");
+        const failed = await up();
+        const error = await Promise.race([outcome(failed.etcd.health), failed.runtime.failure]).then(() => undefined, e => e as Error);
+        expect(error).toBeDefined();
+        expect(error!.message).toMatch(/etcd-etcd-2-preflight/);
+        expect(error!.message).toContain(`${HOSTS[1].address}:${lab.sshPort}`);
+        await new Promise(r => setTimeout(r, 2000));
+        expect(failed.runtime.failures).toHaveLength(1);
+        expect(failed.runner.runs.some(r => r.name.endsWith("-install"))).toBe(false);
+        expect(hashes()).toEqual(before);
+        await settle();
+
+        await lab.startSshd("etcd-2");
+        const again = await up();
+        expect(await outcome(again.etcd.health)).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
+        await settle();
+    }, 300_000);
+});
