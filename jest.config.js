@@ -6,6 +6,7 @@ module.exports = {
   transform: { "^.+\\.ts$": "ts-jest" },
   moduleNameMapper: { "^pulumi-kubeadm$": "<rootDir>/index.ts" },
   forceExit: true,
+  testEnvironmentOptions: { globalsCleanup: "off" },
   testTimeout: 120000,
   reporters: ["default", "<rootDir>/test/support/summary-reporter.js"],
 };

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "../../components/etcd";
 import { ClusterPki } from "../../components/pki";
+import { etcdHealthScript, etcdPreflightScript } from "../../render/etcd-scripts";
 import { HostSpec } from "../../spec/types";
 import { Lab } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
@@ -196,6 +197,34 @@ describe("EtcdCluster on three lab hosts", () => {
         for (const h of HOSTS) expect(lab.pods(h.name).etcd).toMatchObject({ state: "running", restarts: 0 });
         await settle();
     }, 240_000);
+
+    test("preflight names every failed check with its fix; skipping those checks by name lets it pass", async () => {
+        // etcd-1's ports and data dir belong to its running member, not to a member named etcd-9.
+        const stranger = { name: "etcd-9", address: HOSTS[0].address };
+        const script = (ignore: string[]) => etcdPreflightScript({
+            host: "etcd-1", step: "etcd preflight", member: stranger, dataDir: "/var/lib/etcd",
+            criSocket: "unix:///run/containerd/containerd.sock", ignore,
+        });
+        const failed = await lab.exec("etcd-1", script([]));
+        expect(failed.code).toBe(1);
+        expect(failed.stderr).toContain("[etcd-1] preflight: 3 check(s) failed:");
+        expect(failed.stderr).toMatch(new RegExp(`Port-2379: port 2379 is in use on ${HOSTS[0].address.replace(/\./g, "\\.")}`));
+        expect(failed.stderr).toContain("Port-2380: port 2380 is in use");
+        expect(failed.stderr).toContain("DirAvailable--var-lib-etcd: /var/lib/etcd is not empty and holds no member of this cluster");
+        expect(failed.stderr).toContain("skip a check by adding its name to ignorePreflightErrors");
+        const skipped = await lab.exec("etcd-1", script(["Port-2379", "port-2380", "DirAvailable--var-lib-etcd"]));
+        expect(skipped).toMatchObject({ code: 0 });
+        expect(skipped.stdout).toContain("[preflight] ignored Port-2379");
+    });
+
+    test("the health gate, on timeout, names each unhealthy member and what it answered", async () => {
+        const members = [...HOSTS, { name: "etcd-4", address: `127.0.${octet}.14` }];
+        const result = await lab.exec("etcd-1", etcdHealthScript({ host: "etcd-1", step: "etcd health", members, certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 3 }));
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain("[etcd-1] etcd health: etcd not healthy after 3s:");
+        expect(result.stderr).toMatch(/- etcd-4: .*(unhealthy|connection refused|deadline)/);
+        expect(result.stderr).not.toMatch(/- etcd-[123]:/);
+    });
 
     test("with one host's sshd stopped, the run fails at that host's first step, naming it; once sshd is back it completes", async () => {
         const before = hashes();

@@ -86,6 +86,6 @@ describe("EtcdCluster input is checked at evaluation", () => {
     ])("rejects %s with nothing registered", (_n, change, message) => {
         expect(() => new EtcdCluster("bad", { kubernetesVersion: "v1.33.2", members, pki, ...change })).toThrow(SpecError);
         expect(() => new EtcdCluster("bad", { kubernetesVersion: "v1.33.2", members, pki, ...change })).toThrow(message);
-        expect(runtime.registrations).toEqual([]);
+        expect(runtime.named("bad")).toEqual([]);
     });
 });

@@ -143,7 +143,7 @@ describe("kubeadm config import: fields that cannot be honoured are errors, neve
     test("a kubeadm config error fails the Cluster at evaluation, with nothing registered", () => {
         expect(() => new Cluster("c", { hosts: programHosts(), kubeadmConfig: fixture("v1alpha1-selfhosted.yaml") }))
             .toThrow(/invalid kubeadm config \(3 problems\)/);
-        expect(runtime.registrations).toEqual([]);
+        expect(runtime.named("c")).toEqual([]);
     });
 
     test.each<[string, string, RegExp]>([

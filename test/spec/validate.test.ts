@@ -18,7 +18,7 @@ function rejected(spec: ClusterSpec): SpecError {
         error = e;
     }
     expect(error).toBeInstanceOf(SpecError);
-    expect(runtime.registrations).toEqual([]);
+    expect(runtime.named("c")).toEqual([]);
     return error as SpecError;
 }
 

@@ -122,6 +122,11 @@ export class MockRuntime {
         return this.registrations.filter(r => r.type === type);
     }
 
+    /** Registrations whose name starts with `prefix` (tests name their components apart). */
+    named(prefix: string): Registration[] {
+        return this.registrations.filter(r => r.name === prefix || r.name.startsWith(`${prefix}-`));
+    }
+
     /** Resources (not components) registered so far. */
     get resources(): Registration[] {
         return this.registrations.filter(r => r.custom);
