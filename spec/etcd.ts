@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ResolvedVersion } from "../render/versions";
 import { isDnsSubdomain, isIp } from "./network";
 import { Problems } from "./problems";
-import { Arg, EnvVar, HostSpec } from "./types";
+import { EtcdMemberSettings, HostSpec } from "./types";
 import { checkArgs, checkEnvs, checkSsh, checkVersion, DEFAULTS } from "./validate";
 
 /** Certificate files from ClusterPki (its outputs of the same names). */
@@ -18,7 +18,7 @@ export interface EtcdPki {
     nodePrivateFiles: pulumi.Input<{ [node: string]: { [path: string]: string } }>;
 }
 
-export interface EtcdClusterArgs {
+export interface EtcdClusterArgs extends EtcdMemberSettings {
     /** Kubernetes version whose etcd (image and flags) kubeadm would deploy. */
     kubernetesVersion: string;
     /** The hosts that run a member: 1, 3, 5 or 7. */
@@ -27,14 +27,6 @@ export interface EtcdClusterArgs {
     pki: EtcdPki;
     /** "dedicated" (kubeadm's HA guide for etcd hosts, the default) or "stacked" (on control planes). */
     topology?: string;
-    /** Default "/var/lib/etcd". */
-    dataDir?: string;
-    /** Default "registry.k8s.io". */
-    imageRepository?: string;
-    /** Default: the etcd tag kubeadm uses for the Kubernetes version. */
-    imageTag?: string;
-    extraArgs?: Arg[];
-    extraEnvs?: EnvVar[];
     /** Default "/etc/kubernetes/pki". */
     certificatesDir?: string;
     /** Preflight checks to skip by name ("all" skips every check). */

@@ -89,9 +89,8 @@ export interface NodeAddress {
     address: string;
 }
 
-export interface SshSpec {
-    /** Address to dial. Default: the host's address. */
-    host?: string;
+/** How to log in over SSH. */
+export interface SshCredentials {
     /** Default 22. */
     port?: number;
     /** Default "root". */
@@ -104,19 +103,17 @@ export interface SshSpec {
     agentSocketPath?: string;
     /** Pinned host key, in authorized_keys format. */
     hostKey?: string;
+}
+
+export interface SshSpec extends SshCredentials {
+    /** Address to dial. Default: the host's address. */
+    host?: string;
     /** A jump host to reach this host through. */
     bastion?: BastionSpec;
 }
 
-export interface BastionSpec {
+export interface BastionSpec extends SshCredentials {
     host: string;
-    port?: number;
-    user?: string;
-    privateKey?: pulumi.Input<string>;
-    privateKeyPassword?: pulumi.Input<string>;
-    password?: pulumi.Input<string>;
-    agentSocketPath?: string;
-    hostKey?: string;
 }
 
 /** One command-line flag, as kubeadm v1beta4's extraArgs: name without dashes, and value. */
@@ -155,18 +152,24 @@ export interface ApiServerSpec extends ControlPlaneComponentSpec {
     readinessTimeoutSeconds?: number;
 }
 
-export interface EtcdSpec {
+/** How each etcd member runs (kubeadm's etcd.local). */
+export interface EtcdMemberSettings {
+    /** Data directory on each member. Default "/var/lib/etcd". */
+    dataDir?: string;
+    /** Default: the cluster's imageRepository ("registry.k8s.io"). */
+    imageRepository?: string;
+    /** Default: the etcd tag kubeadm uses for the Kubernetes version. */
+    imageTag?: string;
+    extraArgs?: Arg[];
+    extraEnvs?: EnvVar[];
+}
+
+export interface EtcdSpec extends EtcdMemberSettings {
     /**
      * "stacked" (members on the control planes, the default), "dedicated" (members on the hosts
      * with role "etcd"), or "external" (an existing cluster given by `external`).
      */
     topology?: string;
-    /** Data directory on each member. Default "/var/lib/etcd". */
-    dataDir?: string;
-    imageRepository?: string;
-    imageTag?: string;
-    extraArgs?: Arg[];
-    extraEnvs?: EnvVar[];
     serverCertSANs?: string[];
     peerCertSANs?: string[];
     external?: ExternalEtcdSpec;
