@@ -1,3 +1,7 @@
+import { deepMerge } from "../spec/merge";
+import { Arg } from "../spec/types";
+import { argumentsToCommand } from "./arguments";
+import { minorAtLeast } from "./manifests/static-pod";
 import { toYaml } from "./yaml";
 
 export const KUBELET_DROPIN_DIR = "/etc/systemd/system/kubelet.service.d";
@@ -28,4 +32,91 @@ export function etcdServiceManagerDropIn(): string {
         "Restart=always",
         "",
     ].join("\n");
+}
+
+/** `10-kubeadm.conf` as the kubeadm deb/rpm package ships it (kubeadm never edits it). */
+export function kubeadmDropIn(): string {
+    return [
+        "# Note: This dropin only works with kubeadm and kubelet v1.11+",
+        "[Service]",
+        "Environment=\"KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf\"",
+        "Environment=\"KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml\"",
+        "# This is a file that \"kubeadm init\" and \"kubeadm join\" generates at runtime, populating the KUBELET_KUBEADM_ARGS variable dynamically",
+        "EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env",
+        "# This is a file that the user can use for overrides of the kubelet args as a last resort. Preferably, the user should use",
+        "# the .NodeRegistration.KubeletExtraArgs object in the configuration files instead. KUBELET_EXTRA_ARGS should be sourced from this file.",
+        "EnvironmentFile=-/etc/default/kubelet",
+        "ExecStart=",
+        "ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS",
+        "",
+    ].join("\n");
+}
+
+export interface KubeletInput {
+    /** Kubernetes minor ("1.33"). */
+    minor: string;
+    criSocket: string;
+    imageRepository: string;
+    pauseTag: string;
+    certificatesDir: string;
+    dnsServiceIp: string;
+    dnsDomain: string;
+    /** Cluster-wide kubelet.extraArgs, then the host's own (kubeadm's nodeRegistration.kubeletExtraArgs). */
+    extraArgs: Arg[];
+    /** Fields merged over the generated KubeletConfiguration (spec.kubelet.config). */
+    config?: Record<string, unknown>;
+    /** Set when systemd-resolved runs on the node, as kubeadm detects it. */
+    resolvConf?: string;
+}
+
+/** NodeLocalCRISocket is on by default from 1.34: the CRI endpoint moves from the flags into the config. */
+const nodeLocalCriSocket = (minor: string) => minorAtLeast(minor, 1, 34);
+
+/** `/var/lib/kubelet/config.yaml`: kubeadm's defaulted KubeletConfiguration (reference §4.4). */
+export function kubeletConfig(i: KubeletInput): string {
+    const generated: Record<string, any> = {
+        apiVersion: "kubelet.config.k8s.io/v1beta1",
+        kind: "KubeletConfiguration",
+        authentication: {
+            anonymous: { enabled: false },
+            webhook: { cacheTTL: "0s", enabled: true },
+            x509: { clientCAFile: `${i.certificatesDir}/ca.crt` },
+        },
+        authorization: { mode: "Webhook", webhook: { cacheAuthorizedTTL: "0s", cacheUnauthorizedTTL: "0s" } },
+        cgroupDriver: "systemd",
+        clusterDNS: [i.dnsServiceIp],
+        clusterDomain: i.dnsDomain,
+        containerRuntimeEndpoint: nodeLocalCriSocket(i.minor) ? i.criSocket : "",
+        cpuManagerReconcilePeriod: "0s",
+        evictionPressureTransitionPeriod: "0s",
+        fileCheckFrequency: "0s",
+        healthzBindAddress: "127.0.0.1",
+        healthzPort: 10248,
+        httpCheckFrequency: "0s",
+        imageMinimumGCAge: "0s",
+        memorySwap: {},
+        nodeStatusReportFrequency: "0s",
+        nodeStatusUpdateFrequency: "0s",
+        runtimeRequestTimeout: "0s",
+        shutdownGracePeriod: "0s",
+        shutdownGracePeriodCriticalPods: "0s",
+        staticPodPath: "/etc/kubernetes/manifests",
+        streamingConnectionIdleTimeout: "0s",
+        syncFrequency: "0s",
+        volumeStatsAggPeriod: "0s",
+        ...(i.resolvConf ? { resolvConf: i.resolvConf } : {}),
+    };
+    const merged = deepMerge<Record<string, any>>(generated, i.config ?? {});
+    // kubeadm forces these whatever the user's KubeletConfiguration says.
+    merged.rotateCertificates = true;
+    merged.staticPodPath = "/etc/kubernetes/manifests";
+    return toYaml(merged);
+}
+
+/** `/var/lib/kubelet/kubeadm-flags.env` (reference §4.2): sorted flags, user args replacing defaults, Go %q quoting. */
+export function kubeadmFlagsEnv(i: KubeletInput): string {
+    const defaults: Arg[] = [];
+    if (!nodeLocalCriSocket(i.minor)) defaults.push({ name: "container-runtime-endpoint", value: i.criSocket });
+    if (!minorAtLeast(i.minor, 1, 35)) defaults.push({ name: "pod-infra-container-image", value: `${i.imageRepository}/pause:${i.pauseTag}` });
+    return `KUBELET_KUBEADM_ARGS=${JSON.stringify(argumentsToCommand(defaults, i.extraArgs).join(" "))}\n`;
 }

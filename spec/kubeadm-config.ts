@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { parseGoDuration } from "./duration";
+import { deepMerge } from "./merge";
 import { Problems, show } from "./problems";
 import { Arg, BootstrapTokenSpec, ClusterSpec, EtcdSpec, HostPathMount, HostSpec, Taint } from "./types";
 import { DEFAULTS } from "./validate";
@@ -595,14 +595,3 @@ function restatesHost(a: Arg, h: HostSpec): boolean {
         || (a.name === "container-runtime-endpoint" && a.value === (h.criSocket ?? DEFAULTS.criSocket));
 }
 
-function deepMerge(base: any, over: any): any {
-    if (over === undefined) return base;
-    if (!isPlainObject(base) || !isPlainObject(over)) return over;
-    const out: any = { ...base };
-    for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
-    return out;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-    return typeof v === "object" && v !== null && !Array.isArray(v) && !pulumi.Output.isInstance(v);
-}

@@ -1,0 +1,56 @@
+import * as yaml from "js-yaml";
+import { kubeadmDropIn, kubeadmFlagsEnv, kubeletConfig, KubeletInput } from "../../render/kubelet";
+
+const input = (minor: string, extra: Partial<KubeletInput> = {}): KubeletInput => ({
+    minor, criSocket: "unix:///var/run/containerd/containerd.sock", imageRepository: "registry.k8s.io", pauseTag: "3.10",
+    certificatesDir: "/etc/kubernetes/pki", dnsServiceIp: "10.96.0.10", dnsDomain: "cluster.local", extraArgs: [], ...extra,
+});
+
+describe("kubelet files (reference §4)", () => {
+    test("config.yaml carries kubeadm's defaults (parity fact 20)", () => {
+        const c = yaml.load(kubeletConfig(input("1.33"))) as any;
+        expect(c).toMatchObject({
+            apiVersion: "kubelet.config.k8s.io/v1beta1", kind: "KubeletConfiguration",
+            clusterDNS: ["10.96.0.10"], clusterDomain: "cluster.local", cgroupDriver: "systemd",
+            authorization: { mode: "Webhook" }, authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: "/etc/kubernetes/pki/ca.crt" } },
+            rotateCertificates: true, staticPodPath: "/etc/kubernetes/manifests", healthzBindAddress: "127.0.0.1", healthzPort: 10248,
+            containerRuntimeEndpoint: "",
+        });
+        expect(c).not.toHaveProperty("resolvConf");
+    });
+
+    test("the user's KubeletConfiguration is merged in; rotateCertificates and staticPodPath stay kubeadm's", () => {
+        const c = yaml.load(kubeletConfig(input("1.33", { config: { maxPods: 250, rotateCertificates: false, staticPodPath: "/tmp/pods", evictionHard: { "memory.available": "200Mi" }, authentication: { anonymous: { enabled: true } } } }))) as any;
+        expect(c).toMatchObject({ maxPods: 250, rotateCertificates: true, staticPodPath: "/etc/kubernetes/manifests", evictionHard: { "memory.available": "200Mi" } });
+        expect(c.authentication).toEqual({ anonymous: { enabled: true }, webhook: { cacheTTL: "0s", enabled: true }, x509: { clientCAFile: "/etc/kubernetes/pki/ca.crt" } });
+    });
+
+    test("kubeadm-flags.env on 1.31–1.33: the CRI endpoint and the pause image (the reference's example line)", () => {
+        expect(kubeadmFlagsEnv(input("1.33"))).toBe(
+            "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10\"\n");
+    });
+
+    test("1.34 moves the CRI endpoint into config.yaml (NodeLocalCRISocket); 1.35 drops the pause flag", () => {
+        expect(kubeadmFlagsEnv(input("1.34", { pauseTag: "3.10.1" }))).toBe("KUBELET_KUBEADM_ARGS=\"--pod-infra-container-image=registry.k8s.io/pause:3.10.1\"\n");
+        expect((yaml.load(kubeletConfig(input("1.34"))) as any).containerRuntimeEndpoint).toBe("unix:///var/run/containerd/containerd.sock");
+        expect(kubeadmFlagsEnv(input("1.35"))).toBe("KUBELET_KUBEADM_ARGS=\"\"\n");
+    });
+
+    test("extra args are sorted in and replace a default of the same name", () => {
+        const env = kubeadmFlagsEnv(input("1.33", { extraArgs: [{ name: "node-labels", value: "zone=a" }, { name: "pod-infra-container-image", value: "mirror.example.internal/pause:3.10" }, { name: "cloud-provider", value: "external" }] }));
+        expect(env).toBe("KUBELET_KUBEADM_ARGS=\"--cloud-provider=external --container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --node-labels=zone=a --pod-infra-container-image=mirror.example.internal/pause:3.10\"\n");
+    });
+
+    test("10-kubeadm.conf is the packaged drop-in: kubeconfig, config, flags env, /etc/default/kubelet, then ExecStart", () => {
+        const lines = kubeadmDropIn().split("\n").filter(l => l && !l.startsWith("#"));
+        expect(lines).toEqual([
+            "[Service]",
+            "Environment=\"KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf\"",
+            "Environment=\"KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml\"",
+            "EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env",
+            "EnvironmentFile=-/etc/default/kubelet",
+            "ExecStart=",
+            "ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS",
+        ]);
+    });
+});
