@@ -1,5 +1,7 @@
 import * as yaml from "js-yaml";
 import { parseGoDuration } from "./duration";
+import { discoveryTokenCaCertHash } from "../render/discovery";
+import { joinHostPort } from "./network";
 import { deepMerge } from "./merge";
 import { Problems, show } from "./problems";
 import { Arg, BootstrapTokenSpec, ClusterSpec, EtcdSpec, HostPathMount, HostSpec, Taint } from "./types";
@@ -22,14 +24,25 @@ export interface KubeadmConfigImport {
 const KUBEADM = /^kubeadm\.k8s\.io\/(v1alpha1|v1beta3|v1beta4)$/;
 const REMOVE_IT = "remove it: pulumi-kubeadm cannot honour it";
 
-/** Reads one YAML document and remembers which fields were read, so unread ones are reported, never dropped. */
+/**
+ * Reads one YAML document and remembers what was read, so that every field no mapping consumed is
+ * reported, never dropped: a scalar (or a list of scalars) counts as read when its own path was
+ * read; a mapping or a list of mappings is walked field by field, unless a reader took it whole.
+ */
 class Doc {
     private readonly read = new Set<string>();
+    private readonly taken = new Set<string>();
     constructor(readonly data: Record<string, any>, readonly label: string, readonly p: Problems) {}
 
     get(path: string): any {
         this.read.add(path);
         return path.split(".").reduce((o, k) => (o && typeof o === "object" ? o[k] : undefined), this.data as any);
+    }
+
+    /** Reads a value whose every nested field the caller consumes (flag maps, feature gates, embedded configs). */
+    whole(path: string): any {
+        this.taken.add(path);
+        return this.get(path);
     }
 
     has(path: string): boolean {
@@ -38,24 +51,36 @@ class Doc {
     }
 
     problem(path: string, value: unknown, accepted: string): void {
+        this.taken.add(path);
         this.p.add(`${this.label}.${path}`, value, accepted);
     }
 
     /** A field pulumi-kubeadm has no use for: fine at kubeadm's default (or empty), an error otherwise. */
     onlyDefault(path: string, defaults: unknown[], why: string): void {
-        const v = this.get(path);
+        const v = this.whole(path);
         if (v === undefined || v === null || defaults.some(d => JSON.stringify(d) === JSON.stringify(v))) return;
         this.problem(path, v, `${defaults.length ? `only kubeadm's default (${defaults.map(d => show(d)).join(" or ")}); ` : ""}${why}`);
     }
 
     /** Every field of the document that no mapping read: unknown to kubeadm or to pulumi-kubeadm. */
     reportUnread(kind: string): void {
-        const walk = (o: any, prefix: string) => {
-            for (const [k, v] of Object.entries(o ?? {})) {
+        const unknown = (path: string, v: unknown) => this.problem(path, v, `a field of ${kind} pulumi-kubeadm knows; this one is not in kubeadm's ${kind} or is misspelt`);
+        const isMapping = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+        // Paths some reader looked at, or looked inside: an untouched subtree is reported once, whole.
+        const touched = new Set<string>();
+        for (const path of [...this.read, ...this.taken]) {
+            const parts = path.split(".");
+            for (let i = 1; i <= parts.length; i++) touched.add(parts.slice(0, i).join("."));
+        }
+        const walk = (o: Record<string, any>, prefix: string) => {
+            for (const [k, v] of Object.entries(o)) {
                 const path = prefix ? `${prefix}.${k}` : k;
-                if (this.read.has(path) || path === "apiVersion" || path === "kind") continue;
-                if (v && typeof v === "object" && !Array.isArray(v)) walk(v, path);
-                else if (v !== null) this.problem(path, v, `a field of ${kind} pulumi-kubeadm knows; this one is not in kubeadm's ${kind} or is misspelt`);
+                if (this.taken.has(path) || v === null || path === "apiVersion" || path === "kind") continue;
+                if (!touched.has(path)) unknown(path, v);
+                else if (isMapping(v)) walk(v, path);
+                else if (Array.isArray(v) && v.some(isMapping)) {
+                    v.forEach((item, i) => (isMapping(item) ? walk(item, `${path}.${i}`) : this.read.has(path) || unknown(`${path}.${i}`, item)));
+                } else if (!this.read.has(path)) unknown(path, v);
             }
         };
         walk(this.data, "");
@@ -142,8 +167,8 @@ function readClusterConfiguration(doc: Doc, out: KubeadmConfigImport, version: s
     readNetworking(doc, out);
     const certificatesDir = stringAt(doc, "certificatesDir");
     if (certificatesDir !== undefined) s.certificates = { ...s.certificates, certificatesDir };
-    const gates = doc.get("featureGates");
-    if (gates !== undefined) s.featureGates = readFeatureGates(doc, gates, out);
+    const gates = doc.whole("featureGates");
+    if (gates !== undefined && gates !== null) s.featureGates = readFeatureGates(doc, gates, out);
 
     for (const c of ["apiServer", "controllerManager", "scheduler"] as const) {
         const extraArgs = readArgs(doc, `${c}.extraArgs`, v4);
@@ -360,7 +385,7 @@ function readTaint(doc: Doc, path: string, t: any): Taint {
 
 /** v1beta4 lists of {name, value}; v1beta3 and v1alpha1 maps. */
 function readArgs(doc: Doc, path: string, list: boolean): Arg[] | undefined {
-    const v = doc.get(path);
+    const v = doc.whole(path);
     if (v === undefined || v === null) return undefined;
     if (list) {
         if (!Array.isArray(v) || v.some(a => !a || typeof a.name !== "string" || typeof a.value !== "string")) {
@@ -388,14 +413,15 @@ function readVolumes(doc: Doc, path: string, writeFlag: "readOnly" | "writable")
         const flag = boolAt(doc, `${p}.${writeFlag}`);
         return defined({
             name: stringAt(doc, `${p}.name`), hostPath: stringAt(doc, `${p}.hostPath`), mountPath: stringAt(doc, `${p}.mountPath`),
-            readOnly: flag === undefined ? undefined : writeFlag === "readOnly" ? flag : !flag,
+            // v1alpha1 mounted extra volumes read-only unless `writable: true`.
+            readOnly: writeFlag === "readOnly" ? flag : !(flag ?? false),
             pathType: stringAt(doc, `${p}.pathType`),
         }) as HostPathMount;
     });
 }
 
 function readEnvs(doc: Doc, path: string): { name: string; value: string }[] | undefined {
-    const v = doc.get(path);
+    const v = doc.whole(path);
     if (v === undefined || v === null) return undefined;
     if (!Array.isArray(v) || v.some(e => !e || typeof e.name !== "string" || (e.valueFrom !== undefined))) {
         doc.problem(path, v, "a list of {name, value} (valueFrom is not supported in static pods written by pulumi-kubeadm)");
@@ -459,7 +485,7 @@ function readMasterConfiguration(doc: Doc, out: KubeadmConfigImport): void {
     readNetworking(doc, out);
     const certificatesDir = stringAt(doc, "certificatesDir");
     if (certificatesDir !== undefined) s.certificates = { certificatesDir };
-    const gates = doc.get("featureGates");
+    const gates = doc.whole("featureGates");
     if (gates !== undefined && gates !== null) s.featureGates = readFeatureGates(doc, gates, out);
 
     if (doc.has("etcd.endpoints")) readExternalEtcd(doc, out, "etcd.endpoints", "etcd.caFile", "etcd.certFile", "etcd.keyFile");
@@ -501,9 +527,9 @@ function readMasterConfiguration(doc: Doc, out: KubeadmConfigImport): void {
     doc.onlyDefault("unifiedControlPlaneImage", [""], "each component uses its own image; set imageRepository");
     if (doc.has("auditPolicy")) doc.problem("auditPolicy", doc.get("auditPolicy"), "audit settings as apiServer extraArgs (audit-policy-file, audit-log-path) and extraVolumes");
     doc.onlyDefault("imagePullPolicy", ["", "IfNotPresent"], "images are pulled by the kubelet as static pods need them");
-    const proxy = doc.get("kubeProxy.config");
+    const proxy = doc.whole("kubeProxy.config");
     if (proxy && typeof proxy === "object") s.proxy = { ...s.proxy, config: proxy };
-    const kubelet = doc.get("kubeletConfiguration.baseConfig");
+    const kubelet = doc.whole("kubeletConfiguration.baseConfig");
     if (kubelet && typeof kubelet === "object") s.kubelet = { ...s.kubelet, config: kubelet };
 }
 
@@ -523,7 +549,7 @@ function readNodeConfiguration(doc: Doc, out: KubeadmConfigImport): void {
     if (doc.has("discoveryFile")) doc.problem("discoveryFile", doc.get("discoveryFile"), "bootstrap-token discovery; file discovery is not supported");
     doc.onlyDefault("caCertPath", [`${DEFAULTS.certificatesDir}/ca.crt`], "set certificates.certificatesDir to move the certificates");
     doc.onlyDefault("discoveryTimeout", ["5m0s", "5m"], "pulumi-kubeadm bounds its own waits");
-    const gates = doc.get("featureGates");
+    const gates = doc.whole("featureGates");
     if (gates !== undefined && gates !== null) out.spec.featureGates = readFeatureGates(doc, gates, out);
 }
 
@@ -574,9 +600,15 @@ export function clusterSpecFromKubeadmConfig(text: string, program: Partial<Clus
         }
     }
 
+    const anonymous = imported.nodes["*"]?.address;
+    if (anonymous && !program.hosts.some(h => h?.address === anonymous)) {
+        p.add("kubeadmConfig localAPIEndpoint.advertiseAddress", anonymous, `the address of one of the program's hosts, or a nodeRegistration.name saying which host it is (${program.hosts.map(h => h?.address).join(", ")})`);
+    }
+    if (imported.join) honourJoin(p, imported.join, spec);
+
     const etcdHosts = program.hosts.filter(h => h?.roles?.includes("etcd"));
     if (imported.spec.etcd?.topology === "external" && !program.etcd?.external && etcdHosts.length > 0) {
-        const expected = etcdHosts.map(h => `https://${h.address.includes(":") ? `[${h.address}]` : h.address}:2379`).sort();
+        const expected = etcdHosts.map(h => `https://${joinHostPort(h.address, 2379)}`).sort();
         const endpoints = [...(imported.spec.etcd.external?.endpoints ?? [])].sort();
         if (JSON.stringify(expected) !== JSON.stringify(endpoints)) {
             p.add("kubeadmConfig etcd.external.endpoints", endpoints, `the client URLs of the program's "etcd" hosts (${expected.join(", ")}), which pulumi-kubeadm runs as dedicated etcd`);
@@ -586,6 +618,36 @@ export function clusterSpecFromKubeadmConfig(text: string, program: Partial<Clus
     }
     p.throwIfAny("kubeadm config");
     return { spec, imported, warnings };
+}
+
+/**
+ * JoinConfiguration's discovery, honoured: its endpoint must be the cluster's, its token becomes one
+ * of the cluster's bootstrap tokens, and its CA pins must match the CA the cluster is given.
+ */
+function honourJoin(p: Problems, join: NonNullable<KubeadmConfigImport["join"]>, spec: ClusterSpec): void {
+    if (join.apiServerEndpoint) {
+        if (!spec.controlPlaneEndpoint) spec.controlPlaneEndpoint = join.apiServerEndpoint;
+        else if (join.apiServerEndpoint !== spec.controlPlaneEndpoint) {
+            p.add("kubeadmConfig discovery.bootstrapToken.apiServerEndpoint", join.apiServerEndpoint, `the cluster's controlPlaneEndpoint (${spec.controlPlaneEndpoint})`);
+        }
+    }
+    if (join.token && !(spec.bootstrapTokens ?? []).some(t => t.token === join.token)) {
+        spec.bootstrapTokens = [...(spec.bootstrapTokens ?? []), { token: join.token }];
+    }
+    const pins = (join.caCertHashes ?? []).map(h => h.toLowerCase());
+    if (pins.length === 0) return;
+    const ca = spec.certificates?.ca?.certPem;
+    if (typeof ca !== "string") {
+        p.add("kubeadmConfig discovery.bootstrapToken.caCertHashes", join.caCertHashes, "certificates.ca given as PEM text: the hashes pin an existing CA, and a CA pulumi-kubeadm generates could never match them");
+        return;
+    }
+    let hash = "";
+    try {
+        hash = discoveryTokenCaCertHash(ca);
+    } catch {
+        return; // an unreadable CA is reported by the PKI checks
+    }
+    if (!pins.includes(hash)) p.add("kubeadmConfig discovery.bootstrapToken.caCertHashes", join.caCertHashes, `a pin of certificates.ca, whose hash is ${hash}`);
 }
 
 /** kubeletExtraArgs that only restate what pulumi-kubeadm sets from the host anyway. */

@@ -3,11 +3,13 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { Cluster } from "../../components/cluster";
 import { clusterConfiguration } from "../../render/cluster-configuration";
+import { discoveryTokenCaCertHash } from "../../render/discovery";
 import { clusterSpecFromKubeadmConfig, importKubeadmConfig } from "../../spec/kubeadm-config";
 import { SpecError } from "../../spec/problems";
 import { validateCluster } from "../../spec/validate";
 import { haSpec, host } from "../support/fixtures";
 import { MockRuntime } from "../support/mocks";
+import { opensslCa } from "../support/openssl";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "../fixtures/kubeadm-config", name), "utf8");
 const runtime = new MockRuntime();
@@ -74,15 +76,26 @@ describe("kubeadm config import: accepted apiVersions", () => {
         expect(validateCluster(spec).etcdMembers.map(h => h.name)).toEqual(["cp-1", "cp-2", "cp-3"]);
     });
 
-    test("kubeadm.k8s.io/v1beta4 JoinConfiguration: discovery and the worker's registration", () => {
-        const { spec, imported } = clusterSpecFromKubeadmConfig(fixture("v1beta4-join.yaml"), { ...haSpec(), hosts: programHosts() });
-        expect(imported.join).toEqual({
-            controlPlane: false, token: "abcdef.0123456789abcdef", apiServerEndpoint: "k8s-api.example.internal:6443",
-            caCertHashes: ["sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
-        });
+    test("kubeadm.k8s.io/v1beta4 JoinConfiguration: the worker's registration, and discovery honoured against the cluster's CA", () => {
+        const ca = opensslCa("kubernetes");
+        const pin = discoveryTokenCaCertHash(ca.certPem);
+        const text = fixture("v1beta4-join.yaml").replace(/sha256:0123456789abcdef\w+/, pin);
+        const { spec, imported } = clusterSpecFromKubeadmConfig(text, { ...haSpec(), certificates: { ca }, hosts: programHosts() });
+        expect(imported.join).toEqual({ controlPlane: false, token: "abcdef.0123456789abcdef", apiServerEndpoint: "k8s-api.example.internal:6443", caCertHashes: [pin] });
+        expect(spec.bootstrapTokens).toEqual([{ token: "abcdef.0123456789abcdef" }]);
         expect(spec.hosts.find(h => h.name === "worker-1")!.kubeletExtraArgs).toEqual([{ name: "node-labels", value: "node.example.internal/pool=general" }]);
         expect(spec.hosts.find(h => h.name === "worker-1")!.criSocket).toBe("unix:///var/run/containerd/containerd.sock");
         expect(() => validateCluster(spec)).not.toThrow();
+    });
+
+    test("JoinConfiguration CA pins that the cluster's CA does not match, or with no CA given, are errors", () => {
+        expect(() => clusterSpecFromKubeadmConfig(fixture("v1beta4-join.yaml"), { ...haSpec(), hosts: programHosts() }))
+            .toThrow(/caCertHashes: \["sha256:0123456789abcdef\w+"\] — certificates\.ca given as PEM text: the hashes pin an existing CA/);
+        expect(() => clusterSpecFromKubeadmConfig(fixture("v1beta4-join.yaml"), { ...haSpec(), certificates: { ca: opensslCa("kubernetes") }, hosts: programHosts() }))
+            .toThrow(/caCertHashes: .* — a pin of certificates\.ca, whose hash is sha256:[0-9a-f]{64}/);
+        const elsewhere = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    token: abcdef.0123456789abcdef\n    apiServerEndpoint: k8s-api.example.internal:6443\n";
+        expect(() => clusterSpecFromKubeadmConfig(elsewhere, { ...haSpec({ controlPlaneEndpoint: "api.other.internal:6443" }), hosts: programHosts() }))
+            .toThrow(/apiServerEndpoint: "k8s-api\.example\.internal:6443" — the cluster's controlPlaneEndpoint \(api\.other\.internal:6443\)/);
     });
 
     test("legacy kubeadm.k8s.io/v1alpha1 MasterConfiguration (kubeadm 1.10)", () => {
@@ -114,6 +127,14 @@ describe("kubeadm config import: fields that cannot be honoured are errors, neve
             /MasterConfiguration\.featureGates\.SelfHosting: true — false: self-hosted control planes were removed[\s\S]*MasterConfiguration\.featureGates\.StoreCertsInSecrets: true[\s\S]*MasterConfiguration\.selfHosted: true — only kubeadm's default \(false\)/],
         ["a misspelt field", v4("kind: ClusterConfiguration\napiServer:\n  extraArg:\n    - {name: v, value: \"2\"}\n"),
             /ClusterConfiguration\.apiServer\.extraArg: .* — a field of kubeadm\.k8s\.io\/v1beta4 ClusterConfiguration pulumi-kubeadm knows/],
+        ["a misspelt field inside etcd.local", v4("kind: ClusterConfiguration\netcd:\n  local:\n    dataDri: /data/etcd\n"),
+            /ClusterConfiguration\.etcd\.local\.dataDri: "\/data\/etcd" — a field of kubeadm\.k8s\.io\/v1beta4 ClusterConfiguration/],
+        ["a misspelt field inside a volume", v4("kind: ClusterConfiguration\napiServer:\n  extraVolumes:\n    - {name: audit, hostPath: /var/log/a, mountPath: /var/log/a, readonly: true}\n"),
+            /ClusterConfiguration\.apiServer\.extraVolumes\.0\.readonly: true — a field of/],
+        ["a misspelt field inside a bootstrap token", v4("kind: InitConfiguration\nbootstrapTokens:\n  - token: abcdef.0123456789abcdef\n    tll: 1h\n"),
+            /InitConfiguration\.bootstrapTokens\.0\.tll: "1h" — a field of/],
+        ["extraEnvs in v1beta3 (a v1beta4 field)", "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\netcd:\n  local:\n    extraEnvs:\n      - {name: A, value: b}\n",
+            /ClusterConfiguration\.etcd\.local\.extraEnvs: .* — a field of kubeadm\.k8s\.io\/v1beta3 ClusterConfiguration/],
         ["a patches directory", v4("kind: InitConfiguration\npatches:\n  directory: /etc/kubeadm/patches\n"), /InitConfiguration\.patches: .* — no patches directory/],
         ["skipping a phase that is not optional", v4("kind: InitConfiguration\nskipPhases: [addon/kube-proxy, preflight]\n"), /InitConfiguration\.skipPhases: "preflight" — only "addon\/kube-proxy" and "addon\/coredns"/],
         ["skipping CA verification", v4("kind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    token: abcdef.0123456789abcdef\n    apiServerEndpoint: k8s.example.internal:6443\n    unsafeSkipCAVerification: true\n"),
@@ -152,6 +173,18 @@ describe("kubeadm config import: fields that cannot be honoured are errors, neve
         ["etcd endpoints that are not the etcd hosts", "kind: ClusterConfiguration\netcd:\n  external:\n    endpoints: [\"https://10.9.9.9:2379\"]\n", /etcd\.external\.endpoints: \["https:\/\/10\.9\.9\.9:2379"\] — the client URLs of the program's "etcd" hosts/],
     ])("rejects %s when merged with the program", (_name, body, message) => {
         expect(() => clusterSpecFromKubeadmConfig(`apiVersion: kubeadm.k8s.io/v1beta4\n${body}`, { hosts: programHosts() })).toThrow(message);
+    });
+
+    test("v1alpha1 extra volumes are read-only unless writable, as kubeadm 1.10 mounted them", () => {
+        const text = "apiVersion: kubeadm.k8s.io/v1alpha1\nkind: MasterConfiguration\napiServerExtraVolumes:\n  - {name: a, hostPath: /a, mountPath: /a}\n  - {name: b, hostPath: /b, mountPath: /b, writable: true}\n";
+        expect(importKubeadmConfig(text).spec.apiServer!.extraVolumes).toEqual([
+            { name: "a", hostPath: "/a", mountPath: "/a", readOnly: true }, { name: "b", hostPath: "/b", mountPath: "/b", readOnly: false },
+        ]);
+    });
+
+    test("an advertise address without a node name must be one of the program's hosts", () => {
+        expect(() => clusterSpecFromKubeadmConfig("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: 10.9.9.9\n", { hosts: programHosts() }))
+            .toThrow(/advertiseAddress: "10\.9\.9\.9" — the address of one of the program's hosts, or a nodeRegistration\.name/);
     });
 
     test("kubeadm's printed defaults import cleanly (nothing to honour is lost)", () => {
