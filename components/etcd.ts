@@ -3,10 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { ETCD_MANIFEST, etcdHealthScript, etcdInstallScript, etcdPreflightScript } from "../render/etcd-scripts";
 import { etcdHostKubeletConfig, etcdServiceManagerDropIn, KUBELET_DROPIN_DIR } from "../render/kubelet";
 import { etcdPod } from "../render/manifests/etcd";
-import { PlacedFile, remoteBash, secretStdin } from "../render/scripts";
+import { digest, PlacedFile, remoteBash, secretStdin } from "../render/scripts";
 import { toYaml } from "../render/yaml";
 import { joinHostPort } from "../spec/network";
 import { EtcdClusterArgs, planEtcd } from "../spec/etcd";
+import { certificateMismatches } from "../spec/pki";
 import { HostSpec } from "../spec/types";
 import { DEFAULTS } from "../spec/validate";
 import { connectionOf } from "./connection";
@@ -50,16 +51,33 @@ export class EtcdCluster extends pulumi.ComponentResource {
             return files[file];
         };
 
+        // Before anything runs on a host: each member's certificates must be this member's.
+        const checkedPublic = pulumi.all([publicFiles, nodePublic]).apply(([pub, node]) => {
+            for (const m of members) {
+                for (const file of ["etcd/server.crt", "etcd/peer.crt"]) {
+                    const wrong = certificateMismatches(need(node[m.name] ?? {}, file, `nodePublicFiles["${m.name}"]`), {
+                        commonName: m.name, usages: ["server_auth", "client_auth"], dnsNames: [m.name, "localhost"], ipAddresses: [m.address, "127.0.0.1"],
+                    });
+                    if (wrong.length) throw new Error(`EtcdCluster ${name}: pki.nodePublicFiles["${m.name}"]["${file}"] is not ${m.name}'s certificate: ${wrong.map(w => `${w.expected} (found ${w.found})`).join("; ")}. Issue the PKI with this member's name and address.`);
+                }
+            }
+            return pub;
+        });
+        const caSha256 = checkedPublic.apply(pub => digest(need(pub, "etcd/ca.crt", "publicFiles")));
+
         const preflights = members.map(m => new command.remote.Command(`${name}-${m.name}-preflight`, {
             connection: connectionOf(m),
-            create: remoteBash(etcdPreflightScript({
-                host: m.name, step: "etcd preflight", member: m, dataDir: plan.dataDir,
-                criSocket: m.criSocket ?? DEFAULTS.criSocket, ignore: args.ignorePreflightErrors ?? [],
-            }), { host: m.name, step: "etcd-preflight" }),
+            create: caSha256.apply(sha => remoteBash(etcdPreflightScript({
+                host: m.name, step: "etcd preflight", member: m, topology: plan.topology, dataDir: plan.dataDir,
+                criSocket: m.criSocket ?? DEFAULTS.criSocket, ignore: args.ignorePreflightErrors ?? [], caSha256: sha,
+            }), { host: m.name, step: "etcd-preflight" })),
             addPreviousOutputInEnv: false,
         }, { parent: this }));
 
-        const installs = members.map(m => {
+        // Members change one at a time: each install waits for the one before it, and a member that
+        // restarts waits until it is healthy again (a new cluster's members start without waiting).
+        const installs: command.remote.Command[] = [];
+        for (const m of members) {
             const manifest = toYaml(etcdPod({
                 minor: plan.version.minor, imageTag: plan.imageTag, imageRepository: plan.imageRepository,
                 member: m, initialCluster, initialClusterState: "new", topology: plan.topology,
@@ -93,21 +111,26 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     { path: `${pki}/healthcheck-client.key`, content: need(priv, "etcd/healthcheck-client.key", "privateFiles") },
                 ]);
             });
-            return new command.remote.Command(`${name}-${m.name}-install`, {
+            installs.push(new command.remote.Command(`${name}-${m.name}-install`, {
                 connection: connectionOf(m),
-                create: files.apply(list => remoteBash(etcdInstallScript({ host: m.name, step: "etcd install", files: list, dataDir: plan.dataDir }), { host: m.name, step: "etcd-install" })),
+                create: files.apply(list => remoteBash(etcdInstallScript({
+                    host: m.name, step: "etcd install", member: m, files: list, dataDir: plan.dataDir,
+                    certificatesDir: plan.certificatesDir, timeoutSeconds: plan.healthTimeoutSeconds,
+                }), { host: m.name, step: "etcd-install" })),
                 stdin: pulumi.secret(stdin),
                 ...SECRET_STEP,
-            }, { parent: this, dependsOn: preflights, additionalSecretOutputs: SECRET_OUTPUTS });
-        });
+            }, { parent: this, dependsOn: [...preflights, ...installs.slice(-1)], additionalSecretOutputs: SECRET_OUTPUTS }));
+        }
 
         const gateHost: HostSpec = members[0];
+        // The gate's script names a digest of every install step, so any change there runs it again.
+        const after = pulumi.all(installs.map(i => i.create)).apply(texts => digest(texts.join("\n")).slice(0, 16));
         const gate = new command.remote.Command(`${name}-health`, {
             connection: connectionOf(gateHost),
-            create: remoteBash(etcdHealthScript({
+            create: after.apply(a => remoteBash(etcdHealthScript({
                 host: gateHost.name, step: "etcd health", members: initialCluster,
-                certificatesDir: plan.certificatesDir, timeoutSeconds: plan.healthTimeoutSeconds,
-            }), { host: gateHost.name, step: "etcd-health" }),
+                certificatesDir: plan.certificatesDir, timeoutSeconds: plan.healthTimeoutSeconds, after: a,
+            }), { host: gateHost.name, step: "etcd-health" })),
             addPreviousOutputInEnv: false,
         }, { parent: this, dependsOn: installs });
 

@@ -12,45 +12,68 @@ export const ETCD_PREFLIGHT_CHECKS = [
 
 export interface EtcdPreflightInput extends ScriptContext {
     member: NodeAddress;
+    /** "stacked" members also listen on the loopback for clients. */
+    topology: string;
     dataDir: string;
     criSocket: string;
     /** Check names to skip (case-insensitive); "all" skips every check. */
     ignore: string[];
+    /** sha256 of the etcd CA this cluster uses: a member is "ours" only under the same CA. */
+    caSha256: string;
+}
+
+/** kubeadm's name for the data dir check (DirAvailable--var-lib-etcd for the default). */
+export const dataDirCheckName = (dataDir: string) => `DirAvailable-${dataDir.replace(/\//g, "-")}`;
+
+/** Shell lines that set `ours=true` when this host already runs this member of this cluster. */
+function thisMember(i: { member: NodeAddress; caSha256: string }, certificatesDir = "/etc/kubernetes/pki"): string {
+    return `ours=false
+if [ -f ${ETCD_MANIFEST} ] && awk -v want=${shellWord(`--name=${i.member.name}`)} '{ v = $0; sub(/^[[:space:]]*-[[:space:]]*/, "", v); gsub(/["\\047]/, "", v) } v == want { found = 1 } END { exit !found }' ${ETCD_MANIFEST} \
+    && [ "$(sha256sum ${shellWord(`${certificatesDir}/etcd/ca.crt`)} 2>/dev/null | cut -d' ' -f1)" = ${shellWord(i.caSha256)} ]; then
+    ours=true
+fi
+`;
 }
 
 /**
  * kubeadm's preflight for an etcd member: every failed check is reported, with its name and how to
- * fix or skip it. Ports in use and a data dir with data are fine when they are this member's own
- * (its manifest names it).
+ * fix or skip it. Ports in use and a data dir with data pass only when they are this member's own:
+ * its manifest names it and the etcd CA on the host is this cluster's.
  */
 export function etcdPreflightScript(i: EtcdPreflightInput): string {
-    const ignore = i.ignore.map(x => x.toLowerCase());
-    const dataDirCheck = i.dataDir === "/var/lib/etcd" ? "DirAvailable--var-lib-etcd" : `DirAvailable-${i.dataDir.replace(/\//g, "-")}`;
     const socket = i.criSocket.replace(/^unix:\/\//, "");
+    const ipv6 = i.member.address.includes(":");
+    const loopback = ipv6 ? "::1" : "127.0.0.1";
+    // Where etcd will listen: the member address for clients and peers, the loopback for metrics
+    // (and for clients when stacked).
+    const listeners = [`2379@${i.member.address}`, `2380@${i.member.address}`, `2381@${loopback}`];
+    if (i.topology === "stacked") listeners.push(`2379@${loopback}`);
     return scriptHeader(i) + `
-ignored=" ${ignore.join(" ")} "
+ignored=(${i.ignore.map(x => shellWord(x.toLowerCase())).join(" ")})
 failures=()
 check() { # check NAME MESSAGE: record a failure unless NAME is ignored
-    local lower
+    local lower name
     lower=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')
-    case "$ignored" in *" all "*|*" $lower "*) echo "[preflight] ignored $1: $2"; return 0 ;; esac
+    for name in \${ignored[@]+"\${ignored[@]}"}; do
+        if [ "$name" = all ] || [ "$name" = "$lower" ]; then echo "[preflight] ignored $1: $2"; return 0; fi
+    done
     failures+=("$1: $2")
 }
-ours=false
-if [ -f ${ETCD_MANIFEST} ] && grep -q -- ${shellWord(`--name=${i.member.name}`)} ${ETCD_MANIFEST}; then ours=true; fi
-
+${thisMember(i)}
 [ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(id -un); connect as root"
 command -v kubelet >/dev/null 2>&1 || check FileExisting-kubelet "kubelet is not installed (not on PATH); install the kubelet package"
 [ -S ${shellWord(socket)} ] || check CRI ${shellWord(`no container runtime socket at ${i.criSocket}; install and start containerd (or set the host's criSocket)`)}
-for entry in ${shellWord(`2379@${i.member.address}`)} ${shellWord(`2380@${i.member.address}`)} 2381@127.0.0.1; do
+command -v ss >/dev/null 2>&1 || fail "ss (iproute2) is needed to check etcd's ports; install iproute2"
+listening=$(ss -Hltn)
+for entry in ${listeners.map(shellWord).join(" ")}; do
     port=\${entry%@*} addr=\${entry#*@}
-    in_use=$(ss -Hltn "sport = :$port" 2>/dev/null | awk -v a="$addr" -v p="$port" '$4 == a":"p || $4 == "["a"]:"p || $4 == "0.0.0.0:"p || $4 == "*:"p || $4 == "[::]:"p' || true)
+    in_use=$(printf '%s\n' "$listening" | awk -v a="$addr" -v p="$port" '$4 == a":"p || $4 == "["a"]:"p || $4 == "0.0.0.0:"p || $4 == "*:"p || $4 == "[::]:"p')
     if [ -n "$in_use" ] && [ "$ours" != true ]; then
-        check "Port-$port" "port $port is in use on $addr ($(printf '%s' "$in_use" | awk '{print $4}' | head -n1)) and no etcd manifest of this member is present; stop what listens there"
+        check "Port-$port" "port $port is in use on $addr ($(printf '%s' "$in_use" | awk '{print $4}' | head -n1)) and this member of this cluster is not what runs there; stop what listens there"
     fi
 done
 if [ -d ${shellWord(i.dataDir)} ] && [ -n "$(ls -A ${shellWord(i.dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
-    check ${dataDirCheck} ${shellWord(`${i.dataDir} is not empty and holds no member of this cluster (no etcd manifest naming ${i.member.name}); move it away or set etcd.dataDir`)}
+    check ${shellWord(dataDirCheckName(i.dataDir))} ${shellWord(`${i.dataDir} is not empty and holds no member of this cluster (no etcd manifest naming ${i.member.name} under this cluster's etcd CA); move it away or set etcd.dataDir`)}
 fi
 
 if [ "\${#failures[@]}" -gt 0 ]; then
@@ -64,19 +87,29 @@ echo "[preflight] $HOST: all checks passed"
 }
 
 export interface EtcdInstallInput extends ScriptContext {
+    member: NodeAddress;
     /** Certificates and keys under the certificates directory, then the kubelet drop-ins and the manifest. */
     files: PlacedFile[];
     dataDir: string;
+    certificatesDir: string;
+    /** How long to wait for a restarted member to be healthy again, in seconds. */
+    timeoutSeconds: number;
 }
 
 /**
  * kubeadm's order on an etcd host: certificates, the kubelet as a standalone static-pod manager
- * (daemon-reload and restart only when its drop-ins changed), the data dir, then the static pod.
+ * (daemon-reload and restart only when its drop-ins changed), the data dir (0700), then the static
+ * pod. A member that already had data and whose manifest changed restarts; the step then waits
+ * until it is healthy again, so members change one at a time.
  */
 export function etcdInstallScript(i: EtcdInstallInput): string {
     const dropIns = i.files.map(f => f.path).filter(p => p.startsWith(`${KUBELET_DROPIN_DIR}/`));
     return scriptHeader(i)
+        + `had_data=false
+if [ -d ${shellWord(`${i.dataDir}/member`)} ]; then had_data=true; fi
+`
         + ensureDir("/etc/kubernetes/manifests", "0700")
+        + ensureDir(i.dataDir, "0700")
         + placeFilesScript(i.files)
         + anyChanged(dropIns)
         + `if any_changed; then
@@ -86,8 +119,16 @@ export function etcdInstallScript(i: EtcdInstallInput): string {
 fi
 systemctl is-enabled --quiet kubelet 2>/dev/null || systemctl enable kubelet >/dev/null 2>&1 || fail "could not enable kubelet"
 systemctl is-active --quiet kubelet || systemctl start kubelet || fail "kubelet is not running and could not be started; see: journalctl -u kubelet"
+watched=(${ETCD_MANIFEST})
+if [ "$had_data" = true ] && any_changed; then
+${etcdctlFunction(i.certificatesDir).replace(/^(?=.)/gm, "    ")}    deadline=$(( $(date +%s) + ${i.timeoutSeconds} ))
+    until etcdctl_ --endpoints=${shellWord(`https://${joinHostPort(i.member.address, 2379)}`)} endpoint health >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || fail ${shellWord(`the restarted member ${i.member.name} is not healthy after ${i.timeoutSeconds}s; see its etcd log (crictl logs) and: journalctl -u kubelet`)}
+        sleep 2
+    done
+    echo "restarted member is healthy"
+fi
 `
-        + ensureDir(i.dataDir, "0700")
         + summary();
 }
 
@@ -95,39 +136,49 @@ export interface EtcdHealthInput extends ScriptContext {
     members: NodeAddress[];
     certificatesDir: string;
     timeoutSeconds: number;
+    /** A digest of what the gate checks after (the members' install steps), so it runs again after each change. */
+    after?: string;
+}
+
+/**
+ * \`etcdctl_\`: the host's etcdctl, or the one in the running etcd container (crictl) where none
+ * is installed, with the healthcheck-client certificate.
+ */
+function etcdctlFunction(certificatesDir: string): string {
+    const pki = `${certificatesDir}/etcd`;
+    const tls = `--cacert=${shellWord(`${pki}/ca.crt`)} --cert=${shellWord(`${pki}/healthcheck-client.crt`)} --key=${shellWord(`${pki}/healthcheck-client.key`)}`;
+    return `if command -v etcdctl >/dev/null 2>&1; then
+    etcdctl_() { ETCDCTL_API=3 etcdctl ${tls} --dial-timeout=3s --command-timeout=5s "$@"; }
+elif command -v crictl >/dev/null 2>&1 && etcd_container=$(crictl ps --name '^etcd$' -q 2>/dev/null | head -n1) && [ -n "$etcd_container" ]; then
+    etcdctl_() { crictl exec "$etcd_container" etcdctl ${tls} --dial-timeout=3s --command-timeout=5s "$@"; }
+else
+    fail "neither etcdctl nor a running etcd container (crictl) on this host to check etcd with; install etcd-client"
+fi
+`;
 }
 
 /**
  * The health gate: bounded wait until every member answers healthy through etcdctl with the
- * healthcheck-client certificate and the member list is exactly the expected one. Uses the
- * host's etcdctl, or the one in the running etcd container (crictl) where none is installed.
+ * healthcheck-client certificate and the member list is exactly the expected one; on timeout it
+ * names each unhealthy member and what it answered.
  */
 export function etcdHealthScript(i: EtcdHealthInput): string {
-    const pki = `${i.certificatesDir}/etcd`;
     const endpoints = i.members.map(m => `${m.name}=https://${joinHostPort(m.address, 2379)}`);
     const expected = i.members.map(m => m.name).sort().join(",");
-    return scriptHeader(i) + `
-etcdctl_() {
-    if command -v etcdctl >/dev/null 2>&1; then
-        ETCDCTL_API=3 etcdctl --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key --dial-timeout=3s --command-timeout=5s "$@"
-    elif command -v crictl >/dev/null 2>&1 && id=$(crictl ps --name '^etcd$' -q 2>/dev/null | head -n1) && [ -n "$id" ]; then
-        crictl exec "$id" etcdctl --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key --dial-timeout=3s --command-timeout=5s "$@"
-    else
-        fail "neither etcdctl nor a running etcd container (crictl) on this host to check etcd with"
-    fi
-}
+    return scriptHeader(i) + (i.after ? `# checks after: ${i.after}\n` : "") + etcdctlFunction(i.certificatesDir) + `
+endpoints=(${endpoints.map(shellWord).join(" ")})
 deadline=$(( $(date +%s) + ${i.timeoutSeconds} ))
 declare -A answer=()
 while :; do
     unhealthy=()
-    for entry in ${endpoints.map(shellWord).join(" ")}; do
+    for entry in "\${endpoints[@]}"; do
         name=\${entry%%=*} url=\${entry#*=}
         if out=$(etcdctl_ --endpoints="$url" endpoint health 2>&1); then answer[$name]="healthy"; else
             answer[$name]=$(printf '%s' "$out" | tail -n1); unhealthy+=("$name")
         fi
     done
     if [ "\${#unhealthy[@]}" -eq 0 ]; then
-        members=$(etcdctl_ --endpoints=${shellWord(endpoints.map(e => e.split("=")[1]).join(","))} member list 2>&1 | awk -F', ' '{print $3}' | sort | paste -sd, -) || members=""
+        members=$(etcdctl_ --endpoints=${shellWord(endpoints.map(e => e.slice(e.indexOf("=") + 1)).join(","))} member list 2>&1 | awk -F', ' '{print $3}' | sort | paste -sd, -) || members=""
         if [ "$members" = ${shellWord(expected)} ]; then
             echo "etcd healthy: members $members"
             exit 0

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import * as ipaddr from "ipaddr.js";
 import { CaName, certificateInventory, CertSpec, PER_NODE_CERTS, SIGNER_OF } from "../render/pki";
 import { Problems } from "./problems";
 import { isDnsSubdomain, isIp } from "./network";
@@ -173,17 +174,46 @@ function checkPreSignedContent(p: Problems, g: PreSignedCert, spec: CertSpec, ca
     if (!cert) return;
     const caCert = known(ca.certPem) ? safeCert(ca.certPem) : undefined;
     if (caCert && !cert.verify(caCert.publicKey)) p.add(`${f}.certPem`, cert.subject, `a certificate signed by ${spec.signer} (${caCert.subject})`);
-    if (!cert.subject.split("\n").includes(`CN=${spec.commonName}`)) p.add(`${f}.certPem`, cert.subject, `Subject CN=${spec.commonName}, as kubeadm issues ${spec.name}`);
-    const sans = (cert.subjectAltName ?? "").split(", ");
-    const missing = [...spec.dnsNames.map(d => `DNS:${d}`), ...spec.ipAddresses.map(ip => `IP Address:${ip}`)]
-        .filter(s => !sans.includes(s) && !(s === "IP Address:::1" && sans.includes("IP Address:0:0:0:0:0:0:0:1")));
-    if (missing.length > 0) p.add(`${f}.certPem`, cert.subjectAltName ?? "(no SANs)", `SANs including ${missing.join(", ")}`);
+    for (const wrong of certificateMismatches(cert, spec)) p.add(`${f}.certPem`, wrong.found, `${wrong.expected}, as kubeadm issues ${spec.name}`);
     if (known(g.keyPem)) {
         try {
             if (!cert.checkPrivateKey(createPrivateKey(g.keyPem))) p.add(`${f}.keyPem`, "(a key of another certificate)", `the private key of ${f}.certPem`);
         } catch {
             p.add(`${f}.keyPem`, "(unreadable)", "a PEM private key");
         }
+    }
+}
+
+const EKU_OIDS: Record<string, string> = { server_auth: "1.3.6.1.5.5.7.3.1", client_auth: "1.3.6.1.5.5.7.3.2" };
+
+/**
+ * How a certificate differs from what kubeadm issues under that name: subject CN and O, CA flag,
+ * extended key usages, required SANs (IPs compared as addresses, so IPv6 spellings match), expiry.
+ */
+export function certificateMismatches(certOrPem: X509Certificate | string, spec: Pick<CertSpec, "commonName" | "organization" | "usages" | "dnsNames" | "ipAddresses">): { found: string; expected: string }[] {
+    const cert = typeof certOrPem === "string" ? new X509Certificate(certOrPem) : certOrPem;
+    const out: { found: string; expected: string }[] = [];
+    const rdns = cert.subject.split("\n");
+    if (!rdns.includes(`CN=${spec.commonName}`)) out.push({ found: cert.subject, expected: `Subject CN=${spec.commonName}` });
+    if (spec.organization && !rdns.includes(`O=${spec.organization}`)) out.push({ found: cert.subject, expected: `Subject O=${spec.organization}` });
+    if (cert.ca) out.push({ found: "CA:TRUE", expected: "a leaf certificate (CA:FALSE)" });
+    const ekus = cert.keyUsage ?? [];
+    const missingEku = spec.usages.filter(u => EKU_OIDS[u] && !ekus.includes(EKU_OIDS[u]));
+    if (missingEku.length > 0) out.push({ found: `extended key usages ${ekus.join(", ") || "(none)"}`, expected: `extended key usages including ${missingEku.join(", ")}` });
+    const sans = (cert.subjectAltName ?? "").split(", ").filter(Boolean);
+    const dns = new Set(sans.filter(x => x.startsWith("DNS:")).map(x => x.slice(4)));
+    const ips = new Set(sans.filter(x => x.startsWith("IP Address:")).map(x => normalizeIp(x.slice(11))));
+    const missing = [...spec.dnsNames.filter(d => !dns.has(d)).map(d => `DNS:${d}`), ...spec.ipAddresses.filter(ip => !ips.has(normalizeIp(ip))).map(ip => `IP:${ip}`)];
+    if (missing.length > 0) out.push({ found: cert.subjectAltName ?? "(no SANs)", expected: `SANs including ${missing.join(", ")}` });
+    if (new Date(cert.validTo).getTime() < Date.now()) out.push({ found: `expired ${cert.validTo}`, expected: "a certificate that has not expired" });
+    return out;
+}
+
+function normalizeIp(ip: string): string {
+    try {
+        return ipaddr.process(ip).toNormalizedString();
+    } catch {
+        return ip.toLowerCase();
     }
 }
 

@@ -33,6 +33,11 @@ function outcome<T>(o: pulumi.Output<T>): Promise<T> {
     return (o as any).promise();
 }
 
+/** The run's end: the health gate's answer, or the first step that failed. */
+function finished(run: Run): Promise<string> {
+    return Promise.race([outcome(run.etcd.health), run.runtime.failure]);
+}
+
 interface Run { runner: LabCommandRunner; runtime: MockRuntime; etcd: EtcdCluster; pki: ClusterPki }
 
 /** One `pulumi up` of the program: a fresh mock engine, remote commands executed for real over SSH. */
@@ -107,7 +112,7 @@ describe("EtcdCluster on three lab hosts", () => {
 
     test("a healthy 3-member cluster comes up behind the health gate", async () => {
         first = await up();
-        const health = await outcome(first.etcd.health);
+        const health = await finished(first);
         expect(health).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
         expect(await outcome(first.etcd.clientEndpoints)).toEqual(HOSTS.map(h => `https://${h.address}:2379`));
 
@@ -190,7 +195,7 @@ describe("EtcdCluster on three lab hosts", () => {
     test("running the same program again changes no file on any host and the cluster stays healthy", async () => {
         const restartsBefore = HOSTS.map(h => lab.systemctlCalls(h.name).filter(c => c.includes("restart kubelet")).length);
         const second = await up();
-        expect(await outcome(second.etcd.health)).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
+        expect(await finished(second)).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
         expect(hashes()).toEqual(firstHashes);
         for (const run of second.runner.runs.filter(r => r.name.endsWith("-install"))) expect(run.stdout.trim()).toBe("no changes");
         expect(HOSTS.map(h => lab.systemctlCalls(h.name).filter(c => c.includes("restart kubelet")).length)).toEqual(restartsBefore);
@@ -201,9 +206,10 @@ describe("EtcdCluster on three lab hosts", () => {
     test("preflight names every failed check with its fix; skipping those checks by name lets it pass", async () => {
         // etcd-1's ports and data dir belong to its running member, not to a member named etcd-9.
         const stranger = { name: "etcd-9", address: HOSTS[0].address };
+        const caSha256 = createHash("sha256").update(fs.readFileSync(lab.path("etcd-1", "/etc/kubernetes/pki/etcd/ca.crt"))).digest("hex");
         const script = (ignore: string[]) => etcdPreflightScript({
-            host: "etcd-1", step: "etcd preflight", member: stranger, dataDir: "/var/lib/etcd",
-            criSocket: "unix:///run/containerd/containerd.sock", ignore,
+            host: "etcd-1", step: "etcd preflight", member: stranger, topology: "dedicated", dataDir: "/var/lib/etcd",
+            criSocket: "unix:///run/containerd/containerd.sock", ignore, caSha256,
         });
         const failed = await lab.exec("etcd-1", script([]));
         expect(failed.code).toBe(1);
@@ -230,7 +236,7 @@ describe("EtcdCluster on three lab hosts", () => {
         const before = hashes();
         await lab.stopSshd("etcd-2");
         const failed = await up();
-        const error = await Promise.race([outcome(failed.etcd.health), failed.runtime.failure]).then(() => undefined, e => e as Error);
+        const error = await finished(failed).then(() => undefined, e => e as Error);
         expect(error).toBeDefined();
         expect(error!.message).toMatch(/etcd-etcd-2-preflight/);
         expect(error!.message).toContain(`${HOSTS[1].address}:${lab.sshPort}`);
@@ -242,7 +248,7 @@ describe("EtcdCluster on three lab hosts", () => {
 
         await lab.startSshd("etcd-2");
         const again = await up();
-        expect(await outcome(again.etcd.health)).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
+        expect(await finished(again)).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
         await settle();
     }, 300_000);
 });

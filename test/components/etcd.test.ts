@@ -40,6 +40,20 @@ describe("EtcdCluster under the mock runtime", () => {
         expect(byName("etcd-health").dependsOn).toEqual(expect.arrayContaining(installs));
     });
 
+    test("members change one at a time: each install waits for the previous member's", () => {
+        expect(byName("etcd-etcd-1-install").dependsOn.filter(u => u.includes("-install"))).toEqual([]);
+        expect(byName("etcd-etcd-2-install").dependsOn).toContain(byName("etcd-etcd-1-install").urn);
+        expect(byName("etcd-etcd-3-install").dependsOn).toContain(byName("etcd-etcd-2-install").urn);
+    });
+
+    test("the health gate's script names a digest of the installs, so a change there runs it again", () => {
+        expect(byName("etcd-health").inputs.create).toMatch(/# checks after: [0-9a-f]{16}\n/);
+    });
+
+    test("preflight recognises this cluster's member by its etcd CA", () => {
+        expect(byName("etcd-etcd-1-preflight").inputs.create).toMatch(/sha256sum \/etc\/kubernetes\/pki\/etcd\/ca\.crt .* = [0-9a-f]{64}/);
+    });
+
     test("keys travel on stdin only, marked secret; steps carrying them log nothing and keep output secret", () => {
         for (const c of commands()) {
             expect(c.inputs.create).not.toMatch(/PRIVATE KEY/);

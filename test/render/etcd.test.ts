@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as yaml from "js-yaml";
 import { etcdHealthScript, etcdInstallScript, etcdPreflightScript } from "../../render/etcd-scripts";
 import { etcdHostKubeletConfig, etcdServiceManagerDropIn } from "../../render/kubelet";
@@ -6,6 +7,7 @@ import { etcdPod, EtcdPodInput } from "../../render/manifests/etcd";
 import { remoteBash } from "../../render/scripts";
 import { toYaml } from "../../render/yaml";
 import { resolveVersion, SUPPORTED_MINORS } from "../../render/versions";
+import { tempDir } from "../support/openssl";
 
 const members = [
     { name: "etcd-1", address: "10.0.20.11" },
@@ -132,18 +134,37 @@ describe("etcd host scripts pass shellcheck", () => {
             return `${e.stdout}${e.stderr}`;
         }
     };
-    const scripts: [string, string][] = [
-        ["preflight", etcdPreflightScript({ host: "etcd-1", step: "etcd preflight", member: members[0], dataDir: "/var/lib/etcd", criSocket: "unix:///var/run/containerd/containerd.sock", ignore: ["CRI"] })],
-        ["install", etcdInstallScript({
-            host: "etcd-1", step: "etcd install", dataDir: "/var/lib/etcd", files: [
-                { path: "/etc/kubernetes/pki/etcd/ca.crt", mode: "0644", content: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" },
-                { path: "/etc/kubernetes/pki/etcd/server.key", mode: "0600", secret: true },
-                { path: "/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf", mode: "0644", content: etcdServiceManagerDropIn() },
-                { path: "/etc/kubernetes/manifests/etcd.yaml", mode: "0600", content: toYaml(etcdPod(input("1.33"))) },
-            ],
-        })],
-        ["health", etcdHealthScript({ host: "etcd-1", step: "etcd health", members, certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 120 })],
+    const files = (dataDir: string) => [
+        { path: "/etc/kubernetes/pki/etcd/ca.crt", mode: "0644", content: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" },
+        { path: "/etc/kubernetes/pki/etcd/server.key", mode: "0600", secret: true },
+        { path: "/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf", mode: "0644", content: etcdServiceManagerDropIn() },
+        { path: "/etc/kubernetes/manifests/etcd.yaml", mode: "0600", content: toYaml(etcdPod(input("1.33", { dataDir }))) },
     ];
+    const preflight = (extra: Partial<Parameters<typeof etcdPreflightScript>[0]> = {}) => etcdPreflightScript({
+        host: "etcd-1", step: "etcd preflight", member: members[0], topology: "dedicated", dataDir: "/var/lib/etcd",
+        criSocket: "unix:///var/run/containerd/containerd.sock", ignore: ["CRI"], caSha256: "0".repeat(64), ...extra,
+    });
+    const scripts: [string, string][] = [
+        ["preflight", preflight()],
+        ["preflight, stacked, IPv6, odd paths", preflight({ topology: "stacked", member: { name: "etcd-1", address: "fd00::11" }, dataDir: "/data/etcd data", ignore: [] })],
+        ["install", etcdInstallScript({ host: "etcd-1", step: "etcd install", member: members[0], dataDir: "/var/lib/etcd", certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 60, files: files("/var/lib/etcd") })],
+        ["install, stacked (no kubelet drop-ins)", etcdInstallScript({ host: "etcd-1", step: "etcd install", member: members[0], dataDir: "/var/lib/etcd", certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 60, files: files("/var/lib/etcd").filter(f => !f.path.includes("kubelet")) })],
+        ["health", etcdHealthScript({ host: "etcd-1", step: "etcd health", members, certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 120, after: "abc" })],
+        ["health, one member", etcdHealthScript({ host: "etcd-1", step: "etcd health", members: members.slice(0, 1), certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 120 })],
+    ];
+    test("input is data, never code: a hostile check name stays a word", () => {
+        const t = tempDir();
+        try {
+            const marker = `${t.dir}/pwned`;
+            const script = preflight({ ignore: [`x" ; touch ${marker} ; echo "`, `$(touch ${marker})`] });
+            execFileSync("bash", ["-c", script], { stdio: "ignore" }).toString();
+        } catch {
+            // the checks themselves fail on this machine; what matters is the marker
+        } finally {
+            expect(fs.existsSync(`${t.dir}/pwned`)).toBe(false);
+            t.remove();
+        }
+    });
     test.each(scripts)("%s", (_name, script) => {
         expect(shellcheck(script)).toBe("");
         expect(script.startsWith("set -euo pipefail\n")).toBe(true);
