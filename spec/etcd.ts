@@ -1,10 +1,10 @@
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ResolvedVersion } from "../render/versions";
 import { isDnsSubdomain, isIp } from "./network";
 import { Problems } from "./problems";
 import { EtcdMemberSettings, HostSpec } from "./types";
-import { checkArgs, checkEnvs, checkSsh, checkVersion, DEFAULTS } from "./validate";
+import { dataDirCheckName, ETCD_PREFLIGHT_CHECKS } from "../render/etcd-scripts";
+import { checkArgs, checkEnvs, checkHostPath, checkIgnoredChecks, checkImageRepository, checkImageTag, checkSsh, checkVersion, DEFAULTS } from "./validate";
 
 /** Certificate files from ClusterPki (its outputs of the same names). */
 export interface EtcdPki {
@@ -69,9 +69,15 @@ export function planEtcd(args: EtcdClusterArgs, p = new Problems()): EtcdPlan {
     checkArgs(p, args.extraArgs, "extraArgs", "etcd");
     checkEnvs(p, args.extraEnvs, "extraEnvs");
     const dataDir = args.dataDir ?? DEFAULTS.etcdDataDir;
-    if (!path.isAbsolute(dataDir)) p.add("dataDir", dataDir, "an absolute path such as \"/var/lib/etcd\"");
+    checkHostPath(p, dataDir, "dataDir", "/var/lib/etcd");
     const certificatesDir = args.certificatesDir ?? DEFAULTS.certificatesDir;
-    if (!path.isAbsolute(certificatesDir)) p.add("certificatesDir", certificatesDir, "an absolute path such as \"/etc/kubernetes/pki\"");
+    checkHostPath(p, certificatesDir, "certificatesDir", "/etc/kubernetes/pki");
+    checkIgnoredChecks(p, args.ignorePreflightErrors, "ignorePreflightErrors", [...ETCD_PREFLIGHT_CHECKS.filter(c => !c.startsWith("DirAvailable")), dataDirCheckName(dataDir)]);
+    checkImageRepository(p, args.imageRepository, "imageRepository");
+    checkImageTag(p, args.imageTag, "imageTag");
+    members.forEach((m, i) => {
+        if (m?.criSocket !== undefined && !/^(unix|npipe):\/\/\/?[A-Za-z0-9._/-]+$/.test(m.criSocket)) p.add(`members[${i}].criSocket`, m.criSocket, "a CRI endpoint URL such as \"unix:///var/run/containerd/containerd.sock\"");
+    });
     const timeout = args.healthTimeoutSeconds ?? 300;
     if (!Number.isInteger(timeout) || timeout <= 0) p.add("healthTimeoutSeconds", timeout, "a whole number of seconds greater than 0");
     p.throwIfAny("EtcdCluster args");

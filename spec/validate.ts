@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import * as ipaddr from "ipaddr.js";
 import { OWNED_FLAGS, ControlPlaneComponent } from "../render/owned-flags";
 import { resolveVersion, ResolvedVersion } from "../render/versions";
 import { Problems, SpecError } from "./problems";
@@ -100,6 +101,8 @@ export function validateCluster(spec: ClusterSpec): ResolvedCluster {
     checkImageTag(p, spec.dns?.imageTag, "dns.imageTag");
     checkImageTag(p, spec.proxy?.imageTag, "proxy.imageTag");
     checkTaints(p, spec.controlPlaneTaints, "controlPlaneTaints");
+    checkIgnoredChecks(p, spec.ignorePreflightErrors, "ignorePreflightErrors");
+    if (version?.minor === "1.30") checkV1beta3Limits(p, spec);
     checkBootstrapTokens(p, spec.bootstrapTokens, "bootstrapTokens");
     const algorithm = spec.certificates?.encryptionAlgorithm;
     if (version?.minor === "1.30" && algorithm && !["RSA-2048", "ECDSA-P256"].includes(algorithm)) {
@@ -158,7 +161,8 @@ export function checkNetworking(p: Problems, n: NetworkingSpec | undefined, fiel
     const pods = podSubnet === "" ? [] : checkCidrList(p, podSubnet, `${field}.podSubnet`);
     for (const c of pods) {
         const maskArg = [...(kcmArgs ?? [])].reverse().find(a => a?.name === `node-cidr-mask-size-${c.kind}` || a?.name === "node-cidr-mask-size");
-        const nodeMask = maskArg ? Number(maskArg.value) : NODE_CIDR_MASK[c.kind];
+        const nodeMask = maskArg && /^\d+$/.test(maskArg.value) ? Number(maskArg.value) : NODE_CIDR_MASK[c.kind];
+        if (maskArg && !/^\d+$/.test(maskArg.value)) p.add(`controllerManager.extraArgs (${maskArg.name})`, maskArg.value, "a prefix length such as \"24\"");
         if (c.prefix > nodeMask) p.add(`${field}.podSubnet`, c.text, `a range larger than one node's pod range (/${nodeMask}), e.g. "${c.kind === "ipv4" ? "10.244.0.0/16" : "fd00:10:244::/56"}"`);
         else if (nodeMask - c.prefix > 16) p.add(`${field}.podSubnet`, c.text, `a range of at most 2^16 node ranges (/${nodeMask - 16} or smaller with node ranges of /${nodeMask})`);
         for (const s of services) {
@@ -214,8 +218,10 @@ function checkHosts(p: Problems, hosts: HostSpec[], networking: ResolvedNetworki
 
         if (typeof h.address !== "string" || !isIp(h.address)) p.add(`${f}.address`, h.address, "an IPv4 or IPv6 address the other hosts reach this one on");
         else {
-            if (addresses.has(h.address)) p.add(`${f}.address`, h.address, `an address no other host has (hosts[${addresses.get(h.address)}] has it too)`);
-            else addresses.set(h.address, i);
+            const key = normalizeIp(h.address);
+            if (h.address === "0.0.0.0" || h.address === "::") p.add(`${f}.address`, h.address, "the host's own address (not the unspecified address)");
+            if (addresses.has(key)) p.add(`${f}.address`, h.address, `an address no other host has (hosts[${addresses.get(key)}] has it too)`);
+            else addresses.set(key, i);
             for (const [which, c] of ranges) {
                 if (cidrContains(c, h.address)) p.add(`${f}.address`, h.address, `an address outside networking.${which} ${c.text} (node, pod and service networks must not overlap)`);
             }
@@ -227,12 +233,15 @@ function checkHosts(p: Problems, hosts: HostSpec[], networking: ResolvedNetworki
                 if (!(HOST_ROLES as readonly string[]).includes(r)) p.add(`${f}.roles[${j}]`, r, `one of ${HOST_ROLES.map(x => `"${x}"`).join(", ")}`);
             });
             if (new Set(h.roles).size !== h.roles.length) p.add(`${f}.roles`, h.roles, "each role once");
+            if (h.roles.includes("etcd") && (h.roles.includes("control-plane") || h.roles.includes("worker"))) {
+                p.add(`${f}.roles`, h.roles, "\"etcd\" apart from \"control-plane\" and \"worker\": a dedicated etcd host's kubelet runs standalone for etcd only; put etcd on the control planes with etcd.topology \"stacked\" instead");
+            }
             if (h.roles.includes("load-balancer") && h.roles.includes("control-plane")) {
                 p.add(`${f}.roles`, h.roles, "a load-balancer host apart from the control planes (both listen on the API port); use kube-vip for a load balancer on the control planes");
             }
         }
         checkSsh(p, h.ssh, `${f}.ssh`);
-        if (h.criSocket !== undefined && !/^(unix|npipe):\/\/\/?\S+$/.test(h.criSocket)) p.add(`${f}.criSocket`, h.criSocket, "a CRI endpoint URL such as \"unix:///var/run/containerd/containerd.sock\"");
+        if (h.criSocket !== undefined && !/^(unix|npipe):\/\/\/?[A-Za-z0-9._/-]+$/.test(h.criSocket)) p.add(`${f}.criSocket`, h.criSocket, "a CRI endpoint URL such as \"unix:///var/run/containerd/containerd.sock\"");
         checkArgs(p, h.kubeletExtraArgs, `${f}.kubeletExtraArgs`, "kubelet");
     });
 }
@@ -250,7 +259,11 @@ export function checkSsh(p: Problems, ssh: SshSpec | BastionSpec | undefined, fi
     }
     if (ssh.port !== undefined && !isPort(ssh.port)) p.add(`${field}.port`, ssh.port, "a TCP port from 1 to 65535");
     if (ssh.host !== undefined && !isIp(ssh.host) && !isDnsSubdomain(ssh.host)) p.add(`${field}.host`, ssh.host, "an IP address or DNS name");
-    if (ssh.user !== undefined && !/^[a-z_][a-z0-9_.-]*\$?$/i.test(ssh.user)) p.add(`${field}.user`, ssh.user, "a login name such as \"root\" or \"ubuntu\"");
+    const jumpHost = field.endsWith(".bastion");
+    if (ssh.user !== undefined && !jumpHost && ssh.user !== "root") {
+        p.add(`${field}.user`, ssh.user, "\"root\": every step writes under /etc and /var/lib and manages the kubelet (sudo is not supported yet)");
+    }
+    if (ssh.user !== undefined && jumpHost && !/^[a-z_][a-z0-9_.-]*\$?$/i.test(ssh.user)) p.add(`${field}.user`, ssh.user, "a login name such as \"jump\"");
     if ("bastion" in ssh && ssh.bastion !== undefined) checkSsh(p, ssh.bastion, `${field}.bastion`);
 }
 
@@ -272,13 +285,13 @@ function checkEtcd(p: Problems, spec: ClusterSpec, controlPlanes: HostSpec[], et
         if (!x) p.add("etcd.external", x, "the existing cluster: {endpoints, caCert, clientCert, clientKey}");
         else {
             if (!Array.isArray(x.endpoints) || x.endpoints.length === 0) p.add("etcd.external.endpoints", x.endpoints, "one or more client URLs such as \"https://10.0.0.5:2379\"");
-            (x.endpoints ?? []).forEach((u, i) => {
+            (Array.isArray(x.endpoints) ? x.endpoints : []).forEach((u, i) => {
                 if (!isHttpsUrl(u)) p.add(`etcd.external.endpoints[${i}]`, u, "an https:// client URL with host and port, e.g. \"https://10.0.0.5:2379\"");
             });
             for (const k of ["caCert", "clientCert", "clientKey"] as const) {
                 if (x[k] === undefined || x[k] === "") p.add(`etcd.external.${k}`, x[k], k === "clientKey" ? "the PEM private key of the API server's etcd client certificate" : "a PEM certificate");
             }
-            count = x.endpoints?.length ?? 0;
+            count = Array.isArray(x.endpoints) ? x.endpoints.length : 0;
         }
     } else {
         if (count === 0 && controlPlanes.length > 0) {
@@ -286,7 +299,7 @@ function checkEtcd(p: Problems, spec: ClusterSpec, controlPlanes: HostSpec[], et
                 ? "at least one control-plane host (stacked etcd runs on them)"
                 : "at least one host with the \"etcd\" role for dedicated etcd");
         }
-        if (e.dataDir !== undefined && !path.isAbsolute(e.dataDir)) p.add("etcd.dataDir", e.dataDir, "an absolute path such as \"/var/lib/etcd\"");
+        checkHostPath(p, e.dataDir, "etcd.dataDir", "/var/lib/etcd");
         checkArgs(p, e.extraArgs, "etcd.extraArgs", "etcd");
         checkSans(p, e.serverCertSANs, "etcd.serverCertSANs");
         checkSans(p, e.peerCertSANs, "etcd.peerCertSANs");
@@ -296,6 +309,23 @@ function checkEtcd(p: Problems, spec: ClusterSpec, controlPlanes: HostSpec[], et
     }
     if (count > 7) p.warn(`etcd has ${count} members: more than 7 slows every write; etcd recommends 3, 5 or 7.`);
     return { topology, members };
+}
+
+/**
+ * On 1.30 kubeadm stores its ClusterConfiguration as v1beta3, which cannot hold these; kubeadm
+ * regenerates manifests from that record on upgrade, so they would be lost.
+ */
+function checkV1beta3Limits(p: Problems, spec: ClusterSpec): void {
+    const why = "nothing on Kubernetes 1.30: kubeadm 1.30's v1beta3 config cannot record it, and kubeadm upgrade would drop it (1.31+ accepts it)";
+    for (const c of ["apiServer", "controllerManager", "scheduler", "etcd"] as const) {
+        const component = spec[c];
+        if (component?.extraEnvs?.length) p.add(`${c}.extraEnvs`, component.extraEnvs.map(e => e.name), why);
+        const names = (component?.extraArgs ?? []).map(a => a?.name);
+        const twice = names.filter((n, i) => names.indexOf(n) !== i);
+        if (twice.length) p.add(`${c}.extraArgs`, [...new Set(twice)], `each flag once on Kubernetes 1.30 (v1beta3 keeps flags in a map)`);
+    }
+    if (spec.dns?.disabled) p.add("dns.disabled", true, why);
+    if (spec.proxy?.disabled) p.add("proxy.disabled", true, why);
 }
 
 const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
@@ -380,6 +410,28 @@ function checkVolumes(p: Problems, volumes: HostPathMount[] | undefined, field: 
     });
 }
 
+/** A directory on the hosts: absolute, of plain characters (it is written into scripts and manifests). */
+export function checkHostPath(p: Problems, dir: string | undefined, field: string, example: string): void {
+    if (dir !== undefined && (typeof dir !== "string" || !/^\/[A-Za-z0-9._/-]*$/.test(dir) || dir.split("/").includes(".."))) {
+        p.add(field, dir, `an absolute path of letters, digits, '.', '_', '-' and '/' such as "${example}"`);
+    }
+}
+
+/** kubeadm's --ignore-preflight-errors: check names, or "all" alone. */
+export function checkIgnoredChecks(p: Problems, names: string[] | undefined, field: string, known?: readonly string[]): void {
+    if (names === undefined) return;
+    if (!Array.isArray(names)) {
+        p.add(field, names, "a list of preflight check names, e.g. [\"Port-2379\"], or [\"all\"]");
+        return;
+    }
+    const lower = names.map(n => String(n).toLowerCase());
+    names.forEach((n, i) => {
+        if (typeof n !== "string" || !/^[A-Za-z0-9-]+$/.test(n)) p.add(`${field}[${i}]`, n, "a preflight check name (letters, digits and '-')");
+        else if (known && n.toLowerCase() !== "all" && !known.some(k => k.toLowerCase() === n.toLowerCase())) p.add(`${field}[${i}]`, n, `one of the checks: ${known.join(", ")}, or "all"`);
+    });
+    if (lower.includes("all") && names.length > 1) p.add(field, names, "\"all\" alone, or a list of check names (kubeadm does not mix them)");
+}
+
 /** kubeadm's certSANs: DNS names (RFC 1123 subdomains or wildcards) and IP addresses. */
 export function checkSans(p: Problems, sans: string[] | undefined, field: string): void {
     (sans ?? []).forEach((s, i) => {
@@ -399,16 +451,16 @@ export function checkCertificates(p: Problems, c: CertificatesSpec | undefined, 
     if (c.encryptionAlgorithm !== undefined && !(ENCRYPTION_ALGORITHMS as readonly string[]).includes(c.encryptionAlgorithm)) {
         p.add(`${field}.encryptionAlgorithm`, c.encryptionAlgorithm, `one of ${ENCRYPTION_ALGORITHMS.join(", ")}`);
     }
-    if (c.certificatesDir !== undefined && !path.isAbsolute(c.certificatesDir)) p.add(`${field}.certificatesDir`, c.certificatesDir, "an absolute path such as \"/etc/kubernetes/pki\"");
+    checkHostPath(p, c.certificatesDir, `${field}.certificatesDir`, "/etc/kubernetes/pki");
     for (const k of ["ca", "frontProxyCa", "etcdCa"] as const) {
         const given = c[k];
         if (given !== undefined && (given.certPem === undefined || given.certPem === "")) p.add(`${field}.${k}.certPem`, given.certPem, "the CA certificate as PEM");
     }
 }
 
-function checkImageRepository(p: Problems, repo: string | undefined, field: string): void {
+export function checkImageRepository(p: Problems, repo: string | undefined, field: string): void {
     if (repo === undefined) return;
-    if (repo === "k8s.gcr.io" || repo.startsWith("k8s.gcr.io/")) {
+    if (typeof repo === "string" && (repo === "k8s.gcr.io" || repo.startsWith("k8s.gcr.io/"))) {
         p.add(field, repo, "a registry that has current images: k8s.gcr.io is frozen since 2023 and has none for Kubernetes 1.30+; use \"registry.k8s.io\"");
         return;
     }
@@ -417,8 +469,12 @@ function checkImageRepository(p: Problems, repo: string | undefined, field: stri
     }
 }
 
-function checkImageTag(p: Problems, tag: string | undefined, field: string): void {
+export function checkImageTag(p: Problems, tag: string | undefined, field: string): void {
     if (tag !== undefined && (typeof tag !== "string" || !/^[\w][\w.-]{0,127}$/.test(tag))) p.add(field, tag, "an image tag such as \"3.5.15-0\"");
+}
+
+function normalizeIp(ip: string): string {
+    return ipaddr.process(ip).toNormalizedString();
 }
 
 const isPort = (n: unknown) => isWhole(n) && (n as number) >= 1 && (n as number) <= 65535;

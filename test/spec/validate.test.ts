@@ -85,6 +85,16 @@ const rules: [string, ClusterSpec, string, string][] = [
     ["API port out of range", haSpec({ apiServer: { bindPort: 0 } }), "apiServer.bindPort: 0", "a TCP port from 1 to 65535"],
     ["no hosts", haSpec({ hosts: [] }), "hosts: []", `at least one host with the "control-plane" role`],
     ["the frozen k8s.gcr.io registry", haSpec({ imageRepository: "k8s.gcr.io" }), `imageRepository: "k8s.gcr.io"`, "use \"registry.k8s.io\""],
+    ["a login other than root", withHosts(h => { h[0].ssh.user = "ubuntu"; }), `hosts[0].ssh.user: "ubuntu"`, `"root": every step writes under /etc`],
+    ["a dedicated etcd host that is also a worker", withHosts(h => { h[0].roles = ["etcd", "worker"]; }), "hosts[0].roles", `"etcd" apart from "control-plane" and "worker"`],
+    ["a data dir with shell in it", haSpec({ etcd: { dataDir: "/var/lib/etcd $(reboot)" } }), `etcd.dataDir: "/var/lib/etcd $(reboot)"`, "an absolute path of letters, digits"],
+    ["'all' mixed with check names", haSpec({ ignorePreflightErrors: ["all", "Swap"] }), `ignorePreflightErrors: ["all","Swap"]`, `"all" alone`],
+    ["a check name that is not a name", haSpec({ ignorePreflightErrors: ["Port-6443; reboot"] }), `ignorePreflightErrors[0]: "Port-6443; reboot"`, "a preflight check name"],
+    ["the same IPv6 address written twice", withHosts(h => { h[3].address = "fd00::11"; h[4].address = "fd00:0:0::11"; }), `hosts[4].address: "fd00:0:0::11"`, "(hosts[3] has it too)"],
+    ["the unspecified address", withHosts(h => { h[6].address = "0.0.0.0"; }), `hosts[6].address: "0.0.0.0"`, "the host's own address"],
+    ["a node CIDR mask that is not a number", haSpec({ controllerManager: { extraArgs: [{ name: "node-cidr-mask-size", value: "big" }] } }), `controllerManager.extraArgs (node-cidr-mask-size): "big"`, "a prefix length"],
+    ["extraEnvs on 1.30", haSpec({ kubernetesVersion: "v1.30.5", apiServer: { extraEnvs: [{ name: "GOGC", value: "50" }] } }), `apiServer.extraEnvs: ["GOGC"]`, "nothing on Kubernetes 1.30"],
+    ["a flag twice on 1.30", haSpec({ kubernetesVersion: "v1.30.5", apiServer: { extraArgs: [{ name: "v", value: "2" }, { name: "v", value: "4" }] } }), `apiServer.extraArgs: ["v"]`, "each flag once on Kubernetes 1.30"],
     ["image repository with scheme", haSpec({ imageRepository: "https://registry.example.internal/" }), `imageRepository: "https://registry.example.internal/"`, "without scheme or trailing slash"],
 ];
 
