@@ -41,7 +41,7 @@ function finished(run: Run): Promise<string> {
 interface Run { runner: LabCommandRunner; runtime: MockRuntime; etcd: EtcdCluster; pki: ClusterPki }
 
 /** One `pulumi up` of the program: a fresh mock engine, remote commands executed for real over SSH. */
-async function up(): Promise<Run> {
+async function up(extraArgs?: { name: string; value: string }[]): Promise<Run> {
     const runner = new LabCommandRunner(lab);
     const runtime = await new MockRuntime(runner.handle, engineState).start();
     const members: HostSpec[] = HOSTS.map(h => ({
@@ -53,7 +53,7 @@ async function up(): Promise<Run> {
         etcdMembers: HOSTS,
     });
     const etcd = new EtcdCluster("etcd", {
-        kubernetesVersion: "v1.33.2", members, pki,
+        kubernetesVersion: "v1.33.2", members, pki, extraArgs,
         healthTimeoutSeconds: 90,
     });
     return { runner, runtime, etcd, pki };
@@ -249,6 +249,26 @@ describe("EtcdCluster on three lab hosts", () => {
         await lab.startSshd("etcd-2");
         const again = await up();
         expect(await finished(again)).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
+        await settle();
+    }, 300_000);
+
+    test("a flag change rolls through the members one at a time, each healthy before the next; data survives", async () => {
+        const before = Object.fromEntries(HOSTS.map(h => [h.name, lab.pods(h.name).etcd.pid]));
+        const run = await up([{ name: "quota-backend-bytes", value: "4294967296" }]);
+        expect(await finished(run)).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
+        const installs = run.runner.runs.filter(r => r.name.endsWith("-install")).sort((a, b) => a.startedAt - b.startedAt);
+        expect(installs.map(r => r.name)).toEqual(["etcd-etcd-1-install", "etcd-etcd-2-install", "etcd-etcd-3-install"]);
+        for (let i = 1; i < installs.length; i++) expect(installs[i].startedAt).toBeGreaterThanOrEqual(installs[i - 1].startedAt + installs[i - 1].durationMs);
+        for (const r of installs) expect(r.stdout).toContain("restarted member is healthy");
+        for (const h of HOSTS) {
+            const pod = lab.pods(h.name).etcd;
+            expect(pod.state).toBe("running");
+            expect(pod.pid).not.toBe(before[h.name]);
+            expect(pod.command).toContain("--quota-backend-bytes=4294967296");
+        }
+        const got = etcdctl([`--endpoints=https://${HOSTS[1].address}:2379`, "get", "/lab/probe", "--print-value-only"]);
+        expect(got.ok).toBe(true);
+        expect(got.out).toMatch(/^written-\d+\n$/);
         await settle();
     }, 300_000);
 });
