@@ -1,5 +1,6 @@
 import { toYaml } from "./yaml";
 import { formatGoDuration } from "../spec/duration";
+import { defined } from "../spec/merge";
 import { joinHostPort } from "../spec/network";
 import { Arg, ControlPlaneComponentSpec } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
@@ -25,14 +26,14 @@ export function clusterConfiguration(c: ResolvedCluster, additions: ComponentAdd
         const extraArgs = [...(own?.extraArgs ?? []), ...(added?.extraArgs ?? [])];
         const extraVolumes = [...(own?.extraVolumes ?? []), ...(added?.extraVolumes ?? [])];
         const extraEnvs = [...(own?.extraEnvs ?? []), ...(added?.extraEnvs ?? [])];
-        return compact({
+        return defined({
             extraArgs: extraArgs.length ? args(extraArgs) : undefined,
-            extraVolumes: extraVolumes.length ? extraVolumes.map(v => compact({ ...v })) : undefined,
+            extraVolumes: extraVolumes.length ? extraVolumes.map(v => defined({ ...v })) : undefined,
             extraEnvs: v1beta4 && extraEnvs.length ? extraEnvs : undefined,
         });
     };
     const readiness = s.apiServer?.readinessTimeoutSeconds ?? DEFAULTS.readinessTimeoutSeconds;
-    const apiServer = compact({
+    const apiServer = defined({
         ...component(s.apiServer, additions.apiServer),
         certSANs: s.apiServer?.certSANs?.length ? s.apiServer.certSANs : undefined,
         timeoutForControlPlane: v1beta4 ? undefined : formatGoDuration(readiness),
@@ -40,7 +41,7 @@ export function clusterConfiguration(c: ResolvedCluster, additions: ComponentAdd
 
     const etcdSpec = s.etcd ?? {};
     const etcd = c.etcdTopology === "stacked"
-        ? { local: compact({
+        ? { local: defined({
             dataDir: etcdSpec.dataDir ?? DEFAULTS.etcdDataDir,
             extraArgs: etcdSpec.extraArgs?.length ? args(etcdSpec.extraArgs) : undefined,
             extraEnvs: v1beta4 && etcdSpec.extraEnvs?.length ? etcdSpec.extraEnvs : undefined,
@@ -58,11 +59,11 @@ export function clusterConfiguration(c: ResolvedCluster, additions: ComponentAdd
             keyFile: `${certsDir}/apiserver-etcd-client.key`,
         } };
 
-    const addon = (a: typeof s.dns) => compact({ disabled: v1beta4 && a?.disabled ? true : undefined, imageRepository: a?.imageRepository, imageTag: a?.imageTag });
+    const addon = (a: typeof s.dns) => defined({ disabled: v1beta4 && a?.disabled ? true : undefined, imageRepository: a?.imageRepository, imageTag: a?.imageTag });
     const featureGates = { ...(s.featureGates ?? {}) };
     if (!v1beta4 && s.certificates?.encryptionAlgorithm === "ECDSA-P256") featureGates.PublicKeysECDSA = true;
 
-    return compact({
+    return defined({
         apiServer,
         apiVersion: v1beta4 ? "kubeadm.k8s.io/v1beta4" : "kubeadm.k8s.io/v1beta3",
         caCertificateValidityPeriod: v1beta4 ? formatGoDuration((s.certificates?.caValidityHours ?? DEFAULTS.caValidityHours) * 3600) : undefined,
@@ -78,7 +79,7 @@ export function clusterConfiguration(c: ResolvedCluster, additions: ComponentAdd
         imageRepository: s.imageRepository ?? DEFAULTS.imageRepository,
         kind: "ClusterConfiguration",
         kubernetesVersion: c.version.version,
-        networking: compact({
+        networking: defined({
             dnsDomain: c.networking.dnsDomain,
             podSubnet: c.networking.podSubnet || undefined,
             serviceSubnet: c.networking.serviceSubnet,
@@ -90,8 +91,4 @@ export function clusterConfiguration(c: ResolvedCluster, additions: ComponentAdd
 
 export function clusterConfigurationYaml(c: ResolvedCluster, additions?: ComponentAdditions): string {
     return toYaml(clusterConfiguration(c, additions));
-}
-
-function compact<T extends Record<string, unknown>>(o: T): T {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import * as path from "node:path";
 
 /**
  * Shell scripts for remote steps. Every script: bash with `set -euo pipefail`, idempotent (files
@@ -124,5 +123,3 @@ export function shellWord(s: string): string {
 export function digest(s: string): string {
     return createHash("sha256").update(s).digest("hex");
 }
-
-export const dirOf = (p: string) => path.posix.dirname(p);

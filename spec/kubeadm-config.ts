@@ -2,7 +2,7 @@ import * as yaml from "js-yaml";
 import { parseGoDuration } from "./duration";
 import { discoveryTokenCaCertHash } from "../render/discovery";
 import { joinHostPort } from "./network";
-import { deepMerge } from "./merge";
+import { deepMerge, defined } from "./merge";
 import { Problems, show } from "./problems";
 import { Arg, BootstrapTokenSpec, ClusterSpec, EtcdSpec, HostPathMount, HostSpec, Taint } from "./types";
 import { DEFAULTS } from "./validate";
@@ -562,9 +562,6 @@ function assign<K extends keyof ClusterSpec>(s: Partial<ClusterSpec>, key: K, va
     if (value !== undefined) s[key] = value;
 }
 
-function defined<T extends Record<string, unknown>>(o: T): T {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
 
 /**
  * The cluster spec a kubeadm config file describes, completed by the program: the program gives

@@ -10,3 +10,8 @@ export function deepMerge<T>(base: T, over: unknown): T {
 function isPlainObject(v: unknown): v is Record<string, unknown> {
     return typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 }
+
+/** The object without its undefined fields (what Go's omitempty leaves out). */
+export function defined<T extends Record<string, unknown>>(o: T): T {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

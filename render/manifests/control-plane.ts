@@ -146,23 +146,11 @@ export function controllerManagerDefaultArgs(i: ControlPlaneInput): Arg[] {
 export function controllerManagerPod(i: ControlPlaneInput): Pod {
     const command = argumentsToCommand(controllerManagerDefaultArgs(i), i.controllerManager?.extraArgs);
     const flexDir = argValue(command, "flex-volume-plugin-dir") ?? "/usr/libexec/kubernetes/kubelet-plugins/volume/exec";
-    return staticPod({
-        name: "kube-controller-manager",
-        image: image(i, "kube-controller-manager"),
-        command: ["kube-controller-manager", ...command],
-        minor: i.minor,
-        probe: { host: argValue(command, "bind-address") ?? "127.0.0.1", port: 10257, scheme: "HTTPS" },
-        liveness: "/healthz",
-        startup: "/healthz",
-        startupFailureThreshold: i.startupFailureThreshold ?? 24,
-        requests: { cpu: "200m" },
-        volumes: withExtraVolumes([
-            k8sCerts(i), ...caVolumes(i),
-            { name: "kubeconfig", hostPath: "/etc/kubernetes/controller-manager.conf", mountPath: "/etc/kubernetes/controller-manager.conf", readOnly: true, pathType: "FileOrCreate" },
-            { name: "flexvolume-dir", hostPath: flexDir, mountPath: flexDir, pathType: "DirectoryOrCreate" },
-        ], i.controllerManager?.extraVolumes),
-        env: i.controllerManager?.extraEnvs,
-    });
+    return loopbackComponentPod(i, "kube-controller-manager", command, 10257, "200m", [
+        k8sCerts(i), ...caVolumes(i),
+        { name: "kubeconfig", hostPath: "/etc/kubernetes/controller-manager.conf", mountPath: "/etc/kubernetes/controller-manager.conf", readOnly: true, pathType: "FileOrCreate" },
+        { name: "flexvolume-dir", hostPath: flexDir, mountPath: flexDir, pathType: "DirectoryOrCreate" },
+    ], i.controllerManager);
 }
 
 export function schedulerPod(i: ControlPlaneInput): Pod {
@@ -174,19 +162,29 @@ export function schedulerPod(i: ControlPlaneInput): Pod {
         { name: "kubeconfig", value: kubeconfig },
         { name: "leader-elect", value: "true" },
     ], i.scheduler?.extraArgs);
+    return loopbackComponentPod(i, "kube-scheduler", command, 10259, "100m", [
+        { name: "kubeconfig", hostPath: kubeconfig, mountPath: kubeconfig, readOnly: true, pathType: "FileOrCreate" },
+    ], i.scheduler);
+}
+
+/**
+ * The controller-manager and the scheduler: HTTPS /healthz on their bind address (kubeadm's
+ * getProbeAddress leaves the host empty for a wildcard bind, so the kubelet probes the pod IP).
+ */
+function loopbackComponentPod(i: ControlPlaneInput, name: string, command: string[], port: number, cpu: string,
+    volumes: HostPathMount[], spec: ControlPlaneComponentSpec | undefined): Pod {
+    const bind = argValue(command, "bind-address") ?? "127.0.0.1";
     return staticPod({
-        name: "kube-scheduler",
-        image: image(i, "kube-scheduler"),
-        command: ["kube-scheduler", ...command],
+        name,
+        image: image(i, name),
+        command: [name, ...command],
         minor: i.minor,
-        probe: { host: argValue(command, "bind-address") ?? "127.0.0.1", port: 10259, scheme: "HTTPS" },
+        probe: { host: bind === "0.0.0.0" || bind === "::" ? "" : bind, port, scheme: "HTTPS" },
         liveness: "/healthz",
         startup: "/healthz",
         startupFailureThreshold: i.startupFailureThreshold ?? 24,
-        requests: { cpu: "100m" },
-        volumes: withExtraVolumes([
-            { name: "kubeconfig", hostPath: kubeconfig, mountPath: kubeconfig, readOnly: true, pathType: "FileOrCreate" },
-        ], i.scheduler?.extraVolumes),
-        env: i.scheduler?.extraEnvs,
+        requests: { cpu },
+        volumes: withExtraVolumes(volumes, spec?.extraVolumes),
+        env: spec?.extraEnvs,
     });
 }

@@ -28,7 +28,7 @@ export type Pod = Record<string, any>;
 export function staticPod(p: StaticPodInput): Pod {
     const namedPort = minorAtLeast(p.minor, 1, 34);
     const probe = (path: string) => ({
-        httpGet: { host: p.probe.host, path, port: namedPort ? "probe-port" : p.probe.port, scheme: p.probe.scheme },
+        httpGet: { ...(p.probe.host ? { host: p.probe.host } : {}), path, port: namedPort ? "probe-port" : p.probe.port, scheme: p.probe.scheme },
     });
     const volumes = [...p.volumes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const container: Record<string, any> = {

@@ -109,6 +109,12 @@ describe("variants (reference §3.2–3.3)", () => {
         for (const f of ["--allocate-node-cidrs", "--cluster-cidr", "--service-cluster-ip-range"]) expect(flags.some((a: string) => a.startsWith(f))).toBe(false);
     });
 
+    test("a wildcard bind address leaves the probe host empty (kubeadm's getProbeAddress)", () => {
+        const c = schedulerPod(input("1.33", { scheduler: { extraArgs: [{ name: "bind-address", value: "0.0.0.0" }] } })).spec.containers[0];
+        expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: 10259, scheme: "HTTPS" });
+        expect(controllerManagerPod(input("1.33", { controllerManager: { extraArgs: [{ name: "bind-address", value: "10.0.10.11" }] } })).spec.containers[0].livenessProbe.httpGet.host).toBe("10.0.10.11");
+    });
+
     test("external-CA mode: empty signing files", () => {
         const flags = controllerManagerPod(input("1.33", { externalCa: true })).spec.containers[0].command;
         expect(flags).toContain("--cluster-signing-cert-file=");
