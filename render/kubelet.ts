@@ -120,3 +120,12 @@ export function kubeadmFlagsEnv(i: KubeletInput): string {
     if (!minorAtLeast(i.minor, 1, 35)) defaults.push({ name: "pod-infra-container-image", value: `${i.imageRepository}/pause:${i.pauseTag}` });
     return `KUBELET_KUBEADM_ARGS=${JSON.stringify(argumentsToCommand(defaults, i.extraArgs).join(" "))}\n`;
 }
+
+/**
+ * `/var/lib/kubelet/instance-config.yaml` (NodeLocalCRISocket, on by default from 1.34): the
+ * node's own CRI endpoint, which kubeadm applies over config.yaml on join and upgrade.
+ */
+export function kubeletInstanceConfig(i: Pick<KubeletInput, "minor" | "criSocket">): string | undefined {
+    if (!nodeLocalCriSocket(i.minor)) return undefined;
+    return toYaml({ apiVersion: "kubelet.config.k8s.io/v1beta1", containerRuntimeEndpoint: i.criSocket, kind: "KubeletConfiguration" });
+}

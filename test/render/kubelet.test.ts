@@ -1,5 +1,5 @@
 import * as yaml from "js-yaml";
-import { kubeadmDropIn, kubeadmFlagsEnv, kubeletConfig, KubeletInput } from "../../render/kubelet";
+import { kubeadmDropIn, kubeadmFlagsEnv, kubeletConfig, KubeletInput, kubeletInstanceConfig } from "../../render/kubelet";
 
 const input = (minor: string, extra: Partial<KubeletInput> = {}): KubeletInput => ({
     minor, criSocket: "unix:///var/run/containerd/containerd.sock", imageRepository: "registry.k8s.io", pauseTag: "3.10",
@@ -34,6 +34,13 @@ describe("kubelet files (reference §4)", () => {
         expect(kubeadmFlagsEnv(input("1.34", { pauseTag: "3.10.1" }))).toBe("KUBELET_KUBEADM_ARGS=\"--pod-infra-container-image=registry.k8s.io/pause:3.10.1\"\n");
         expect((yaml.load(kubeletConfig(input("1.34"))) as any).containerRuntimeEndpoint).toBe("unix:///var/run/containerd/containerd.sock");
         expect(kubeadmFlagsEnv(input("1.35"))).toBe("KUBELET_KUBEADM_ARGS=\"\"\n");
+    });
+
+    test("instance-config.yaml carries the node's CRI endpoint from 1.34 (reference §4.3), and is absent before", () => {
+        expect(kubeletInstanceConfig(input("1.33"))).toBeUndefined();
+        expect(yaml.load(kubeletInstanceConfig(input("1.34", { criSocket: "unix:///run/crio/crio.sock" }))!)).toEqual({
+            apiVersion: "kubelet.config.k8s.io/v1beta1", kind: "KubeletConfiguration", containerRuntimeEndpoint: "unix:///run/crio/crio.sock",
+        });
     });
 
     test("extra args are sorted in and replace a default of the same name", () => {
