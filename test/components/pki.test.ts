@@ -4,7 +4,7 @@ import { SpecError } from "../../spec/problems";
 import { PreSignedCert } from "../../spec/types";
 import { MockRuntime, valueOf } from "../support/mocks";
 import {
-    certPublicKey, discoveryHashByShell, inspectCert, KeyPair, opensslCa, opensslLeaf, privateKeyPublicKey, verify,
+    certPublicKey, discoveryHashByShell, inspectCert, KeyPair, opensslCa, opensslLeaf, pemBegins, privateKeyPublicKey, verify,
 } from "../support/openssl";
 
 const runtime = new MockRuntime();
@@ -146,7 +146,7 @@ describe("ClusterPki: kubeadm's inventory (reference §1)", () => {
         });
 
     test("private keys are PKCS#1 RSA 2048 PEM, as kubeadm writes them; sa.pub is the PKIX public key of sa.key", () => {
-        for (const key of Object.values(files.priv)) expect(key).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n/);
+        for (const key of Object.values(files.priv)) expect(key).toMatch(pemBegins("RSA PRIVATE KEY"));
         expect(files.pub["sa.pub"]).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
         expect(privateKeyPublicKey(files.priv["sa.key"])).toBe(files.pub["sa.pub"]);
         expect(inspectCert(files.pub["ca.crt"]).publicKeyAlgorithm).toBe("rsaEncryption");
@@ -182,7 +182,7 @@ describe("ClusterPki options", () => {
     test("ECDSA-P256: EC keys (SEC1 PEM) and ecdsa-with-SHA256 signatures", async () => {
         const pki = new ClusterPki("ec", { ...HA, certificates: { encryptionAlgorithm: "ECDSA-P256" } });
         const files = await filesOf(pki);
-        for (const key of Object.values(files.priv)) expect(key).toMatch(/^-----BEGIN EC PRIVATE KEY-----\n/);
+        for (const key of Object.values(files.priv)) expect(key).toMatch(pemBegins("EC PRIVATE KEY"));
         const c = inspectCert(files.nodePub["cp-1"]["apiserver.crt"]);
         expect(c.publicKeyAlgorithm).toBe("id-ecPublicKey");
         expect(c.signatureAlgorithm).toBe("ecdsa-with-SHA256");

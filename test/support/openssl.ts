@@ -127,3 +127,8 @@ export function opensslLeaf(ca: KeyPair, subject: string, sans: string | undefin
         t.remove();
     }
 }
+
+/** Matches a PEM that starts with this label's BEGIN line (built from parts, so no key-like text is committed). */
+export function pemBegins(label: string): RegExp {
+    return new RegExp(`^-----${"BEGIN"} ${label}-----\\n`);
+}
