@@ -31,6 +31,10 @@ export class ClusterPki extends pulumi.ComponentResource {
     public readonly nodePublicFiles: pulumi.Output<{ [node: string]: { [path: string]: string } }>;
     /** Per-node private keys, by node name, then path. Secret. */
     public readonly nodePrivateFiles: pulumi.Output<{ [node: string]: { [path: string]: string } }>;
+    /** With `kubeconfigs`: each control plane's kubeconfig client certificates, by node, then file ("admin.conf"). */
+    public readonly nodeKubeconfigCerts: pulumi.Output<{ [node: string]: { [kubeconfig: string]: string } }>;
+    /** Their keys. Secret. */
+    public readonly nodeKubeconfigKeys: pulumi.Output<{ [node: string]: { [kubeconfig: string]: string } }>;
 
     constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         const plan = planPki(args);
@@ -65,8 +69,8 @@ export class ClusterPki extends pulumi.ComponentResource {
         const saPublic = pulumi.unsecret(pulumi.output(saPrivate).apply(publicKeyPemOf));
 
         const shared = plan.certs.filter(c => !c.node);
-        const perNode = plan.certs.filter(c => c.node);
-        const nodes = [...new Set(perNode.map(c => c.node!))];
+        const perNode = plan.certs.filter(c => c.node && !c.kubeconfig);
+        const forKubeconfigs = plan.certs.filter(c => c.kubeconfig);
 
         this.caCertPem = cas["ca"]!.cert;
         this.frontProxyCaCertPem = cas["front-proxy-ca"]!.cert;
@@ -78,17 +82,20 @@ export class ClusterPki extends pulumi.ComponentResource {
             ...shared.flatMap(c => (issued.get(c.name)!.key ? [[`${c.file}.key`, issued.get(c.name)!.key!] as const] : [])),
             ["sa.key", pulumi.output(saPrivate)],
         ]));
-        const perNodeFiles = (pick: (m: Material) => Pem | undefined, ext: string) =>
-            pulumi.all(Object.fromEntries(nodes.map(n => [n, files(perNode.filter(c => c.node === n)
-                .map(c => [`${c.file}.${ext}`, pick(issued.get(preSignedKey(c.name, n))!)!] as const))])));
-        this.nodePublicFiles = perNodeFiles(m => m.cert, "crt");
-        this.nodePrivateFiles = pulumi.secret(perNodeFiles(m => m.key, "key"));
+        const byNode = (certs: CertSpec[], pick: (m: Material) => Pem | undefined, key: (c: CertSpec) => string) =>
+            pulumi.all(Object.fromEntries([...new Set(certs.map(c => c.node!))].map(n => [n, files(certs.filter(c => c.node === n)
+                .map(c => [key(c), pick(issued.get(preSignedKey(c.name, n))!)!] as const))])));
+        this.nodePublicFiles = byNode(perNode, m => m.cert, c => `${c.file}.crt`);
+        this.nodePrivateFiles = pulumi.secret(byNode(perNode, m => m.key, c => `${c.file}.key`));
+        this.nodeKubeconfigCerts = byNode(forKubeconfigs, m => m.cert, c => c.kubeconfig!);
+        this.nodeKubeconfigKeys = pulumi.secret(byNode(forKubeconfigs, m => m.key, c => c.kubeconfig!));
 
         this.registerOutputs({
             caCertPem: this.caCertPem, frontProxyCaCertPem: this.frontProxyCaCertPem, etcdCaCertPem: this.etcdCaCertPem,
             serviceAccountPublicKeyPem: this.serviceAccountPublicKeyPem, discoveryTokenCaCertHash: this.discoveryTokenCaCertHash,
             publicFiles: this.publicFiles, privateFiles: this.privateFiles,
             nodePublicFiles: this.nodePublicFiles, nodePrivateFiles: this.nodePrivateFiles,
+            nodeKubeconfigCerts: this.nodeKubeconfigCerts, nodeKubeconfigKeys: this.nodeKubeconfigKeys,
         });
     }
 }

@@ -17,6 +17,8 @@ export interface CertSpec {
     isCa: boolean;
     commonName: string;
     organization?: string;
+    /** Set for the client certificate embedded in a kubeconfig ("admin.conf", "kubelet.conf", ...). */
+    kubeconfig?: string;
     /** Key usages and extended key usages, as @pulumi/tls's allowedUses names. */
     usages: string[];
     dnsNames: string[];
@@ -35,6 +37,8 @@ export interface PkiInventoryInput {
     /** etcd members to issue server and peer certificates for; ignored with externalEtcd. */
     etcdMembers: NodeAddress[];
     externalEtcd: boolean;
+    /** Also issue the client certificates of each control plane's kubeconfigs (kubeadm's kubeconfig phase). */
+    kubeconfigs?: boolean;
     apiServerCertSANs: string[];
     etcdServerCertSANs: string[];
     etcdPeerCertSANs: string[];
@@ -47,8 +51,10 @@ const SERVER = [...LEAF_USAGES, "server_auth"];
 const CLIENT = [...LEAF_USAGES, "client_auth"];
 const SERVER_AND_CLIENT = [...LEAF_USAGES, "server_auth", "client_auth"];
 
+const KUBECONFIG_CERTS = ["kubeconfig-admin", "kubeconfig-super-admin", "kubeconfig-controller-manager", "kubeconfig-scheduler", "kubeconfig-kubelet"];
+
 /** Per-node certificate names: one per control plane or etcd member. */
-export const PER_NODE_CERTS = ["apiserver", "etcd-server", "etcd-peer"] as const;
+export const PER_NODE_CERTS = ["apiserver", "etcd-server", "etcd-peer", ...KUBECONFIG_CERTS] as const;
 
 /** In kubeadm's generation order (GetDefaultCertList, or GetCertsWithoutEtcd with external etcd). */
 export function certificateInventory(input: PkiInventoryInput): CertSpec[] {
@@ -91,7 +97,27 @@ export function certificateInventory(input: PkiInventoryInput): CertSpec[] {
             client("apiserver-etcd-client", "apiserver-etcd-client", "etcd-ca", "kube-apiserver-etcd-client"),
         );
     }
+    if (input.kubeconfigs) certs.push(...kubeconfigCertificates(input.controlPlanes));
     return certs;
+}
+
+/**
+ * The client certificates kubeadm embeds in each control plane's kubeconfigs (reference §2):
+ * admin.conf, controller-manager.conf, scheduler.conf and kubelet.conf on every control plane,
+ * super-admin.conf on the first one only.
+ */
+export function kubeconfigCertificates(controlPlanes: NodeAddress[]): CertSpec[] {
+    const cert = (node: NodeAddress, kubeconfig: string, commonName: string, organization?: string): CertSpec => ({
+        name: `kubeconfig-${kubeconfig.replace(/\.conf$/, "")}`, node: node.name, file: kubeconfig.replace(/\.conf$/, ""), kubeconfig,
+        signer: "ca", isCa: false, commonName, organization, usages: CLIENT, dnsNames: [], ipAddresses: [],
+    });
+    return controlPlanes.flatMap((cp, i) => [
+        cert(cp, "admin.conf", "kubernetes-admin", "kubeadm:cluster-admins"),
+        ...(i === 0 ? [cert(cp, "super-admin.conf", "kubernetes-super-admin", "system:masters")] : []),
+        cert(cp, "controller-manager.conf", "system:kube-controller-manager"),
+        cert(cp, "scheduler.conf", "system:kube-scheduler"),
+        cert(cp, "kubelet.conf", `system:node:${cp.name}`, "system:nodes"),
+    ]);
 }
 
 /** GetAPIServerAltNames: DNS names sorted, IPs in first-seen order, duplicates removed. */
@@ -125,4 +151,5 @@ export const SIGNER_OF: Record<string, CaName> = {
     "etcd-peer": "etcd-ca",
     "etcd-healthcheck-client": "etcd-ca",
     "apiserver-etcd-client": "etcd-ca",
+    ...Object.fromEntries(KUBECONFIG_CERTS.map(n => [n, "ca" as const])),
 };

@@ -17,6 +17,11 @@ export interface ClusterPkiArgs {
     etcdMembers?: NodeAddress[];
     /** Set when etcd is an existing cluster: then no etcd CA or etcd certificates are issued. */
     externalEtcd?: boolean;
+    /**
+     * Also issue the client certificates of each control plane's kubeconfigs (admin, super-admin on
+     * the first, controller-manager, scheduler, kubelet), as kubeadm's kubeconfig phase does.
+     */
+    kubeconfigs?: boolean;
     /** Extra SANs for the apiserver certificate (kubeadm's apiServer.certSANs). */
     apiServerCertSANs?: string[];
     etcdServerCertSANs?: string[];
@@ -75,6 +80,7 @@ export function planPki(args: ClusterPkiArgs, p = new Problems()): PkiPlan {
         controlPlanes: args.controlPlanes,
         etcdMembers: args.etcdMembers ?? [],
         externalEtcd,
+        kubeconfigs: args.kubeconfigs ?? false,
         apiServerCertSANs: args.apiServerCertSANs ?? [],
         etcdServerCertSANs: args.etcdServerCertSANs ?? [],
         etcdPeerCertSANs: args.etcdPeerCertSANs ?? [],

@@ -190,6 +190,31 @@ describe("ClusterPki options", () => {
         expect(await valueOf(pki.discoveryTokenCaCertHash)).toBe(discoveryHashByShell(files.pub["ca.crt"]));
     });
 
+    test("kubeconfigs: each control plane's client certificates as kubeadm's kubeconfig phase issues them (reference §2)", async () => {
+        const pki = new ClusterPki("kc", { ...HA, kubeconfigs: true });
+        const [ca, certs, keys, nodeFiles] = await Promise.all([valueOf(pki.caCertPem), valueOf(pki.nodeKubeconfigCerts), valueOf(pki.nodeKubeconfigKeys), valueOf(pki.nodePublicFiles)]);
+        const expected = (node: string) => ({
+            "admin.conf": "CN=kubernetes-admin,O=kubeadm:cluster-admins",
+            "controller-manager.conf": "CN=system:kube-controller-manager",
+            "scheduler.conf": "CN=system:kube-scheduler",
+            "kubelet.conf": `CN=system:node:${node},O=system:nodes`,
+        });
+        expect(Object.keys(certs).sort()).toEqual(["cp-1", "cp-2", "cp-3"]);
+        for (const node of ["cp-1", "cp-2", "cp-3"]) {
+            const want: Record<string, string> = node === "cp-1" ? { ...expected(node), "super-admin.conf": "CN=kubernetes-super-admin,O=system:masters" } : expected(node);
+            expect(Object.keys(certs[node]).sort()).toEqual(Object.keys(want).sort());
+            for (const [conf, subject] of Object.entries(want)) {
+                const c = inspectCert(certs[node][conf]);
+                expect({ conf, subject: c.subject, eku: c.extKeyUsage, ca: c.isCa }).toEqual({ conf, subject, eku: ["TLS Web Client Authentication"], ca: false });
+                expect(verify(ca, certs[node][conf]).ok).toBe(true);
+                expect(privateKeyPublicKey(keys[node][conf])).toBe(certPublicKey(certs[node][conf]));
+            }
+        }
+        // They stay out of the certificates directory's files.
+        expect(Object.keys(nodeFiles["cp-1"])).toEqual(["apiserver.crt"]);
+        expect(await pulumi.isSecret(pki.nodeKubeconfigKeys)).toBe(true);
+    });
+
     test("validity periods are configurable", async () => {
         const pki = new ClusterPki("short", { ...HA, certificates: { caValidityHours: 240, validityHours: 24 } });
         const files = await filesOf(pki);
