@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Real tools the assertions call, and the lab's hosts: sshd, etcd and etcdctl; namespaces from
-# util-linux, ss from iproute2.
-packages=(openssl openssh-server openssh-client etcd-server etcd-client shellcheck util-linux iproute2)
+# Real tools the assertions call (haproxy -c checks the load balancer config), and the lab's
+# hosts: sshd, etcd and etcdctl; namespaces from util-linux, ss from iproute2.
+packages=(openssl openssh-server openssh-client etcd-server etcd-client haproxy shellcheck util-linux iproute2)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
