@@ -68,7 +68,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const preflights = members.map(m => new command.remote.Command(`${name}-${m.name}-preflight`, {
             connection: connectionOf(m),
             create: caSha256.apply(sha => remoteBash(etcdPreflightScript({
-                host: m.name, step: "etcd preflight", member: m, topology: plan.topology, dataDir: plan.dataDir,
+                host: m.name, step: "etcd preflight", member: m, topology: plan.topology, dataDir: plan.dataDir, certificatesDir: plan.certificatesDir,
                 criSocket: m.criSocket ?? DEFAULTS.criSocket, ignore: args.ignorePreflightErrors ?? [], caSha256: sha,
             }), { host: m.name, step: "etcd-preflight" })),
             addPreviousOutputInEnv: false,

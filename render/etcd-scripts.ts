@@ -15,6 +15,8 @@ export interface EtcdPreflightInput extends ScriptContext {
     /** "stacked" members also listen on the loopback for clients. */
     topology: string;
     dataDir: string;
+    /** Where the etcd CA is, to tell this cluster's member from another's. */
+    certificatesDir: string;
     criSocket: string;
     /** Check names to skip (case-insensitive); "all" skips every check. */
     ignore: string[];
@@ -26,10 +28,10 @@ export interface EtcdPreflightInput extends ScriptContext {
 export const dataDirCheckName = (dataDir: string) => `DirAvailable-${dataDir.replace(/\//g, "-")}`;
 
 /** Shell lines that set `ours=true` when this host already runs this member of this cluster. */
-function thisMember(i: { member: NodeAddress; caSha256: string }, certificatesDir = "/etc/kubernetes/pki"): string {
+function thisMember(i: { member: NodeAddress; caSha256: string; certificatesDir: string }): string {
     return `ours=false
 if [ -f ${ETCD_MANIFEST} ] && awk -v want=${shellWord(`--name=${i.member.name}`)} '{ v = $0; sub(/^[[:space:]]*-[[:space:]]*/, "", v); gsub(/["\\047]/, "", v) } v == want { found = 1 } END { exit !found }' ${ETCD_MANIFEST} \
-    && [ "$(sha256sum ${shellWord(`${certificatesDir}/etcd/ca.crt`)} 2>/dev/null | cut -d' ' -f1)" = ${shellWord(i.caSha256)} ]; then
+    && [ "$(sha256sum ${shellWord(`${i.certificatesDir}/etcd/ca.crt`)} 2>/dev/null | cut -d' ' -f1)" = ${shellWord(i.caSha256)} ]; then
     ours=true
 fi
 `;

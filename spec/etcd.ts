@@ -4,7 +4,7 @@ import { isDnsSubdomain, isIp } from "./network";
 import { Problems } from "./problems";
 import { EtcdMemberSettings, HostSpec } from "./types";
 import { dataDirCheckName, ETCD_PREFLIGHT_CHECKS } from "../render/etcd-scripts";
-import { checkArgs, checkEnvs, checkHostPath, checkIgnoredChecks, checkImageRepository, checkImageTag, checkSsh, checkVersion, DEFAULTS } from "./validate";
+import { checkArgs, checkEnvs, checkHostPath, checkIgnoredChecks, checkImageRepository, checkImageTag, checkSsh, checkVersion, DEFAULTS, warnMemberCount } from "./validate";
 
 /** Certificate files from ClusterPki (its outputs of the same names). */
 export interface EtcdPki {
@@ -64,8 +64,7 @@ export function planEtcd(args: EtcdClusterArgs, p = new Problems()): EtcdPlan {
         else addresses.add(m.address);
         checkSsh(p, m?.ssh, `${f}.ssh`);
     });
-    if (members.length > 0 && members.length % 2 === 0) p.warn(`etcd has ${members.length} members: an even count tolerates no more failures than ${members.length - 1}; use 1, 3, 5 or 7.`);
-    if (members.length > 7) p.warn(`etcd has ${members.length} members: more than 7 slows every write; etcd recommends 3, 5 or 7.`);
+    warnMemberCount(p, members.length);
     checkArgs(p, args.extraArgs, "extraArgs", "etcd");
     checkEnvs(p, args.extraEnvs, "extraEnvs");
     const dataDir = args.dataDir ?? DEFAULTS.etcdDataDir;

@@ -304,11 +304,16 @@ function checkEtcd(p: Problems, spec: ClusterSpec, controlPlanes: HostSpec[], et
         checkSans(p, e.serverCertSANs, "etcd.serverCertSANs");
         checkSans(p, e.peerCertSANs, "etcd.peerCertSANs");
     }
+    warnMemberCount(p, count);
+    return { topology, members };
+}
+
+/** etcd's sizing advice: an odd count of at most 7. */
+export function warnMemberCount(p: Problems, count: number): void {
     if (count > 0 && count % 2 === 0) {
         p.warn(`etcd has ${count} members: an even count tolerates no more failures than ${count - 1} members (quorum ${Math.floor(count / 2) + 1}); use 1, 3, 5 or 7.`);
     }
     if (count > 7) p.warn(`etcd has ${count} members: more than 7 slows every write; etcd recommends 3, 5 or 7.`);
-    return { topology, members };
 }
 
 /**

@@ -208,7 +208,7 @@ describe("EtcdCluster on three lab hosts", () => {
         const stranger = { name: "etcd-9", address: HOSTS[0].address };
         const caSha256 = createHash("sha256").update(fs.readFileSync(lab.path("etcd-1", "/etc/kubernetes/pki/etcd/ca.crt"))).digest("hex");
         const script = (ignore: string[]) => etcdPreflightScript({
-            host: "etcd-1", step: "etcd preflight", member: stranger, topology: "dedicated", dataDir: "/var/lib/etcd",
+            host: "etcd-1", step: "etcd preflight", member: stranger, topology: "dedicated", dataDir: "/var/lib/etcd", certificatesDir: "/etc/kubernetes/pki",
             criSocket: "unix:///run/containerd/containerd.sock", ignore, caSha256,
         });
         const failed = await lab.exec("etcd-1", script([]));

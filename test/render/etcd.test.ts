@@ -141,7 +141,7 @@ describe("etcd host scripts pass shellcheck", () => {
         { path: "/etc/kubernetes/manifests/etcd.yaml", mode: "0600", content: toYaml(etcdPod(input("1.33", { dataDir }))) },
     ];
     const preflight = (extra: Partial<Parameters<typeof etcdPreflightScript>[0]> = {}) => etcdPreflightScript({
-        host: "etcd-1", step: "etcd preflight", member: members[0], topology: "dedicated", dataDir: "/var/lib/etcd",
+        host: "etcd-1", step: "etcd preflight", member: members[0], topology: "dedicated", dataDir: "/var/lib/etcd", certificatesDir: "/etc/kubernetes/pki",
         criSocket: "unix:///var/run/containerd/containerd.sock", ignore: ["CRI"], caSha256: "0".repeat(64), ...extra,
     });
     const scripts: [string, string][] = [
@@ -152,6 +152,10 @@ describe("etcd host scripts pass shellcheck", () => {
         ["health", etcdHealthScript({ host: "etcd-1", step: "etcd health", members, certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 120, after: "abc" })],
         ["health, one member", etcdHealthScript({ host: "etcd-1", step: "etcd health", members: members.slice(0, 1), certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 120 })],
     ];
+    test("a member is recognised by the etcd CA under the configured certificates directory", () => {
+        expect(preflight({ certificatesDir: "/srv/pki" })).toContain("sha256sum /srv/pki/etcd/ca.crt");
+    });
+
     test("input is data, never code: a hostile check name stays a word", () => {
         const t = tempDir();
         try {
