@@ -1,17 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { clusterConfigurationYaml } from "../render/cluster-configuration";
-import { clusterSpecFromKubeadmConfig } from "../spec/kubeadm-config";
-import { ClusterSpec } from "../spec/types";
-import { ResolvedCluster, validateCluster } from "../spec/validate";
+import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
 import { ClusterPki } from "./pki";
 
-export interface ClusterArgs extends ClusterSpec {
-    /**
-     * The text of an existing kubeadm config file (v1beta4, v1beta3 or v1alpha1). Its settings
-     * are the starting point; every field set in these args wins over the file.
-     */
-    kubeadmConfig?: string;
-}
+export type { ClusterArgs } from "../spec/cluster-args";
+export { resolveClusterArgs } from "../spec/cluster-args";
 
 /** A kubeadm-style cluster on existing hosts. */
 export class Cluster extends pulumi.ComponentResource {
@@ -49,16 +42,4 @@ export class Cluster extends pulumi.ComponentResource {
             caCertPem: this.caCertPem, discoveryTokenCaCertHash: this.discoveryTokenCaCertHash,
         });
     }
-}
-
-/** The validated cluster behind ClusterArgs (kubeadm config merged in), with its warnings. */
-export function resolveClusterArgs(args: ClusterArgs): { cluster: ResolvedCluster; warnings: string[] } {
-    const { kubeadmConfig, ...spec } = args ?? ({} as ClusterArgs);
-    if (kubeadmConfig === undefined) {
-        const cluster = validateCluster(spec);
-        return { cluster, warnings: cluster.warnings };
-    }
-    const merged = clusterSpecFromKubeadmConfig(kubeadmConfig, spec);
-    const cluster = validateCluster(merged.spec);
-    return { cluster, warnings: [...merged.warnings, ...cluster.warnings] };
 }

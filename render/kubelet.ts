@@ -67,6 +67,8 @@ export interface KubeletInput {
     config?: Record<string, unknown>;
     /** Set when systemd-resolved runs on the node, as kubeadm detects it. */
     resolvConf?: string;
+    /** Flags kubeadm adds for this node (--hostname-override, --register-with-taints); extraArgs still win. */
+    nodeArgs?: Arg[];
 }
 
 /** NodeLocalCRISocket is on by default from 1.34: the CRI endpoint moves from the flags into the config. */
@@ -118,6 +120,7 @@ export function kubeadmFlagsEnv(i: KubeletInput): string {
     const defaults: Arg[] = [];
     if (!nodeLocalCriSocket(i.minor)) defaults.push({ name: "container-runtime-endpoint", value: i.criSocket });
     if (!minorAtLeast(i.minor, 1, 35)) defaults.push({ name: "pod-infra-container-image", value: `${i.imageRepository}/pause:${i.pauseTag}` });
+    defaults.push(...(i.nodeArgs ?? []));
     return `KUBELET_KUBEADM_ARGS=${JSON.stringify(argumentsToCommand(defaults, i.extraArgs).join(" "))}\n`;
 }
 

@@ -36,6 +36,65 @@ export interface ClusterSpec {
     controlPlaneTaints?: Taint[];
     /** Bootstrap tokens for joining nodes (kubeadm's InitConfiguration.bootstrapTokens). */
     bootstrapTokens?: BootstrapTokenSpec[];
+    /** How the control planes are registered behind controlPlaneEndpoint. */
+    loadBalancer?: LoadBalancerSpec;
+    /** Secrets (and other resources) encrypted in etcd by kube-apiserver. On by default. */
+    encryptionAtRest?: EncryptionAtRestSpec;
+}
+
+export interface LoadBalancerSpec {
+    /**
+     * "haproxy" (HAProxy on the hosts with the "load-balancer" role; the default when there are
+     * such hosts), "kube-vip" (a static pod on each control plane holding the endpoint's VIP),
+     * "external" (your load balancer, driven by registerCommand/deregisterCommand) or "none".
+     */
+    type?: string;
+    /** HAProxy: the address the frontend binds on each load-balancer host. Default "*" (every address). */
+    bindAddress?: string;
+    kubeVip?: KubeVipSpec;
+    external?: ExternalLoadBalancerSpec;
+}
+
+export interface KubeVipSpec {
+    /** The network interface that carries the VIP, e.g. "eth0". */
+    interface: string;
+    /** The VIP. Default: controlPlaneEndpoint's host, which must then be an IP. */
+    address?: string;
+    /** Default "ghcr.io/kube-vip". */
+    imageRepository?: string;
+    /** Default: the kube-vip release pulumi-kubeadm was tested with. */
+    imageTag?: string;
+}
+
+export interface ExternalLoadBalancerSpec {
+    /**
+     * Adds one control plane as a target, e.g. "aws elbv2 register-targets --target-group-arn arn:… --targets Id={{address}},Port={{port}}".
+     * Placeholders: {{name}}, {{address}}, {{port}} (shell-quoted when substituted); it must name the node with {{name}} or {{address}}.
+     */
+    registerCommand: string;
+    /** Removes one control plane; the same placeholders. */
+    deregisterCommand: string;
+    /** Run the commands on this host (a name from hosts) over SSH instead of where Pulumi runs. */
+    runOn?: string;
+}
+
+export interface EncryptionAtRestSpec {
+    /** Leave Secrets unencrypted in etcd (not recommended). */
+    disabled?: boolean;
+    /** "aescbc" (default, as Kubernetes' guide), "secretbox" or "aesgcm". */
+    provider?: string;
+    /** Resources to encrypt. Default ["secrets"]. */
+    resources?: string[];
+    /**
+     * The key's generation, default 1 (key name "key1"). Raising it by one rotates the key: a new
+     * key is added second on every control plane, then made first, every Secret is rewritten, and
+     * the old key is dropped — each control plane's kube-apiserver restarting one at a time.
+     */
+    keyVersion?: number;
+    /** Your own key instead of a generated one: base64 of exactly 32 random bytes (`head -c 32 /dev/urandom | base64`). Secret. */
+    key?: pulumi.Input<string>;
+    /** With your own key and keyVersion above 1: the key of the previous version, still needed to read what it encrypted. Secret. */
+    previousKey?: pulumi.Input<string>;
 }
 
 export interface Taint {
@@ -191,6 +250,15 @@ export interface KubeletSpec {
     extraArgs?: Arg[];
     /** Fields merged over the generated KubeletConfiguration (kubelet.config.k8s.io/v1beta1). */
     config?: { [field: string]: any };
+    /** systemd drop-ins of your own for the kubelet, placed in /etc/systemd/system/kubelet.service.d/. */
+    dropIns?: SystemdDropIn[];
+}
+
+export interface SystemdDropIn {
+    /** File name ending in ".conf", e.g. "20-cloud-provider.conf". */
+    name: string;
+    /** e.g. "[Service]\nEnvironment=\"KUBELET_EXTRA_ARGS=--cloud-provider=aws\"\n". */
+    content: string;
 }
 
 export interface AddonSpec {

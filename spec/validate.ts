@@ -9,8 +9,9 @@ import {
 } from "./network";
 import {
     Arg, BootstrapTokenSpec, CertificatesSpec, ClusterSpec, ControlPlaneComponentSpec, EnvVar, HOST_ROLES, HostPathMount, HostSpec,
-    NetworkingSpec, SshSpec, BastionSpec, Taint,
+    NetworkingSpec, SshSpec, BastionSpec, Taint, EncryptionAtRestSpec, SystemdDropIn,
 } from "./types";
+import { ENCRYPTION_PROVIDERS, isEncryptionKey } from "../render/encryption";
 import { parseGoDuration } from "./duration";
 
 export const DEFAULTS = {
@@ -26,7 +27,12 @@ export const DEFAULTS = {
     encryptionAlgorithm: "RSA-2048",
     criSocket: "unix:///var/run/containerd/containerd.sock",
     readinessTimeoutSeconds: 240,
+    encryptionProvider: "aescbc",
+    kubeVipImageRepository: "ghcr.io/kube-vip",
 } as const;
+
+export const LOAD_BALANCER_TYPES = ["haproxy", "kube-vip", "external", "none"] as const;
+export const LB_PLACEHOLDERS = ["name", "address", "port"] as const;
 
 export const ENCRYPTION_ALGORITHMS = ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256", "ECDSA-P384"] as const;
 export const ETCD_TOPOLOGIES = ["stacked", "dedicated", "external"] as const;
@@ -58,6 +64,10 @@ export interface ResolvedCluster {
     etcdTopology: string;
     /** Hosts running etcd members (empty for an external cluster). */
     etcdMembers: HostSpec[];
+    /** "haproxy", "kube-vip", "external" or "none". */
+    loadBalancerType: string;
+    /** The encryption provider, or undefined when encryption at rest is disabled. */
+    encryption?: { provider: string; resources: string[]; keyVersion: number };
     warnings: string[];
 }
 
@@ -111,14 +121,98 @@ export function validateCluster(spec: ClusterSpec): ResolvedCluster {
     for (const [gate, on] of Object.entries(spec.featureGates ?? {})) {
         if (typeof on !== "boolean") p.add(`featureGates.${gate}`, on, "true or false");
     }
+    const loadBalancerType = checkLoadBalancer(p, spec, hosts, withRole("load-balancer"), endpoint, bindPort);
+    const encryption = checkEncryptionAtRest(p, spec.encryptionAtRest, "encryptionAtRest");
+    checkDropIns(p, spec.kubelet?.dropIns, "kubelet.dropIns");
 
     p.throwIfAny();
     if (version!.warning) p.warn(version!.warning);
     return {
         spec, version: version!, clusterName, endpoint: { host: endpoint.host, port: endpoint.port }, networking: networking!,
         controlPlanes, workers: withRole("worker"), loadBalancers: withRole("load-balancer"),
-        etcdTopology: topology, etcdMembers: members, warnings: p.warnings,
+        etcdTopology: topology, etcdMembers: members, loadBalancerType, encryption, warnings: p.warnings,
     };
+}
+
+function checkLoadBalancer(p: Problems, spec: ClusterSpec, hosts: HostSpec[], lbHosts: HostSpec[], endpoint: { host: string; port: number }, bindPort: number): string {
+    const lb = spec.loadBalancer ?? {};
+    const type = lb.type ?? (lbHosts.length > 0 ? "haproxy" : lb.kubeVip ? "kube-vip" : lb.external ? "external" : "none");
+    if (!(LOAD_BALANCER_TYPES as readonly string[]).includes(type)) {
+        p.add("loadBalancer.type", type, `one of ${LOAD_BALANCER_TYPES.map(t => `"${t}"`).join(", ")}`);
+        return type;
+    }
+    if (type === "haproxy" && lbHosts.length === 0) p.add("loadBalancer.type", type, "\"haproxy\" only with at least one host with the \"load-balancer\" role (HAProxy runs there)");
+    if (type !== "haproxy" && lbHosts.length > 0) p.add("hosts[].roles", lbHosts.map(h => h.name), `no "load-balancer" role with loadBalancer.type "${type}" (the role is where HAProxy runs)`);
+    if (lb.bindAddress !== undefined && lb.bindAddress !== "*" && !isIp(lb.bindAddress)) p.add("loadBalancer.bindAddress", lb.bindAddress, "\"*\" (every address) or an IP address of the load-balancer hosts");
+    if (type !== "kube-vip" && lb.kubeVip) p.add("loadBalancer.kubeVip", "(set)", `only with loadBalancer.type "kube-vip" (it is "${type}")`);
+    if (type !== "external" && lb.external) p.add("loadBalancer.external", "(set)", `only with loadBalancer.type "external" (it is "${type}")`);
+    if (type === "kube-vip") {
+        const k = lb.kubeVip;
+        if (!k || typeof k.interface !== "string" || !/^[A-Za-z0-9._@-]{1,15}$/.test(k.interface)) p.add("loadBalancer.kubeVip.interface", k?.interface, "the network interface that carries the VIP on every control plane, e.g. \"eth0\"");
+        const vip = k?.address ?? endpoint.host;
+        if (!isIp(vip)) p.add(k?.address !== undefined ? "loadBalancer.kubeVip.address" : "controlPlaneEndpoint", vip, "the VIP kube-vip holds: an IP address (set loadBalancer.kubeVip.address when controlPlaneEndpoint is a DNS name)");
+        if (endpoint.port !== bindPort) p.add("controlPlaneEndpoint", `${endpoint.host}:${endpoint.port}`, `port ${bindPort} (apiServer.bindPort): kube-vip moves the VIP to a control plane, whose kube-apiserver listens on its own port`);
+        checkImageRepository(p, k?.imageRepository, "loadBalancer.kubeVip.imageRepository");
+        checkImageTag(p, k?.imageTag, "loadBalancer.kubeVip.imageTag");
+    }
+    if (type === "external") {
+        const x = lb.external;
+        if (!x) p.add("loadBalancer.external", x, "{registerCommand, deregisterCommand} for your load balancer");
+        else {
+            checkCommandTemplate(p, x.registerCommand, "loadBalancer.external.registerCommand");
+            checkCommandTemplate(p, x.deregisterCommand, "loadBalancer.external.deregisterCommand");
+            if (x.runOn !== undefined && !hosts.some(h => h?.name === x.runOn)) p.add("loadBalancer.external.runOn", x.runOn, `the name of a host in hosts (${hosts.map(h => h?.name).join(", ")}), or nothing to run where Pulumi runs`);
+        }
+    }
+    return type;
+}
+
+function checkCommandTemplate(p: Problems, template: string | undefined, field: string): void {
+    if (typeof template !== "string" || template.trim() === "") {
+        p.add(field, template, "a shell command with {{name}} or {{address}} (and optionally {{port}}) for the control plane it acts on");
+        return;
+    }
+    const used = [...template.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)].map(m => m[1]);
+    const unknown = used.filter(u => !(LB_PLACEHOLDERS as readonly string[]).includes(u));
+    if (unknown.length) p.add(field, template, `only the placeholders ${LB_PLACEHOLDERS.map(x => `{{${x}}}`).join(", ")} (unknown: ${unknown.map(u => `{{${u}}}`).join(", ")})`);
+    if (!used.includes("name") && !used.includes("address")) p.add(field, template, "a command that names the control plane it acts on with {{name}} or {{address}} (otherwise every node would run the same command)");
+}
+
+function checkEncryptionAtRest(p: Problems, e: EncryptionAtRestSpec | undefined, field: string): ResolvedCluster["encryption"] {
+    if (e?.disabled) {
+        for (const k of ["key", "previousKey"] as const) if (e[k] !== undefined) p.add(`${field}.${k}`, "(set)", `nothing while ${field}.disabled is true`);
+        return undefined;
+    }
+    const provider = e?.provider ?? DEFAULTS.encryptionProvider;
+    if (!(ENCRYPTION_PROVIDERS as readonly string[]).includes(provider)) p.add(`${field}.provider`, provider, `one of ${ENCRYPTION_PROVIDERS.join(", ")}`);
+    const resources = e?.resources ?? ["secrets"];
+    if (!Array.isArray(resources) || resources.length === 0) p.add(`${field}.resources`, resources, "a list of resources such as [\"secrets\"] or [\"secrets\", \"configmaps\"]");
+    else resources.forEach((r, i) => {
+        if (typeof r !== "string" || !/^(\*\.\*|\*\.[a-z0-9.-]*|[a-z0-9]+(\.[a-z0-9.-]+)?)$/.test(r)) p.add(`${field}.resources[${i}]`, r, "a resource such as \"secrets\", \"<resource>.<group>\", \"*.<group>\" or \"*.*\"");
+    });
+    const keyVersion = e?.keyVersion ?? 1;
+    if (!isWhole(keyVersion) || keyVersion < 1) p.add(`${field}.keyVersion`, keyVersion, "a whole number from 1; raise it by one to rotate the key");
+    for (const k of ["key", "previousKey"] as const) {
+        const v = e?.[k];
+        if (typeof v === "string" && !isEncryptionKey(v)) {
+            p.add(`${field}.${k}`, `(a value of ${base64Length(v)})`, "base64 of exactly 32 random bytes, e.g. from `head -c 32 /dev/urandom | base64`");
+        }
+    }
+    if (e?.previousKey !== undefined && e.key === undefined) p.add(`${field}.previousKey`, "(set)", `only with ${field}.key (generated keys keep their previous version themselves)`);
+    if (e?.key !== undefined && keyVersion > 1 && e.previousKey === undefined) p.add(`${field}.previousKey`, "(missing)", `the key of version ${keyVersion - 1}: with your own key, rotating to version ${keyVersion} needs the previous key to read what it encrypted`);
+    return { provider, resources, keyVersion };
+}
+
+function base64Length(v: string): string {
+    return /^[A-Za-z0-9+/]+={0,2}$/.test(v) ? `${Buffer.from(v, "base64").length} bytes` : `${v.length} characters that are not base64`;
+}
+
+function checkDropIns(p: Problems, dropIns: SystemdDropIn[] | undefined, field: string): void {
+    (dropIns ?? []).forEach((d, i) => {
+        if (!d || typeof d.name !== "string" || !/^[A-Za-z0-9._-]+\.conf$/.test(d.name) || d.name.startsWith(".")) p.add(`${field}[${i}].name`, d?.name, "a file name ending in \".conf\", e.g. \"20-cloud-provider.conf\"");
+        else if (["10-kubeadm.conf", "20-etcd-service-manager.conf"].includes(d.name)) p.add(`${field}[${i}].name`, d.name, "a name other than the drop-ins pulumi-kubeadm and the kubeadm package manage");
+        if (typeof d?.content !== "string" || !/^\s*\[(Service|Unit|Install)\]/m.test(d.content)) p.add(`${field}[${i}].content`, d?.content, "systemd unit text with a section such as \"[Service]\"");
+    });
 }
 
 export function checkVersion(p: Problems, text: string | undefined, field: string): ResolvedVersion | undefined {
@@ -431,7 +525,7 @@ export function checkIgnoredChecks(p: Problems, names: string[] | undefined, fie
     }
     const lower = names.map(n => String(n).toLowerCase());
     names.forEach((n, i) => {
-        if (typeof n !== "string" || !/^[A-Za-z0-9-]+$/.test(n)) p.add(`${field}[${i}]`, n, "a preflight check name (letters, digits and '-')");
+        if (typeof n !== "string" || !/^[A-Za-z0-9_-]+$/.test(n)) p.add(`${field}[${i}]`, n, "a preflight check name (letters, digits, '_' and '-')");
         else if (known && n.toLowerCase() !== "all" && !known.some(k => k.toLowerCase() === n.toLowerCase())) p.add(`${field}[${i}]`, n, `one of the checks: ${known.join(", ")}, or "all"`);
     });
     if (lower.includes("all") && names.length > 1) p.add(field, names, "\"all\" alone, or a list of check names (kubeadm does not mix them)");

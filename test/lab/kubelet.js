@@ -209,6 +209,7 @@ function plan(pod) {
         return { state: "not-runnable", reason: `no command: the entrypoint of the image ${c.image} is not on this machine` };
     }
     const bin = resolveBinary(command[0]);
+    if (!bin && command[0] === "kube-apiserver") return apiServerStandIn(command.slice(1), c);
     if (!bin) {
         return { state: "not-runnable", reason: `${command[0]}: no such binary on this machine (the lab does not run images; image ${c.image})` };
     }
@@ -245,6 +246,26 @@ function plan(pod) {
             bin, args: runArgs, translated, cwd: c.workingDir || "/",
             env: { PATH: SYSTEM_PATH, HOSTNAME: NODE_NAME, ...env },
             grace: Math.min(Number(spec.terminationGracePeriodSeconds ?? 30) * 1000, STOP_GRACE_MS),
+        },
+    };
+}
+
+/**
+ * kube-apiserver is not on this machine: its health endpoints are served by apiserver-health.js
+ * with the manifest's flags (serving certificate, address, port, etcd client flags).
+ */
+function apiServerStandIn(args, c) {
+    for (const a of args) {
+        for (const m of a.matchAll(/:\/\/(\d{1,3}(?:\.\d{1,3}){3})(?=[:/]|$)/g)) {
+            if (!m[1].startsWith("127.")) return { state: "rejected", reason: `${a.split("=")[0]} names ${m[1]}, outside 127.0.0.0/8: lab hosts use 127.x.y.z addresses` };
+        }
+    }
+    const translated = {};
+    return {
+        run: {
+            bin: process.execPath, args: [path.join(__dirname, "apiserver-health.js"), ...translateLoopback(args, translated)], translated,
+            cwd: "/", env: { PATH: SYSTEM_PATH, HOSTNAME: NODE_NAME }, grace: STOP_GRACE_MS,
+            standIn: `kube-apiserver health endpoints (image ${c.image})`,
         },
     };
 }
@@ -286,7 +307,7 @@ function start(rec) {
     rec.status = {
         name: rec.name, state: "running", pid: child.pid, command: [r.bin, ...r.args], manifestSha256: rec.sha,
         restarts: rec.status ? rec.status.restarts : 0, translated: Object.keys(r.translated).length ? r.translated : undefined,
-        startedAt: new Date().toISOString(),
+        standIn: r.standIn, startedAt: new Date().toISOString(),
     };
     log("I", `static pod ${rec.name}: started pid ${child.pid}: ${[r.bin, ...r.args].join(" ")}`);
     publish(rec);

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { mockRandomResource } from "./mock-random";
 import { mockTlsResource, unwrapSecrets } from "./mock-tls";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -113,7 +114,7 @@ export class MockRuntime {
         const inputsJson = JSON.stringify(inputs);
         const kept = this.state?.get(key);
         if (kept && kept.inputs === inputsJson && !type.startsWith("command:")) return kept.outputs;
-        const outputs = (await mockTlsResource(type, inputs)) ?? (await this.extra?.(type, inputs, name));
+        const outputs = (await mockTlsResource(type, inputs)) ?? mockRandomResource(type, inputs) ?? (await this.extra?.(type, inputs, name));
         if (outputs) this.state?.set(key, { inputs: inputsJson, outputs });
         return outputs;
     }

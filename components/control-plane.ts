@@ -1,0 +1,352 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import {
+    controlPlaneInstallScript, controlPlanePreflightScript, encryptionRotationScript, parseHostFacts,
+    readinessGateScript, rewriteResourcesScript,
+} from "../render/control-plane-scripts";
+import { ControlPlaneMaterial, controlPlaneFiles } from "../render/control-plane-files";
+import { ENCRYPTION_CONFIG_PATH, encryptionConfiguration, EncryptionKey, rotationSteps } from "../render/encryption";
+import { haproxyConfig, HAPROXY_CONFIG } from "../render/haproxy";
+import { kubeadmDropIn } from "../render/kubelet";
+import { KUBE_VIP_MANIFEST, kubeVipPod } from "../render/kube-vip";
+import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript } from "../render/load-balancer-scripts";
+import { digest, remoteBash, secretStdin } from "../render/scripts";
+import { toYaml } from "../render/yaml";
+import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
+import { joinHostPort } from "../spec/network";
+import { HostSpec } from "../spec/types";
+import { DEFAULTS, ResolvedCluster } from "../spec/validate";
+import { connectionOf } from "./connection";
+
+type FileMap = { [path: string]: string };
+
+/** Certificates from ClusterPki issued with `kubeconfigs: true` (its outputs of the same names). */
+export interface ControlPlanePki {
+    publicFiles: pulumi.Input<FileMap>;
+    privateFiles: pulumi.Input<FileMap>;
+    nodePublicFiles: pulumi.Input<{ [node: string]: FileMap }>;
+    nodePrivateFiles: pulumi.Input<{ [node: string]: FileMap }>;
+    nodeKubeconfigCerts: pulumi.Input<{ [node: string]: FileMap }>;
+    nodeKubeconfigKeys: pulumi.Input<{ [node: string]: FileMap }>;
+}
+
+export interface ControlPlaneArgs extends ClusterArgs {
+    /** ClusterPki's outputs, issued with `kubeconfigs: true`. */
+    pki: ControlPlanePki;
+    /**
+     * EtcdCluster's clientEndpoints (resolved once its health gate passed): the control planes wait
+     * for them. Required unless etcd is external.
+     */
+    etcdClientEndpoints?: pulumi.Input<string[]>;
+}
+
+/** A step that carries secrets: nothing logged, output kept secret. */
+const SECRET_STEP = { logging: "none" as const, addPreviousOutputInEnv: false };
+const SECRET_OUTPUTS = ["stdout", "stderr"];
+const STEP = { addPreviousOutputInEnv: false };
+
+/**
+ * The control plane behind its load balancer, in kubeadm's order: HAProxy configured on the
+ * load-balancer hosts; every control plane's preflight; then the first control plane, then each
+ * other one at a time (deregistered, placed, ready, registered again). Encryption at rest with a
+ * generated key; raising keyVersion rotates it in the documented order before any node changes.
+ */
+export class ControlPlane extends pulumi.ComponentResource {
+    /** "https://<controlPlaneEndpoint>". */
+    public readonly endpoint: pulumi.Output<string>;
+    /** What each node's readiness gate saw, by node. */
+    public readonly ready: pulumi.Output<{ [node: string]: string }>;
+    public readonly nodes: ControlPlaneNode[];
+
+    constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
+        const { pki, etcdClientEndpoints, ...clusterArgs } = args ?? ({} as ControlPlaneArgs);
+        const { cluster, warnings } = resolveClusterArgs(clusterArgs);
+        if (cluster.etcdTopology !== "external" && etcdClientEndpoints === undefined) {
+            throw new Error(`ControlPlane ${name}: etcdClientEndpoints is required with etcd.topology "${cluster.etcdTopology}": pass EtcdCluster's clientEndpoints, so the control planes wait for a healthy etcd`);
+        }
+        super("kubeadm:index:ControlPlane", name, {}, opts);
+        for (const w of warnings) pulumi.log.warn(w, this);
+
+        const lbInstalls = cluster.loadBalancerType === "haproxy" ? haproxySteps(name, cluster, this) : [];
+        const encryption = encryptionKeys(name, cluster, this);
+
+        const nodes: ControlPlaneNode[] = [];
+        let rotation: pulumi.Resource[] = [];
+        let resolvePreflights!: (r: pulumi.Resource[]) => void;
+        const preflights = new Promise<pulumi.Resource[]>(r => { resolvePreflights = r; });
+        for (const [index, host] of cluster.controlPlanes.entries()) {
+            const previous = nodes[index - 1];
+            nodes.push(new ControlPlaneNode(`${name}-${host.name}`, {
+                ...clusterArgs, node: host.name, first: index === 0, pki, etcdClientEndpoints,
+                encryptionConfig: encryption?.config,
+            }, {
+                parent: this,
+                // Every preflight before any change; the key rotation next; then one node at a time.
+                after: preflights.then(p => [...p, ...rotation, ...(previous ? previous.lastSteps : [])]),
+                loadBalancer: lbInstalls,
+            }));
+        }
+        const allPreflights = nodes.map(n => n.preflight);
+        if (encryption?.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, this);
+        resolvePreflights(allPreflights);
+
+        this.nodes = nodes;
+        this.endpoint = pulumi.output(`https://${joinHostPort(cluster.endpoint.host, cluster.endpoint.port)}`);
+        this.ready = pulumi.all(Object.fromEntries(nodes.map(n => [n.nodeName, n.ready]))) as pulumi.Output<{ [node: string]: string }>;
+        this.registerOutputs({ endpoint: this.endpoint, ready: this.ready });
+    }
+}
+
+export interface ControlPlaneNodeArgs extends ClusterArgs {
+    /** The control-plane host (its name in hosts). */
+    node: string;
+    /** kubeadm init's node: also gets super-admin.conf. */
+    first?: boolean;
+    pki: ControlPlanePki;
+    etcdClientEndpoints?: pulumi.Input<string[]>;
+    /** The EncryptionConfiguration (secret) when encryption at rest is on. */
+    encryptionConfig?: pulumi.Input<string>;
+}
+
+export interface ControlPlaneNodeOptions extends pulumi.ComponentResourceOptions {
+    /** Resources the node's changes wait for (not its preflight): the other preflights, the previous node. */
+    after?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
+    /** The load balancer's own steps, which registration waits for. */
+    loadBalancer?: pulumi.Resource[];
+}
+
+/**
+ * One control-plane host, as remote steps: preflight (kubeadm's checks, and the facts of the host
+ * the files depend on); deregistration from the load balancer; one install step (certificates,
+ * kubeconfigs, encryption config, kubelet files, static pods); the readiness gate on its /readyz;
+ * registration with the load balancer. A change to what is placed deregisters the node first and
+ * registers it again only once it is ready.
+ */
+export class ControlPlaneNode extends pulumi.ComponentResource {
+    public readonly nodeName: string;
+    public readonly preflight: command.remote.Command;
+    public readonly install: command.remote.Command;
+    /** What the readiness gate saw. */
+    public readonly ready: pulumi.Output<string>;
+    /** The node's last steps (registration, or the gate): what the next node waits for. */
+    public readonly lastSteps: pulumi.Resource[];
+
+    constructor(name: string, args: ControlPlaneNodeArgs, opts: ControlPlaneNodeOptions = {}) {
+        const { node: nodeName, first, pki, etcdClientEndpoints, encryptionConfig, ...clusterArgs } = args;
+        const { cluster } = resolveClusterArgs(clusterArgs);
+        const host = cluster.controlPlanes.find(h => h.name === nodeName);
+        if (!host) throw new Error(`ControlPlaneNode ${name}: node ${JSON.stringify(nodeName)} is not a host with the "control-plane" role (those are: ${cluster.controlPlanes.map(h => h.name).join(", ")})`);
+        const { after, loadBalancer, ...componentOpts } = opts;
+        super("kubeadm:index:ControlPlaneNode", name, {}, componentOpts);
+        this.nodeName = nodeName;
+
+        const s = cluster.spec;
+        const certificatesDir = s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir;
+        const bindPort = s.apiServer?.bindPort ?? DEFAULTS.bindPort;
+        const timeoutSeconds = s.apiServer?.readinessTimeoutSeconds ?? DEFAULTS.readinessTimeoutSeconds;
+        const ignore = s.ignorePreflightErrors ?? [];
+        const publicFiles = pulumi.output(pki.publicFiles);
+        const ctx = (step: string) => ({ host: host.name, step });
+
+        this.preflight = new command.remote.Command(`${name}-preflight`, {
+            connection: connectionOf(host),
+            create: publicFiles.apply(pub => remoteBash(controlPlanePreflightScript({
+                ...ctx("control-plane preflight"), node: host, bindPort, criSocket: host.criSocket ?? DEFAULTS.criSocket, certificatesDir,
+                caSha256: digest(pub["ca.crt"] ?? ""), swapTolerated: s.kubelet?.config?.failSwapOn === false, ignore,
+            }), { host: host.name, step: "control-plane-preflight" })),
+            ...STEP,
+        }, { parent: this });
+        const facts = this.preflight.stdout.apply(out => parseHostFacts(out, host.name));
+
+        const material = pulumi.all([
+            publicFiles, pulumi.secret(pulumi.output(pki.privateFiles)), pulumi.output(pki.nodePublicFiles), pulumi.secret(pulumi.output(pki.nodePrivateFiles)),
+            pulumi.output(pki.nodeKubeconfigCerts), pulumi.secret(pulumi.output(pki.nodeKubeconfigKeys)),
+            pulumi.output(s.etcd?.external ? { caCert: s.etcd.external.caCert, clientCert: s.etcd.external.clientCert, clientKey: s.etcd.external.clientKey } : undefined),
+            pulumi.output(encryptionConfig),
+        ]).apply(([pub, priv, nodePub, nodePriv, kcCerts, kcKeys, externalEtcd, encryption]): ControlPlaneMaterial => ({
+            publicFiles: pub, privateFiles: priv, nodePublicFiles: nodePub[host.name] ?? {}, nodePrivateFiles: nodePriv[host.name] ?? {},
+            kubeconfigCerts: kcCerts[host.name] ?? {}, kubeconfigKeys: kcKeys[host.name] ?? {},
+            externalEtcd: externalEtcd as ControlPlaneMaterial["externalEtcd"], encryptionConfig: encryption,
+        }));
+        const etcdServers = pulumi.output(cluster.etcdTopology === "external" ? s.etcd!.external!.endpoints : etcdClientEndpoints ?? []);
+        const rendered = pulumi.all([facts, etcdServers, material]).apply(([f, servers, m]) =>
+            controlPlaneFiles({ cluster, node: host, first: first ?? false, facts: f, etcdServers: servers, material: m }));
+        const installText = pulumi.unsecret(rendered.apply(r => remoteBash(controlPlaneInstallScript({
+            ...ctx("control-plane install"), node: host, bindPort, version: cluster.version.version,
+            minimumKubeletVersion: cluster.version.row.minimumKubeletVersion ?? cluster.version.version,
+            files: r.files, kubeadmDropIn: kubeadmDropIn(), certificatesDir, ignore, timeoutSeconds,
+        }), { host: host.name, step: "control-plane-install" })));
+        const installDigest = installText.apply(t => digest(t).slice(0, 16));
+
+        const registration = registrationSteps(cluster, host, installDigest, timeoutSeconds, opts.loadBalancer ?? []);
+        // Resources stay Resources inside a Promise (an Output would lift their fields).
+        const waitFor: Promise<pulumi.Resource[]> = Promise.resolve(after ?? []).then(a => [this.preflight, ...a]);
+        const drains = registration.map(r => r.drain(`${name}-deregister-${r.target}`, { parent: this, dependsOn: waitFor }));
+
+        this.install = new command.remote.Command(`${name}-install`, {
+            connection: connectionOf(host),
+            create: installText,
+            stdin: pulumi.secret(rendered.apply(r => secretStdin(r.secrets))),
+            ...SECRET_STEP,
+        }, { parent: this, dependsOn: waitFor.then(w => [...w, ...drains]) as Promise<pulumi.Input<pulumi.Resource>[]>, additionalSecretOutputs: SECRET_OUTPUTS });
+
+        const gate = new command.remote.Command(`${name}-ready`, {
+            connection: connectionOf(host),
+            create: installDigest.apply(d => remoteBash(readinessGateScript({
+                ...ctx("readiness gate"), node: host, bindPort, certificatesDir, timeoutSeconds, after: d,
+            }), { host: host.name, step: "readiness-gate" })),
+            ...STEP,
+        }, { parent: this, dependsOn: [this.install] });
+
+        const registers = registration.map(r => r.register(`${name}-register-${r.target}`, { parent: this, dependsOn: [gate, ...(opts.loadBalancer ?? [])] }));
+        // Known once the node is ready and registered with its load balancer.
+        this.ready = pulumi.all([gate.stdout, ...registers.map(r => r.stdout)]).apply(([g]) => g);
+        this.lastSteps = registers.length ? registers : [gate];
+        this.registerOutputs({ ready: this.ready });
+    }
+}
+
+type Step = command.remote.Command | command.local.Command;
+
+interface Registration {
+    /** The load balancer host (or "external"/"kube-vip") this pair of steps acts on. */
+    target: string;
+    drain: (name: string, opts: pulumi.CustomResourceOptions) => Step;
+    register: (name: string, opts: pulumi.CustomResourceOptions) => Step;
+}
+
+/**
+ * The load balancer's steps for one control plane: deregister before a change, register after the
+ * readiness gate. Both name the install's digest, so they run again whenever the node changes; a
+ * removed node's register step deregisters it on delete.
+ */
+function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDigest: pulumi.Output<string>, timeoutSeconds: number, _lb: pulumi.Resource[]): Registration[] {
+    const s = cluster.spec;
+    const bindPort = s.apiServer?.bindPort ?? DEFAULTS.bindPort;
+    switch (cluster.loadBalancerType) {
+        case "haproxy":
+            return cluster.loadBalancers.map(lb => {
+                const ctx = (step: string) => ({ host: lb.name, step: `${step} ${node.name}` });
+                const deregister = remoteBash(haproxyDeregisterScript({ ...ctx("haproxy deregister"), server: node.name }), { host: lb.name, step: "haproxy-deregister" });
+                return {
+                    target: lb.name,
+                    drain: (name, opts) => new command.remote.Command(name, {
+                        connection: connectionOf(lb),
+                        create: installDigest.apply(d => remoteBash(haproxyDeregisterScript({ ...ctx("haproxy deregister"), server: node.name, after: d }), { host: lb.name, step: "haproxy-deregister" })),
+                        ...STEP,
+                    }, opts),
+                    register: (name, opts) => new command.remote.Command(name, {
+                        connection: connectionOf(lb),
+                        create: installDigest.apply(d => remoteBash(haproxyRegisterScript({ ...ctx("haproxy register"), server: node.name, after: d, timeoutSeconds }), { host: lb.name, step: "haproxy-register" })),
+                        delete: deregister,
+                        ...STEP,
+                    }, opts),
+                };
+            });
+        case "kube-vip": {
+            const manifest = toYaml(kubeVipPod({ cluster, node }));
+            const ctx = (step: string) => ({ host: node.name, step });
+            return [{
+                target: "kube-vip",
+                drain: (name, opts) => new command.remote.Command(name, {
+                    connection: connectionOf(node),
+                    create: installDigest.apply(d => remoteBash(kubeVipScript({ ...ctx("kube-vip deregister"), manifestPath: KUBE_VIP_MANIFEST, after: d }), { host: node.name, step: "kube-vip-deregister" })),
+                    ...STEP,
+                }, opts),
+                register: (name, opts) => new command.remote.Command(name, {
+                    connection: connectionOf(node),
+                    create: installDigest.apply(d => remoteBash(kubeVipScript({ ...ctx("kube-vip register"), manifestPath: KUBE_VIP_MANIFEST, manifest, after: d }), { host: node.name, step: "kube-vip-register" })),
+                    delete: remoteBash(kubeVipScript({ ...ctx("kube-vip deregister"), manifestPath: KUBE_VIP_MANIFEST, after: "delete" }), { host: node.name, step: "kube-vip-deregister" }),
+                    ...STEP,
+                }, opts),
+            }];
+        }
+        case "external": {
+            const x = s.loadBalancer!.external!;
+            const runOn = x.runOn === undefined ? undefined : s.hosts.find(h => h.name === x.runOn)!;
+            const target = { name: node.name, address: node.address, port: bindPort };
+            const where = runOn?.name ?? "local";
+            const script = (template: string, step: string, after?: string) => externalLoadBalancerScript(template, target, { host: where, step: `${step} ${node.name}` }, after);
+            const make = (name: string, create: pulumi.Input<string>, del: string | undefined, opts: pulumi.CustomResourceOptions): Step => runOn
+                ? new command.remote.Command(name, { connection: connectionOf(runOn), create: pulumi.output(create).apply(c => remoteBash(c, { host: where, step: "load-balancer" })), delete: del && remoteBash(del, { host: where, step: "load-balancer" }), ...STEP }, opts)
+                : new command.local.Command(name, { create, delete: del, interpreter: ["/bin/bash", "-c"], addPreviousOutputInEnv: false }, opts);
+            return [{
+                target: "external",
+                drain: (name, opts) => make(name, installDigest.apply(d => script(x.deregisterCommand, "deregister", d)), undefined, opts),
+                register: (name, opts) => make(name, installDigest.apply(d => script(x.registerCommand, "register", d)), script(x.deregisterCommand, "deregister"), opts),
+            }];
+        }
+        default:
+            return [];
+    }
+}
+
+/** HAProxy on each load-balancer host, listing every control plane (each registered later, at runtime). */
+function haproxySteps(name: string, cluster: ResolvedCluster, parent: pulumi.Resource): pulumi.Resource[] {
+    const s = cluster.spec;
+    const config = haproxyConfig({
+        bindAddress: s.loadBalancer?.bindAddress ?? "*",
+        bindPort: cluster.endpoint.port,
+        controlPlanes: cluster.controlPlanes.map(h => ({ name: h.name, address: h.address })),
+        apiServerPort: s.apiServer?.bindPort ?? DEFAULTS.bindPort,
+    });
+    return cluster.loadBalancers.map(lb => new command.remote.Command(`${name}-${lb.name}-haproxy`, {
+        connection: connectionOf(lb),
+        create: remoteBash(haproxyInstallScript({ host: lb.name, step: `haproxy (${HAPROXY_CONFIG})`, config }), { host: lb.name, step: "haproxy" }),
+        ...STEP,
+    }, { parent }));
+}
+
+interface EncryptionKeys {
+    current: pulumi.Output<EncryptionKey>;
+    previous?: pulumi.Output<EncryptionKey>;
+    /** The EncryptionConfiguration every control plane runs with (secret). */
+    config: pulumi.Output<string>;
+}
+
+/** The current key (and, from version 2, the previous one): the user's, or 32 random bytes kept in the state. */
+function encryptionKeys(name: string, cluster: ResolvedCluster, parent: pulumi.Resource): EncryptionKeys | undefined {
+    const e = cluster.encryption;
+    if (!e) return undefined;
+    const given = cluster.spec.encryptionAtRest ?? {};
+    const key = (version: number, supplied: pulumi.Input<string> | undefined) => pulumi.secret(pulumi.output(supplied ?? new random.RandomBytes(`${name}-encryption-key${version}`, { length: 32 }, { parent }).base64)
+        .apply(secret => ({ name: `key${version}`, secret })));
+    const current = key(e.keyVersion, given.key);
+    const previous = e.keyVersion > 1 ? key(e.keyVersion - 1, given.previousKey) : undefined;
+    const config = pulumi.secret(current.apply(k => encryptionConfiguration({ resources: e.resources, provider: e.provider, keys: [k] })));
+    return { current, previous, config };
+}
+
+/**
+ * Kubernetes' key rotation across the control planes, one at a time at each step: the new key
+ * added second everywhere, then made first everywhere, then every encrypted resource rewritten.
+ * The nodes' install steps, which wait for this, then drop the old key.
+ */
+function rotationStepsFor(name: string, cluster: ResolvedCluster, current: pulumi.Output<EncryptionKey>, previous: pulumi.Output<EncryptionKey>, preflights: pulumi.Resource[], parent: pulumi.Resource): pulumi.Resource[] {
+    const e = cluster.encryption!;
+    const s = cluster.spec;
+    const bindPort = s.apiServer?.bindPort ?? DEFAULTS.bindPort;
+    const certificatesDir = s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir;
+    const timeoutSeconds = s.apiServer?.readinessTimeoutSeconds ?? DEFAULTS.readinessTimeoutSeconds;
+    const steps = pulumi.all([previous, current]).apply(([old, now]) => rotationSteps({ resources: e.resources, provider: e.provider }, old, now));
+    const out: pulumi.Resource[] = [];
+    const phases = [{ id: "add", index: 0, phase: "add the new key second" }, { id: "promote", index: 1, phase: "make the new key first" }];
+    for (const p of phases) {
+        for (const cp of cluster.controlPlanes) {
+            out.push(new command.remote.Command(`${name}-key${e.keyVersion}-${p.id}-${cp.name}`, {
+                connection: connectionOf(cp),
+                create: remoteBash(encryptionRotationScript({ host: cp.name, step: `encryption key${e.keyVersion}: ${p.phase}`, node: cp, bindPort, certificatesDir, timeoutSeconds, phase: p.phase }), { host: cp.name, step: "encryption-rotation" }),
+                stdin: pulumi.secret(steps.apply(st => secretStdin([{ path: ENCRYPTION_CONFIG_PATH, content: st[p.index].config }]))),
+                ...SECRET_STEP,
+            }, { parent, dependsOn: out.length ? out.slice(-1) : preflights, additionalSecretOutputs: SECRET_OUTPUTS }));
+        }
+    }
+    const first = cluster.controlPlanes[0];
+    out.push(new command.remote.Command(`${name}-key${e.keyVersion}-rewrite`, {
+        connection: connectionOf(first),
+        create: remoteBash(rewriteResourcesScript({ host: first.name, step: `encryption key${e.keyVersion}: rewrite`, resources: e.resources, endpoint: joinHostPort(cluster.endpoint.host, cluster.endpoint.port) }), { host: first.name, step: "encryption-rewrite" }),
+        ...STEP,
+    }, { parent, dependsOn: out.slice(-1) }));
+    return out;
+}

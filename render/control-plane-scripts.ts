@@ -1,0 +1,356 @@
+import { joinHostPort } from "../spec/network";
+import { NodeAddress } from "../spec/types";
+import { ENCRYPTION_CONFIG_PATH } from "./encryption";
+import { KUBELET_DROPIN_DIR } from "./kubelet";
+import { OPTIONAL_CA_DIRS } from "./manifests/control-plane";
+import { anyChanged, ensureDir, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
+
+export const MANIFESTS_DIR = "/etc/kubernetes/manifests";
+export const APISERVER_MANIFEST = `${MANIFESTS_DIR}/kube-apiserver.yaml`;
+export const CONTROLLER_MANAGER_MANIFEST = `${MANIFESTS_DIR}/kube-controller-manager.yaml`;
+export const SCHEDULER_MANIFEST = `${MANIFESTS_DIR}/kube-scheduler.yaml`;
+/** Where the kubeadm package ships its kubelet drop-in; placed in /etc when no package put it anywhere. */
+export const PACKAGED_KUBEADM_DROPINS = ["/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf", "/lib/systemd/system/kubelet.service.d/10-kubeadm.conf", `${KUBELET_DROPIN_DIR}/10-kubeadm.conf`];
+export const KUBELET_FILES = ["/var/lib/kubelet/config.yaml", "/var/lib/kubelet/kubeadm-flags.env", "/var/lib/kubelet/instance-config.yaml", "/etc/kubernetes/kubelet.conf"];
+
+/** kubeadm's names (--ignore-preflight-errors) of the control-plane checks, for a given API server port. */
+export function controlPlanePreflightChecks(bindPort: number, ipv6: boolean): string[] {
+    return [
+        "IsPrivilegedUser", "Swap", `Port-${bindPort}`, "Port-10257", "Port-10259", "Port-10250", "CRI",
+        "FileExisting-kubelet", "FileExisting-crictl", "FileExisting-mount", "FileExisting-nsenter",
+        "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables",
+        ...(ipv6 ? ["FileContent--proc-sys-net-ipv6-conf-default-forwarding"] : []),
+        "KubeletVersion",
+    ];
+}
+
+/** What the preflight learns of a host that the rendered files depend on (as kubeadm looks at the node it runs on). */
+export interface HostFacts {
+    /** The OS hostname: kubeadm adds --hostname-override when the node name differs. */
+    hostname: string;
+    /** The CA directories of OPTIONAL_CA_DIRS that exist (kubeadm mounts only those). */
+    caCertDirs: string[];
+    /** /run/systemd/resolve/resolv.conf when systemd-resolved runs, as kubeadm sets resolvConf. */
+    resolvConf: string;
+}
+
+const FACTS_PREFIX = "facts ";
+
+/** Reads the facts line of a preflight's output. */
+export function parseHostFacts(stdout: string, host: string): HostFacts {
+    const line = stdout.split("\n").reverse().find(l => l.startsWith(FACTS_PREFIX));
+    let facts: any;
+    try {
+        facts = line ? JSON.parse(line.slice(FACTS_PREFIX.length)) : undefined;
+    } catch { /* reported below */ }
+    if (!facts || typeof facts.hostname !== "string" || !Array.isArray(facts.caCertDirs) || typeof facts.resolvConf !== "string") {
+        throw new Error(`[${host}] control-plane preflight: its output has no facts line ("${FACTS_PREFIX}{...}"); got: ${stdout.slice(-300)}`);
+    }
+    return { hostname: facts.hostname, caCertDirs: facts.caCertDirs.filter((d: string) => OPTIONAL_CA_DIRS.includes(d)), resolvConf: facts.resolvConf };
+}
+
+const CHECK_FUNCTION = (ignore: string[]) => `ignored=(${ignore.map(x => shellWord(x.toLowerCase())).join(" ")})
+failures=()
+check() { # check NAME MESSAGE: record a failure unless NAME is ignored
+    local lower name
+    lower=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')
+    for name in \${ignored[@]+"\${ignored[@]}"}; do
+        if [ "$name" = all ] || [ "$name" = "$lower" ]; then echo "[preflight] ignored $1: $2"; return 0; fi
+    done
+    failures+=("$1: $2")
+}
+report() {
+    if [ "\${#failures[@]}" -gt 0 ]; then
+        printf '[%s] %s: %d check(s) failed:\\n' "$HOST" "$STEP" "\${#failures[@]}" >&2
+        printf '  - %s\\n' "\${failures[@]}" >&2
+        printf 'Fix them, or skip a check by adding its name to ignorePreflightErrors.\\n' >&2
+        exit 1
+    fi
+}
+`;
+
+export interface ControlPlanePreflightInput extends ScriptContext {
+    node: NodeAddress;
+    bindPort: number;
+    criSocket: string;
+    certificatesDir: string;
+    /** sha256 of the cluster's ca.crt: a control plane already on the host is "ours" only under it. */
+    caSha256: string;
+    /** The kubelet config sets failSwapOn: false (swap tolerated). */
+    swapTolerated: boolean;
+    ignore: string[];
+}
+
+/**
+ * kubeadm's init/join preflight checks that apply to a control plane placed over SSH, each
+ * reported with its name and the fix; ports in use pass when this node of this cluster is what
+ * listens. Ends with the host's facts as one JSON line. It changes nothing on the host.
+ */
+export function controlPlanePreflightScript(i: ControlPlanePreflightInput): string {
+    const socket = i.criSocket.replace(/^unix:\/\//, "");
+    const ipv6 = i.node.address.includes(":");
+    const loopback = ipv6 ? "::1" : "127.0.0.1";
+    const ports = [`${i.bindPort}@${i.node.address}`, `10257@${loopback}`, `10259@${loopback}`, `10250@${i.node.address}`];
+    return scriptHeader(i) + CHECK_FUNCTION(i.ignore) + `
+ours=false
+if [ -f ${APISERVER_MANIFEST} ] && grep -q -- ${shellWord(`--advertise-address=${i.node.address}`)} ${APISERVER_MANIFEST} \\
+    && [ "$(sha256sum ${shellWord(`${i.certificatesDir}/ca.crt`)} 2>/dev/null | cut -d' ' -f1)" = ${shellWord(i.caSha256)} ]; then
+    ours=true
+fi
+[ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(id -un); connect as root"
+if [ "$(awk 'NR > 1' /proc/swaps 2>/dev/null | wc -l)" -gt 0 ]; then
+    ${i.swapTolerated ? "echo \"[preflight] swap is on; the kubelet config tolerates it (failSwapOn: false)\"" : `check Swap "swap is on ($(awk 'NR > 1 { printf \"%s \", $1 }' /proc/swaps)); turn it off (swapoff -a, and remove it from /etc/fstab) or set kubelet.config {failSwapOn: false, memorySwap: {swapBehavior: LimitedSwap}}"`}
+fi
+command -v ss >/dev/null 2>&1 || fail "ss (iproute2) is needed to check the control plane's ports; install iproute2"
+listening=$(ss -Hltn)
+for entry in ${ports.map(shellWord).join(" ")}; do
+    port=\${entry%@*} addr=\${entry#*@}
+    in_use=$(printf '%s\\n' "$listening" | awk -v a="$addr" -v p="$port" '$4 == a":"p || $4 == "["a"]:"p || $4 == "0.0.0.0:"p || $4 == "*:"p || $4 == "[::]:"p')
+    if [ -n "$in_use" ] && [ "$ours" != true ]; then
+        check "Port-$port" "port $port is in use on $addr ($(printf '%s' "$in_use" | awk '{print $4}' | head -n1)) and this control plane of this cluster is not what runs there; stop what listens there"
+    fi
+done
+if [ ! -S ${shellWord(socket)} ]; then
+    check CRI ${shellWord(`no container runtime socket at ${i.criSocket}; install and start containerd (or set the host's criSocket)`)}
+elif command -v crictl >/dev/null 2>&1 && ! crictl --runtime-endpoint ${shellWord(i.criSocket)} info >/dev/null 2>&1; then
+    check CRI ${shellWord(`the container runtime at ${i.criSocket} does not answer (crictl info failed); start it: systemctl start containerd`)}
+fi
+command -v kubelet >/dev/null 2>&1 || check FileExisting-kubelet "kubelet is not installed (not on PATH); install the kubelet package"
+for bin in crictl mount nsenter; do
+    command -v "$bin" >/dev/null 2>&1 || check "FileExisting-$bin" "$bin not found in PATH; install it (crictl: the cri-tools package; mount, nsenter: util-linux)"
+done
+[ "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)" = 1 ] || check FileContent--proc-sys-net-ipv4-ip_forward "/proc/sys/net/ipv4/ip_forward is not 1; set net.ipv4.ip_forward = 1 in /etc/sysctl.d/k8s.conf and run sysctl --system"
+if [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
+    check FileContent--proc-sys-net-bridge-bridge-nf-call-iptables "the br_netfilter module is not loaded; modprobe br_netfilter and list it in /etc/modules-load.d/k8s.conf"
+elif [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables)" != 1 ]; then
+    check FileContent--proc-sys-net-bridge-bridge-nf-call-iptables "/proc/sys/net/bridge/bridge-nf-call-iptables is not 1; set net.bridge.bridge-nf-call-iptables = 1 in /etc/sysctl.d/k8s.conf and run sysctl --system"
+fi
+${ipv6 ? `[ "$(cat /proc/sys/net/ipv6/conf/default/forwarding 2>/dev/null)" = 1 ] || check FileContent--proc-sys-net-ipv6-conf-default-forwarding "/proc/sys/net/ipv6/conf/default/forwarding is not 1; set net.ipv6.conf.default.forwarding = 1 and run sysctl --system"\n` : ""}report
+echo "[preflight] $HOST: all checks passed"
+
+ca_dirs=""
+for d in ${OPTIONAL_CA_DIRS.join(" ")}; do
+    if [ -d "$d" ]; then ca_dirs="$ca_dirs\${ca_dirs:+,}\\"$d\\""; fi
+done
+resolv=""
+if systemctl is-active --quiet systemd-resolved 2>/dev/null; then resolv=/run/systemd/resolve/resolv.conf; fi
+hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)
+case $hostname in *[!A-Za-z0-9.-]*) fail "the hostname $hostname has characters a node name cannot have" ;; esac
+printf '${FACTS_PREFIX}{"hostname":"%s","caCertDirs":[%s],"resolvConf":"%s"}\\n' "$hostname" "$ca_dirs" "$resolv"
+`;
+}
+
+export interface ControlPlaneInstallInput extends ScriptContext {
+    node: NodeAddress;
+    bindPort: number;
+    /** The Kubernetes version of the control plane; the kubelet may be older (down to minimumKubeletVersion), not newer. */
+    version: string;
+    minimumKubeletVersion: string;
+    /** Certificates, kubeconfigs, the encryption config, kubelet files and drop-ins, then the static pod manifests. */
+    files: PlacedFile[];
+    /** The packaged 10-kubeadm.conf, placed when no kubeadm package put it anywhere. */
+    kubeadmDropIn: string;
+    certificatesDir: string;
+    ignore: string[];
+    timeoutSeconds: number;
+}
+
+/**
+ * A control plane in kubeadm's order: the kubelet's version against the skew policy (before
+ * anything is written), certificates, kubeconfigs, the encryption config, static pod manifests,
+ * then the kubelet's files (daemon-reload and a kubelet restart only when one of them changed). A
+ * component whose inputs changed while its manifest did not (a renewed certificate, a new
+ * encryption config) is restarted the way kubeadm's docs say: its manifest moved out and back.
+ */
+export function controlPlaneInstallScript(i: ControlPlaneInstallInput): string {
+    const pki = i.certificatesDir;
+    const paths = i.files.map(f => f.path);
+    const kubeletFiles = paths.filter(p => KUBELET_FILES.includes(p) || p.startsWith(`${KUBELET_DROPIN_DIR}/`) || p === `${pki}/ca.crt`);
+    const restarts: [string, string[]][] = [
+        [APISERVER_MANIFEST, paths.filter(p => p.startsWith(`${pki}/`) || p === ENCRYPTION_CONFIG_PATH)],
+        [CONTROLLER_MANAGER_MANIFEST, paths.filter(p => p.startsWith(`${pki}/`) || p === "/etc/kubernetes/controller-manager.conf")],
+        [SCHEDULER_MANIFEST, ["/etc/kubernetes/scheduler.conf"]],
+    ];
+    return scriptHeader(i) + CHECK_FUNCTION(i.ignore) + kubeletVersionCheck(i) + `
+declare -A had=()
+for m in ${restarts.map(r => r[0]).join(" ")}; do [ -f "$m" ] && had[$m]=1; done
+` + ensureDir("/etc/kubernetes", "0755")
+        + ensureDir(MANIFESTS_DIR, "0700")
+        + ensureDir(pki, "0755")
+        + ensureDir("/var/lib/kubelet", "0700")
+        + placeFilesScript(i.files)
+        + `packaged_dropin=""
+for f in ${PACKAGED_KUBEADM_DROPINS.slice(0, 2).join(" ")}; do [ -f "$f" ] && packaged_dropin=$f; done
+if [ -z "$packaged_dropin" ]; then
+${placeFilesScript([{ path: PACKAGED_KUBEADM_DROPINS[2], mode: "0644", content: i.kubeadmDropIn }]).replace(/^changed=\(\)\n/, "")}fi
+`
+        + anyChanged([...kubeletFiles, PACKAGED_KUBEADM_DROPINS[2]])
+        + `if any_changed; then
+    systemctl daemon-reload || fail "systemctl daemon-reload failed"
+    systemctl restart kubelet || fail "could not restart kubelet; see: journalctl -u kubelet"
+    echo "restarted kubelet"
+fi
+systemctl is-enabled --quiet kubelet 2>/dev/null || systemctl enable kubelet >/dev/null 2>&1 || fail "could not enable kubelet"
+systemctl is-active --quiet kubelet || systemctl start kubelet || fail "kubelet is not running and could not be started; see: journalctl -u kubelet"
+` + restartFunction(i) + restarts.map(([manifest, inputs]) => `watched=(${inputs.map(shellWord).join(" ")})
+if [ -n "\${had[${manifest}]:-}" ] && any_changed; then
+    watched=(${manifest})
+    any_changed || restart_static_pod ${manifest}
+fi
+`).join("")
+        + summary();
+}
+
+function kubeletVersionCheck(i: { version: string; minimumKubeletVersion: string }): string {
+    const want = i.version.replace(/^v/, "");
+    const min = i.minimumKubeletVersion.replace(/^v/, "");
+    return `if command -v kubelet >/dev/null 2>&1; then
+    kubelet_version=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }')
+    oldest=$(printf '%s\\n%s\\n' "$kubelet_version" ${shellWord(min)} | sort -V | head -n1)
+    newest=$(printf '%s\\n%s\\n' "$kubelet_version" ${shellWord(want)} | sort -V | tail -n1)
+    if [ -z "$kubelet_version" ]; then
+        check KubeletVersion "kubelet --version printed no version"
+    elif [ "$oldest" != ${shellWord(min)} ] || [ "$newest" != ${shellWord(want)} ]; then
+        check KubeletVersion "the kubelet is v$kubelet_version; a control plane at v${want} needs a kubelet from v${min} to v${want} (the skew policy); install the kubelet of v${want}"
+    fi
+else
+    check KubeletVersion "kubelet is not installed; install the kubelet package of v${want}"
+fi
+report
+`;
+}
+
+/** `restart_static_pod MANIFEST`: moves it out until its pod has stopped, then back, as kubeadm's docs restart a static pod. */
+function restartFunction(i: { node: NodeAddress; bindPort: number; timeoutSeconds: number }): string {
+    const loopback = i.node.address.includes(":") ? "::1" : "127.0.0.1";
+    return `restart_static_pod() {
+    local manifest=$1 name port addr parked deadline
+    name=$(basename "$manifest" .yaml)
+    case $name in
+        kube-apiserver) port=${i.bindPort} addr=${shellWord(i.node.address)} ;;
+        kube-controller-manager) port=10257 addr=${loopback} ;;
+        *) port=10259 addr=${loopback} ;;
+    esac
+    parked=/etc/kubernetes/tmp/pulumi-kubeadm-restart
+    install -d -m 0700 -o 0 -g 0 "$parked"
+    mv -f "$manifest" "$parked/" || fail "cannot move $manifest out to restart $name"
+    deadline=$(( $(date +%s) + ${i.timeoutSeconds} ))
+    while ss -Hltn | awk -v a="$addr" -v p="$port" '$4 == a":"p || $4 == "["a"]:"p || $4 == "0.0.0.0:"p || $4 == "*:"p || $4 == "[::]:"p { found = 1 } END { exit !found }'; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            mv -f "$parked/$name.yaml" "$manifest"
+            fail "$name still listens on $addr:$port ${i.timeoutSeconds}s after its manifest was moved out; is the kubelet running? (journalctl -u kubelet)"
+        fi
+        sleep 1
+    done
+    mv -f "$parked/$name.yaml" "$manifest" || fail "cannot move $manifest back"
+    echo "restarted $name"
+}
+`;
+}
+
+export interface ReadinessGateInput extends ScriptContext {
+    node: NodeAddress;
+    bindPort: number;
+    certificatesDir: string;
+    timeoutSeconds: number;
+    /** A digest of what the gate checks after, so it runs again after each change. */
+    after: string;
+}
+
+/**
+ * kubeadm's wait-control-plane for one node: GET https://<address>:<port>/readyz, trusting only the
+ * cluster's ca.crt and checking the serving certificate names the address, until it answers "ok"
+ * or the timeout passes (then the last answer and where to look).
+ */
+export function readinessGateScript(i: ReadinessGateInput): string {
+    return scriptHeader(i) + `# checks after: ${i.after}\n` + waitReadyFunction(i) + "wait_ready\n";
+}
+
+/** `wait_ready`: the bounded wait for the node's /readyz. */
+function waitReadyFunction(i: { node: NodeAddress; bindPort: number; certificatesDir: string; timeoutSeconds: number }): string {
+    const hostPort = joinHostPort(i.node.address, i.bindPort);
+    const url = `https://${hostPort}/readyz`;
+    const ca = `${i.certificatesDir}/ca.crt`;
+    return `if command -v curl >/dev/null 2>&1; then
+    probe() { curl -sS --max-time 5 --cacert ${shellWord(ca)} -o - -w '\\n%{http_code}' ${shellWord(url)} 2>&1; }
+elif command -v openssl >/dev/null 2>&1; then
+    probe() {
+        printf 'GET /readyz HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' ${shellWord(hostPort)} \\
+            | timeout 5 openssl s_client -quiet -verify_return_error -CAfile ${shellWord(ca)} -verify_ip ${shellWord(i.node.address)} -connect ${shellWord(hostPort)} 2>&1 \\
+            | awk 'NR == 1 { code = $2 } /^\\r?$/ { body = 1; next } body { print } END { printf "\\n%s", code }'
+    }
+else
+    fail "neither curl nor openssl is installed to check ${url}; install curl"
+fi
+wait_ready() {
+    local deadline answer code
+    deadline=$(( $(date +%s) + ${i.timeoutSeconds} ))
+    while :; do
+        answer=$(probe || true)
+        code=\${answer##*$'\\n'}
+        if [ "$code" = 200 ]; then
+            echo "kube-apiserver on $HOST is ready (${url})"
+            return 0
+        fi
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            printf '[%s] %s: kube-apiserver is not ready after ${i.timeoutSeconds}s at %s; last answer: %s\\n' "$HOST" "$STEP" ${shellWord(url)} "$(printf '%s' "$answer" | tr '\\n' ' ' | cut -c1-400)" >&2
+            printf 'Look at its container (crictl ps -a --name kube-apiserver; crictl logs <id>) and the kubelet (journalctl -u kubelet).\\n' >&2
+            exit 1
+        fi
+        sleep 2
+    done
+}
+`;
+}
+
+export interface EncryptionRotationInput extends ScriptContext {
+    node: NodeAddress;
+    bindPort: number;
+    certificatesDir: string;
+    timeoutSeconds: number;
+    /** What this step of the rotation is, for its output ("add the new key second"). */
+    phase: string;
+}
+
+/**
+ * One step of a key rotation on one control plane (the EncryptionConfiguration arrives on stdin):
+ * a node that has no encryption config yet is left alone (its install places the final one); one
+ * whose config differs gets it and its kube-apiserver restarted, then waits until it is ready.
+ */
+export function encryptionRotationScript(i: EncryptionRotationInput): string {
+    return scriptHeader(i) + `if [ ! -f ${ENCRYPTION_CONFIG_PATH} ] || [ ! -f ${APISERVER_MANIFEST} ]; then
+    echo "no kube-apiserver with encryption at rest on $HOST yet: nothing to rotate (${i.phase})"
+    cat >/dev/null
+    exit 0
+fi
+` + placeFilesScript([{ path: ENCRYPTION_CONFIG_PATH, mode: "0600", secret: true }])
+        + restartFunction(i)
+        + waitReadyFunction(i)
+        + `if [ "\${#changed[@]}" -gt 0 ]; then
+    restart_static_pod ${APISERVER_MANIFEST}
+    wait_ready
+fi
+echo ${shellWord(`encryption key rotation (${i.phase}) done on`)} "$HOST"
+`;
+}
+
+/**
+ * Rotation's middle step: every Secret (and every other encrypted resource) read and written back
+ * through the API, so it is encrypted with the new first key. Needs kubectl and admin.conf on the
+ * node; a node without a running API (a new cluster) has nothing to rewrite.
+ */
+export function rewriteResourcesScript(i: ScriptContext & { resources: string[]; endpoint: string }): string {
+    return scriptHeader(i) + `if [ ! -f /etc/kubernetes/admin.conf ] || [ ! -f ${APISERVER_MANIFEST} ]; then
+    echo "no control plane on $HOST yet: nothing to rewrite"
+    exit 0
+fi
+command -v kubectl >/dev/null 2>&1 || fail "kubectl is needed to rewrite the encrypted resources with the new key; install the kubectl package"
+for resource in ${i.resources.map(shellWord).join(" ")}; do
+    case $resource in *'*'*) fail "rewriting wildcard resources ($resource) is not supported; list the resources" ;; esac
+    kubectl --kubeconfig /etc/kubernetes/admin.conf get "$resource" --all-namespaces -o json \\
+        | kubectl --kubeconfig /etc/kubernetes/admin.conf replace -f - >/dev/null \\
+        || fail "rewriting $resource through ${i.endpoint} failed; the old key is kept until this succeeds"
+    echo "rewrote every $resource with the new key"
+done
+`;
+}

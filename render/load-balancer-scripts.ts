@@ -1,0 +1,128 @@
+import { HAPROXY_BACKEND, HAPROXY_CONFIG, HAPROXY_SOCKET, HAPROXY_STATE_FILE } from "./haproxy";
+import { ensureDir, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
+
+/**
+ * `hap CMD`: one command on HAProxy's admin socket (socat when installed, else Perl, which every
+ * Debian and RHEL host has), and `save_state`: the servers' state written where
+ * `load-server-state-from-file` reads it, so a reload or restart keeps who is registered.
+ */
+const HAPROXY_SOCKET_FUNCTIONS = `hap() {
+    [ -S ${HAPROXY_SOCKET} ] || fail "HAProxy's admin socket ${HAPROXY_SOCKET} is missing: is haproxy running with pulumi-kubeadm's haproxy.cfg? (systemctl status haproxy)"
+    if command -v socat >/dev/null 2>&1; then
+        printf '%s\\n' "$1" | socat -t 5 stdio UNIX-CONNECT:${HAPROXY_SOCKET}
+    else
+        perl -MIO::Socket::UNIX -e '
+            my $s = IO::Socket::UNIX->new(Type => IO::Socket::SOCK_STREAM(), Peer => $ARGV[0]) or die "connect $ARGV[0]: $!\\n";
+            print $s "$ARGV[1]\\n"; print while <$s>;' ${HAPROXY_SOCKET} "$1"
+    fi
+}
+save_state() {
+    local tmp
+    tmp=$(mktemp ${HAPROXY_STATE_FILE}.XXXXXX)
+    hap "show servers state" >"$tmp" || { rm -f "$tmp"; fail "could not read the servers' state from HAProxy"; }
+    mv -f "$tmp" ${HAPROXY_STATE_FILE}
+}
+server_status() { # server_status NAME: UP, DOWN, MAINT, ... from "show stat"
+    hap "show stat" | awk -F, -v b=${HAPROXY_BACKEND} -v s="$1" '$1 == b && $2 == s { print $18 }'
+}
+`;
+
+/**
+ * HAProxy on a load-balancer host: the configuration checked by haproxy itself before it is
+ * placed, then a reload (not a restart) when it changed, keeping the registered servers through the
+ * state file. Registration of each control plane happens later, at runtime.
+ */
+export function haproxyInstallScript(i: ScriptContext & { config: string }): string {
+    return scriptHeader(i) + `command -v haproxy >/dev/null 2>&1 || fail "haproxy is not installed; install it (apt-get install haproxy, or dnf install haproxy)"
+${ensureDir("/etc/haproxy", "0755")}${ensureDir("/var/lib/haproxy", "0755")}${ensureDir("/run/haproxy", "0755")}candidate=$(mktemp /etc/haproxy/.pulumi-kubeadm-check.XXXXXX)
+cat >"$candidate" <<'PULUMI_KUBEADM_HAPROXY_CFG'
+${i.config.replace(/\n$/, "")}
+PULUMI_KUBEADM_HAPROXY_CFG
+if ! out=$(haproxy -c -q -f "$candidate" 2>&1); then
+    rm -f "$candidate"
+    fail "haproxy rejects the configuration: $out"
+fi
+rm -f "$candidate"
+${HAPROXY_SOCKET_FUNCTIONS}running=false
+if systemctl is-active --quiet haproxy && [ -S ${HAPROXY_SOCKET} ]; then running=true; fi
+` + placeFilesScript([{ path: HAPROXY_CONFIG, mode: "0644", content: i.config }]) + `if [ "$running" = true ] && [ "\${#changed[@]}" -gt 0 ]; then
+    save_state
+    systemctl reload haproxy || fail "systemctl reload haproxy failed; see: journalctl -u haproxy"
+    echo "reloaded haproxy"
+fi
+systemctl is-enabled --quiet haproxy 2>/dev/null || systemctl enable haproxy >/dev/null 2>&1 || fail "could not enable haproxy"
+if ! systemctl is-active --quiet haproxy; then
+    systemctl start haproxy || fail "haproxy did not start; see: journalctl -u haproxy"
+    echo "started haproxy"
+fi
+for _ in $(seq 1 50); do [ -S ${HAPROXY_SOCKET} ] && break; sleep 0.2; done
+[ -S ${HAPROXY_SOCKET} ] || fail "haproxy runs but its admin socket ${HAPROXY_SOCKET} did not appear; see: journalctl -u haproxy"
+` + summary();
+}
+
+/**
+ * Registers one control plane at runtime (no reload): its server enabled through the admin socket,
+ * the state saved, then a bounded wait until HAProxy's own health check sees it UP.
+ */
+export function haproxyRegisterScript(i: ScriptContext & { server: string; after: string; timeoutSeconds: number }): string {
+    return scriptHeader(i) + `# registers after: ${i.after}
+${HAPROXY_SOCKET_FUNCTIONS}status=$(server_status ${shellWord(i.server)})
+[ -n "$status" ] || fail ${shellWord(`backend ${HAPROXY_BACKEND} has no server ${i.server}: the load balancer's haproxy.cfg does not list this control plane yet`)}
+out=$(hap ${shellWord(`enable server ${HAPROXY_BACKEND}/${i.server}`)})
+[ -z "$out" ] || fail "HAProxy refused to enable ${i.server}: $out"
+save_state
+deadline=$(( $(date +%s) + ${i.timeoutSeconds} ))
+until [ "$(server_status ${shellWord(i.server)})" = UP ]; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+        fail "${i.server} is enabled but HAProxy's health check (GET /healthz over TLS) does not see it UP after ${i.timeoutSeconds}s (status: $(server_status ${shellWord(i.server)})); check that the load balancer reaches the node's API port"
+    fi
+    sleep 1
+done
+echo "registered ${i.server} on $HOST: UP"
+`;
+}
+
+/** Deregisters one control plane at runtime: no new connections go to it (maintenance), state saved. */
+export function haproxyDeregisterScript(i: ScriptContext & { server: string; after?: string }): string {
+    return scriptHeader(i) + (i.after ? `# deregisters before: ${i.after}\n` : "") + `if ! systemctl is-active --quiet haproxy || [ ! -S ${HAPROXY_SOCKET} ]; then
+    echo "haproxy is not running on $HOST: ${i.server} receives nothing"
+    exit 0
+fi
+${HAPROXY_SOCKET_FUNCTIONS}if [ -z "$(server_status ${shellWord(i.server)})" ]; then
+    echo "backend ${HAPROXY_BACKEND} on $HOST has no server ${i.server}"
+    exit 0
+fi
+out=$(hap ${shellWord(`disable server ${HAPROXY_BACKEND}/${i.server}`)})
+[ -z "$out" ] || fail "HAProxy refused to disable ${i.server}: $out"
+save_state
+echo "deregistered ${i.server} on $HOST: $(server_status ${shellWord(i.server)})"
+`;
+}
+
+/** A user's register/deregister command with the node's values substituted, each shell-quoted. */
+export function externalLoadBalancerScript(template: string, node: { name: string; address: string; port: number }, ctx: ScriptContext, after?: string): string {
+    const values: Record<string, string> = { name: node.name, address: node.address, port: String(node.port) };
+    const command = template.replace(/\{\{\s*(name|address|port)\s*\}\}/g, (_, k: string) => shellWord(values[k]));
+    return scriptHeader(ctx) + (after ? `# after: ${after}\n` : "") + `if ! ( ${command}
+); then
+    fail ${shellWord(`the load balancer command failed for ${node.name} (${node.address}:${node.port}); the command was: ${command}`)}
+fi
+echo ${shellWord(`${ctx.step}: ${node.name} (${node.address}:${node.port}) done`)}
+`;
+}
+
+/** kube-vip's registration on a control plane: its static pod placed (or removed), so the VIP may move here only while the node is ready. */
+export function kubeVipScript(i: ScriptContext & { manifestPath: string; manifest?: string; after: string }): string {
+    if (i.manifest === undefined) {
+        return scriptHeader(i) + `# deregisters before: ${i.after}
+if [ -f ${shellWord(i.manifestPath)} ]; then
+    rm -f ${shellWord(i.manifestPath)}
+    echo "removed kube-vip from $HOST: the VIP moves to another control plane"
+else
+    echo "kube-vip is not on $HOST"
+fi
+`;
+    }
+    return scriptHeader(i) + `# registers after: ${i.after}
+` + ensureDir("/etc/kubernetes/manifests", "0700") + placeFilesScript([{ path: i.manifestPath, mode: "0600", content: i.manifest }]) + summary();
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// Lab stand-in for kube-apiserver's health endpoints (test/lab). The kube-apiserver binary is not
+// on this machine, so for a kube-apiserver static pod the lab kubelet runs this with the
+// manifest's flags instead. It reads what a real kube-apiserver would:
+//   --advertise-address and --secure-port (it listens there: lab hosts share one network namespace,
+//   so it binds the node's own address, not every address), --tls-cert-file and
+//   --tls-private-key-file (the node's real serving certificate, loaded again when they change, as
+//   kube-apiserver reloads them), --etcd-servers with --etcd-cafile/--etcd-certfile/--etcd-keyfile.
+// It serves GET /livez and /healthz ("ok"), and /readyz, which is "ok" only while etcd answers
+// `etcdctl endpoint health` with those flags (as kube-apiserver's etcd readiness check), otherwise
+// 500 with "[-]etcd failed". Any other path: 404. A missing or unreadable file stops it at start,
+// with kube-apiserver's kind of message.
+"use strict";
+
+const fs = require("fs");
+const https = require("https");
+const cp = require("child_process");
+
+const args = process.argv.slice(2);
+function flag(name) {
+    const a = args.find(x => x.startsWith(`--${name}=`));
+    return a === undefined ? undefined : a.slice(name.length + 3);
+}
+function required(name) {
+    const v = flag(name);
+    if (!v) {
+        console.error(`E kube-apiserver (lab stand-in): --${name} is not set`);
+        process.exit(1);
+    }
+    return v;
+}
+
+const address = required("advertise-address");
+const port = Number(flag("secure-port") || "6443");
+const certFile = required("tls-cert-file");
+const keyFile = required("tls-private-key-file");
+const etcdServers = required("etcd-servers");
+const etcdTls = ["etcd-cafile", "etcd-certfile", "etcd-keyfile"].map(required);
+for (const f of [certFile, keyFile, ...etcdTls, flag("client-ca-file")].filter(Boolean)) {
+    try {
+        fs.accessSync(f, fs.constants.R_OK);
+    } catch (e) {
+        console.error(`E kube-apiserver (lab stand-in): open ${f}: ${e.code === "ENOENT" ? "no such file or directory" : e.message}`);
+        process.exit(1);
+    }
+}
+
+const log = msg => process.stdout.write(`${new Date().toISOString()} kube-apiserver (lab stand-in) ${msg}\n`);
+
+let etcd = { at: 0, ok: false, detail: "not checked yet" };
+function checkEtcd() {
+    if (Date.now() - etcd.at < 2000) return etcd;
+    const r = cp.spawnSync("etcdctl", [
+        `--endpoints=${etcdServers}`, `--cacert=${etcdTls[0]}`, `--cert=${etcdTls[1]}`, `--key=${etcdTls[2]}`,
+        "--dial-timeout=2s", "--command-timeout=3s", "endpoint", "health",
+    ], { encoding: "utf8", env: { PATH: process.env.PATH, ETCDCTL_API: "3" }, timeout: 10000 });
+    const detail = `${r.stdout || ""}${r.stderr || ""}`.trim().split("\n").pop() || `etcdctl exited ${r.status}`;
+    etcd = { at: Date.now(), ok: r.status === 0, detail };
+    return etcd;
+}
+
+let loaded = "";
+function tlsOptions() {
+    return { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) };
+}
+
+const server = https.createServer(tlsOptions(), (req, res) => {
+    const path = (req.url || "").split("?")[0];
+    let status = 200;
+    let body = "ok";
+    if (path === "/readyz") {
+        const e = checkEtcd();
+        if (!e.ok) {
+            status = 500;
+            body = `[-]etcd failed: ${e.detail}\nreadyz check failed`;
+        }
+    } else if (path !== "/livez" && path !== "/healthz") {
+        status = 404;
+        body = "404 page not found (the lab's kube-apiserver stand-in serves /livez, /readyz and /healthz only)";
+    }
+    log(`${req.method} ${path} ${status}`);
+    res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8" });
+    res.end(body + "\n");
+});
+
+// kube-apiserver reloads its serving certificate when the files change; so does this stand-in.
+setInterval(() => {
+    try {
+        const now = fs.readFileSync(certFile, "utf8") + fs.readFileSync(keyFile, "utf8");
+        if (loaded && now !== loaded) {
+            server.setSecureContext(tlsOptions());
+            log(`reloaded the serving certificate from ${certFile}`);
+        }
+        loaded = now;
+    } catch { /* being replaced */ }
+}, 1000).unref();
+
+server.on("error", e => {
+    console.error(`E kube-apiserver (lab stand-in): listen ${address}:${port}: ${e.message}`);
+    process.exit(1);
+});
+server.listen(port, address, () => log(`serving /livez, /readyz, /healthz on https://${address}:${port} with ${certFile}; etcd ${etcdServers}`));
+for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => server.close(() => process.exit(0)));
