@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real tools the assertions call (haproxy -c checks the load balancer config), and the lab's
-# hosts: sshd, etcd and etcdctl; namespaces from util-linux, ss from iproute2.
-packages=(openssl openssh-server openssh-client etcd-server etcd-client haproxy shellcheck util-linux iproute2)
+# hosts: sshd, etcd and etcdctl, haproxy, curl for the readiness gate; namespaces from util-linux, ss from iproute2.
+packages=(openssl openssh-server openssh-client etcd-server etcd-client haproxy curl shellcheck util-linux iproute2)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -187,9 +187,9 @@ systemctl is-enabled kubelet || true`);
         ]);
         expect(k.staticPodPath).toBe("/etc/kubernetes/manifests");
 
-        const unknown = await ssh(H2, "systemctl start haproxy; echo rc=$?; systemctl enable haproxy; echo rc=$?");
+        const unknown = await ssh(H2, "systemctl start nginx; echo rc=$?; systemctl enable nginx; echo rc=$?");
         expect(unknown.stdout).toBe("rc=5\nrc=0\n");
-        expect(unknown.stderr).toBe("Failed to start haproxy.service: Unit haproxy.service not found.\n");
+        expect(unknown.stderr).toBe("Failed to start nginx.service: Unit nginx.service not found.\n");
 
         // A new drop-in is not seen until daemon-reload, as with systemd.
         const dropIn = "printf '[Service]\\nExecStart=\\nExecStart=/usr/bin/kubelet $KUBELET_CONFIG_ARGS --v=2\\n' >/etc/systemd/system/kubelet.service.d/30-lab.conf";
@@ -269,9 +269,9 @@ describe("static pods", () => {
 
     test("a pod whose binary is not on the machine is not-runnable", async () => {
         const l = theLab();
-        await writeManifest(H1, "kube-apiserver.json", simplePod("kube-apiserver", "registry.k8s.io/kube-apiserver:v1.33.2", ["kube-apiserver", "--secure-port=6443"]));
-        const pod = await l.waitForPod(H1.name, "kube-apiserver", "not-runnable");
-        expect(pod.reason).toMatch(/^kube-apiserver: no such binary on this machine/);
+        await writeManifest(H1, "kube-scheduler.json", simplePod("kube-scheduler", "registry.k8s.io/kube-scheduler:v1.33.2", ["kube-scheduler", "--secure-port=10259"]));
+        const pod = await l.waitForPod(H1.name, "kube-scheduler", "not-runnable");
+        expect(pod.reason).toMatch(/^kube-scheduler: no such binary on this machine/);
     });
 
     test("a process that exits is restarted and counted; a removed manifest stops its pod", async () => {
@@ -291,7 +291,7 @@ describe("static pods", () => {
         expect(processStart(etcdMachinePid!)).toBeUndefined();
         const r = await runTool("etcdctl", ["--endpoints", `http://${H1.address}:2379`, "--dial-timeout=1s", "--command-timeout=1s", "endpoint", "health"]);
         expect(r.code).not.toBe(0);
-        expect(Object.keys(l.pods(H1.name))).toEqual(["kube-apiserver"]);
+        expect(Object.keys(l.pods(H1.name))).toEqual(["kube-scheduler"]);
     });
 });
 
