@@ -2,6 +2,8 @@ export { Cluster, resolveClusterArgs } from "./components/cluster";
 export type { ClusterArgs } from "./components/cluster";
 export { ClusterPki } from "./components/pki";
 export { EtcdCluster } from "./components/etcd";
+export { ControlPlane, ControlPlaneNode } from "./components/control-plane";
+export type { ControlPlaneArgs, ControlPlaneNodeArgs, ControlPlaneNodeOptions, ControlPlanePki } from "./components/control-plane";
 export type { EtcdClusterArgs, EtcdPki } from "./spec/etcd";
 export type { ClusterPkiArgs } from "./spec/pki";
 export * from "./spec/types";

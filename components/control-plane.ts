@@ -57,7 +57,6 @@ export class ControlPlane extends pulumi.ComponentResource {
     public readonly endpoint: pulumi.Output<string>;
     /** What each node's readiness gate saw, by node. */
     public readonly ready: pulumi.Output<{ [node: string]: string }>;
-    public readonly nodes: ControlPlaneNode[];
 
     constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         const { pki, etcdClientEndpoints, ...clusterArgs } = args ?? ({} as ControlPlaneArgs);
@@ -91,7 +90,6 @@ export class ControlPlane extends pulumi.ComponentResource {
         if (encryption?.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, this);
         resolvePreflights(allPreflights);
 
-        this.nodes = nodes;
         this.endpoint = pulumi.output(`https://${joinHostPort(cluster.endpoint.host, cluster.endpoint.port)}`);
         this.ready = pulumi.all(Object.fromEntries(nodes.map(n => [n.nodeName, n.ready]))) as pulumi.Output<{ [node: string]: string }>;
         this.registerOutputs({ endpoint: this.endpoint, ready: this.ready });

@@ -345,12 +345,15 @@ export function rewriteResourcesScript(i: ScriptContext & { resources: string[];
     exit 0
 fi
 command -v kubectl >/dev/null 2>&1 || fail "kubectl is needed to rewrite the encrypted resources with the new key; install the kubectl package"
-for resource in ${i.resources.map(shellWord).join(" ")}; do
+kc=(kubectl --kubeconfig /etc/kubernetes/admin.conf)
+resources=(${i.resources.map(shellWord).join(" ")})
+for resource in "\${resources[@]}"; do
     case $resource in *'*'*) fail "rewriting wildcard resources ($resource) is not supported; list the resources" ;; esac
-    kubectl --kubeconfig /etc/kubernetes/admin.conf get "$resource" --all-namespaces -o json \\
-        | kubectl --kubeconfig /etc/kubernetes/admin.conf replace -f - >/dev/null \\
+    count=$("\${kc[@]}" get "$resource" --all-namespaces -o name) || fail "listing $resource through ${i.endpoint} failed; the old key is kept until this succeeds"
+    if [ -z "$count" ]; then echo "no $resource to rewrite"; continue; fi
+    "\${kc[@]}" get "$resource" --all-namespaces -o json | "\${kc[@]}" replace -f - >/dev/null \\
         || fail "rewriting $resource through ${i.endpoint} failed; the old key is kept until this succeeds"
-    echo "rewrote every $resource with the new key"
+    echo "rewrote every $resource with the new key ($(printf '%s\\n' "$count" | wc -l))"
 done
 `;
 }

@@ -192,6 +192,9 @@ function checkEncryptionAtRest(p: Problems, e: EncryptionAtRestSpec | undefined,
     });
     const keyVersion = e?.keyVersion ?? 1;
     if (!isWhole(keyVersion) || keyVersion < 1) p.add(`${field}.keyVersion`, keyVersion, "a whole number from 1; raise it by one to rotate the key");
+    else if (keyVersion > 1 && Array.isArray(resources) && resources.some(r => typeof r === "string" && r.includes("*"))) {
+        p.add(`${field}.resources`, resources, "resources named one by one while rotating (keyVersion above 1): every object must be rewritten with the new key, and wildcards cannot be listed");
+    }
     for (const k of ["key", "previousKey"] as const) {
         const v = e?.[k];
         if (typeof v === "string" && !isEncryptionKey(v)) {

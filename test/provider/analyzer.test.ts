@@ -12,5 +12,7 @@ test("every component's args and outputs can be served to other languages", () =
     expect(result.components.Cluster.inputs.hosts).toMatchObject({ type: "array", items: { $ref: "#/types/kubeadm:index:HostSpec" } });
     expect(result.components.ClusterPki.inputs.controlPlanes).toMatchObject({ type: "array" });
     expect(result.components.ClusterPki.outputs.discoveryTokenCaCertHash).toMatchObject({ type: "string" });
+    expect(result.components.ControlPlane.inputs.pki).toMatchObject({ $ref: "#/types/kubeadm:index:ControlPlanePki" });
+    expect(result.typeDefinitions.LoadBalancerSpec.properties!.external).toMatchObject({ $ref: "#/types/kubeadm:index:ExternalLoadBalancerSpec" });
     expect(result.typeDefinitions.HostSpec.properties!.ssh).toMatchObject({ $ref: "#/types/kubeadm:index:SshSpec" });
 });

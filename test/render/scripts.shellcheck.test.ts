@@ -1,0 +1,47 @@
+import { spawnSync } from "node:child_process";
+import {
+    controlPlaneInstallScript, controlPlanePreflightScript, encryptionRotationScript, readinessGateScript, rewriteResourcesScript,
+} from "../../render/control-plane-scripts";
+import { etcdHealthScript, etcdInstallScript, etcdPreflightScript } from "../../render/etcd-scripts";
+import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript } from "../../render/load-balancer-scripts";
+
+const node = { name: "cp-1", address: "10.0.10.11" };
+const v6 = { name: "cp-2", address: "fd00::12" };
+const ctx = { host: "cp-1", step: "a step" };
+const pki = "/etc/kubernetes/pki";
+const files = [
+    { path: `${pki}/ca.crt`, mode: "0644", content: "cert\n" },
+    { path: `${pki}/ca.key`, mode: "0600", secret: true },
+    { path: "/var/lib/kubelet/config.yaml", mode: "0644", content: "kind: KubeletConfiguration\n" },
+    { path: "/etc/kubernetes/manifests/kube-apiserver.yaml", mode: "0600", content: "kind: Pod\n" },
+];
+
+// Every remote step's script, with each branch its inputs can take.
+const scripts: [string, string][] = [
+    ["control-plane preflight", controlPlanePreflightScript({ ...ctx, node, bindPort: 6443, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: false, ignore: ["Swap"] })],
+    ["control-plane preflight (IPv6, swap tolerated)", controlPlanePreflightScript({ ...ctx, node: v6, bindPort: 443, criSocket: "unix:///run/crio/crio.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: true, ignore: [] })],
+    ["control-plane install", controlPlaneInstallScript({ ...ctx, node, bindPort: 6443, version: "v1.33.2", minimumKubeletVersion: "v1.30.0", files, kubeadmDropIn: "[Service]\n", certificatesDir: pki, ignore: [], timeoutSeconds: 60 })],
+    ["readiness gate", readinessGateScript({ ...ctx, node: v6, bindPort: 6443, certificatesDir: pki, timeoutSeconds: 60, after: "abc" })],
+    ["encryption rotation", encryptionRotationScript({ ...ctx, node, bindPort: 6443, certificatesDir: pki, timeoutSeconds: 60, phase: "add the new key second" })],
+    ["rewrite", rewriteResourcesScript({ ...ctx, resources: ["secrets", "configmaps"], endpoint: "k8s-api:6443" })],
+    ["haproxy install", haproxyInstallScript({ ...ctx, config: "global\n    daemon\n" })],
+    ["haproxy register", haproxyRegisterScript({ ...ctx, server: "cp-1", after: "abc", timeoutSeconds: 30 })],
+    ["haproxy deregister", haproxyDeregisterScript({ ...ctx, server: "cp-1", after: "abc" })],
+    ["external load balancer", externalLoadBalancerScript("aws elbv2 register-targets --targets Id={{address}},Port={{port}} # {{name}}", { name: "cp-1", address: "10.0.10.11", port: 6443 }, ctx, "abc")],
+    ["kube-vip register", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", manifest: "kind: Pod\n", after: "abc" })],
+    ["kube-vip deregister", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", after: "abc" })],
+    ["etcd preflight", etcdPreflightScript({ ...ctx, member: node, topology: "stacked", dataDir: "/var/lib/etcd", certificatesDir: pki, criSocket: "unix:///run/containerd/containerd.sock", ignore: [], caSha256: "ab" })],
+    ["etcd install", etcdInstallScript({ ...ctx, member: node, files, dataDir: "/var/lib/etcd", certificatesDir: pki, timeoutSeconds: 60 })],
+    ["etcd health", etcdHealthScript({ ...ctx, members: [node, v6], certificatesDir: pki, timeoutSeconds: 60, after: "abc" })],
+];
+
+describe("every remote step passes shellcheck and bash -n", () => {
+    test.each(scripts)("%s", (_name, script) => {
+        expect(script.startsWith("set -euo pipefail\n")).toBe(true);
+        const sc = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], { input: script, encoding: "utf8" });
+        expect(sc.stdout).toBe("");
+        expect(sc.status).toBe(0);
+        const syntax = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
+        expect(syntax.stderr).toBe("");
+    });
+});
