@@ -55,7 +55,7 @@ const STEP = { addPreviousOutputInEnv: false };
 export class ControlPlane extends pulumi.ComponentResource {
     /** "https://<controlPlaneEndpoint>". */
     public readonly endpoint: pulumi.Output<string>;
-    /** What each node's readiness gate saw, by node. */
+    /** What each node's readiness gate saw, by node; known once every node is ready and registered. */
     public readonly ready: pulumi.Output<{ [node: string]: string }>;
 
     constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -175,7 +175,9 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
             minimumKubeletVersion: cluster.version.row.minimumKubeletVersion ?? cluster.version.version,
             files: r.files, kubeadmDropIn: kubeadmDropIn(), certificatesDir, ignore, timeoutSeconds,
         }), { host: host.name, step: "control-plane-install" })));
-        const installDigest = installText.apply(t => digest(t).slice(0, 16));
+        // What the node gets, secrets included (as a digest), so that a new key or certificate alone
+        // also takes the node out of the load balancer while it changes.
+        const installDigest = pulumi.unsecret(pulumi.all([installText, rendered]).apply(([t, r]) => digest(`${t}\n${secretStdin(r.secrets)}`).slice(0, 16)));
 
         const registration = registrationSteps(cluster, host, installDigest, timeoutSeconds, opts.loadBalancer ?? []);
         // Resources stay Resources inside a Promise (an Output would lift their fields).

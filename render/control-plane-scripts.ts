@@ -3,7 +3,8 @@ import { NodeAddress } from "../spec/types";
 import { ENCRYPTION_CONFIG_PATH } from "./encryption";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { OPTIONAL_CA_DIRS } from "./manifests/control-plane";
-import { anyChanged, ensureDir, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
+import { checkFunctions, portChecks } from "./preflight";
+import { anyChanged, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 
 export const MANIFESTS_DIR = "/etc/kubernetes/manifests";
 export const APISERVER_MANIFEST = `${MANIFESTS_DIR}/kube-apiserver.yaml`;
@@ -49,26 +50,6 @@ export function parseHostFacts(stdout: string, host: string): HostFacts {
     return { hostname: facts.hostname, caCertDirs: facts.caCertDirs.filter((d: string) => OPTIONAL_CA_DIRS.includes(d)), resolvConf: facts.resolvConf };
 }
 
-const CHECK_FUNCTION = (ignore: string[]) => `ignored=(${ignore.map(x => shellWord(x.toLowerCase())).join(" ")})
-failures=()
-check() { # check NAME MESSAGE: record a failure unless NAME is ignored
-    local lower name
-    lower=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')
-    for name in \${ignored[@]+"\${ignored[@]}"}; do
-        if [ "$name" = all ] || [ "$name" = "$lower" ]; then echo "[preflight] ignored $1: $2"; return 0; fi
-    done
-    failures+=("$1: $2")
-}
-report() {
-    if [ "\${#failures[@]}" -gt 0 ]; then
-        printf '[%s] %s: %d check(s) failed:\\n' "$HOST" "$STEP" "\${#failures[@]}" >&2
-        printf '  - %s\\n' "\${failures[@]}" >&2
-        printf 'Fix them, or skip a check by adding its name to ignorePreflightErrors.\\n' >&2
-        exit 1
-    fi
-}
-`;
-
 export interface ControlPlanePreflightInput extends ScriptContext {
     node: NodeAddress;
     bindPort: number;
@@ -91,7 +72,7 @@ export function controlPlanePreflightScript(i: ControlPlanePreflightInput): stri
     const ipv6 = i.node.address.includes(":");
     const loopback = ipv6 ? "::1" : "127.0.0.1";
     const ports = [`${i.bindPort}@${i.node.address}`, `10257@${loopback}`, `10259@${loopback}`, `10250@${i.node.address}`];
-    return scriptHeader(i) + CHECK_FUNCTION(i.ignore) + `
+    return scriptHeader(i) + checkFunctions(i.ignore) + `
 ours=false
 if [ -f ${APISERVER_MANIFEST} ] && grep -q -- ${shellWord(`--advertise-address=${i.node.address}`)} ${APISERVER_MANIFEST} \\
     && [ "$(sha256sum ${shellWord(`${i.certificatesDir}/ca.crt`)} 2>/dev/null | cut -d' ' -f1)" = ${shellWord(i.caSha256)} ]; then
@@ -101,16 +82,7 @@ fi
 if [ "$(awk 'NR > 1' /proc/swaps 2>/dev/null | wc -l)" -gt 0 ]; then
     ${i.swapTolerated ? "echo \"[preflight] swap is on; the kubelet config tolerates it (failSwapOn: false)\"" : `check Swap "swap is on ($(awk 'NR > 1 { printf \"%s \", $1 }' /proc/swaps)); turn it off (swapoff -a, and remove it from /etc/fstab) or set kubelet.config {failSwapOn: false, memorySwap: {swapBehavior: LimitedSwap}}"`}
 fi
-command -v ss >/dev/null 2>&1 || fail "ss (iproute2) is needed to check the control plane's ports; install iproute2"
-listening=$(ss -Hltn)
-for entry in ${ports.map(shellWord).join(" ")}; do
-    port=\${entry%@*} addr=\${entry#*@}
-    in_use=$(printf '%s\\n' "$listening" | awk -v a="$addr" -v p="$port" '$4 == a":"p || $4 == "["a"]:"p || $4 == "0.0.0.0:"p || $4 == "*:"p || $4 == "[::]:"p')
-    if [ -n "$in_use" ] && [ "$ours" != true ]; then
-        check "Port-$port" "port $port is in use on $addr ($(printf '%s' "$in_use" | awk '{print $4}' | head -n1)) and this control plane of this cluster is not what runs there; stop what listens there"
-    fi
-done
-if [ ! -S ${shellWord(socket)} ]; then
+${portChecks(ports, "this control plane")}if [ ! -S ${shellWord(socket)} ]; then
     check CRI ${shellWord(`no container runtime socket at ${i.criSocket}; install and start containerd (or set the host's criSocket)`)}
 elif command -v crictl >/dev/null 2>&1 && ! crictl --runtime-endpoint ${shellWord(i.criSocket)} info >/dev/null 2>&1; then
     check CRI ${shellWord(`the container runtime at ${i.criSocket} does not answer (crictl info failed); start it: systemctl start containerd`)}
@@ -171,7 +143,7 @@ export function controlPlaneInstallScript(i: ControlPlaneInstallInput): string {
         [CONTROLLER_MANAGER_MANIFEST, paths.filter(p => p.startsWith(`${pki}/`) || p === "/etc/kubernetes/controller-manager.conf")],
         [SCHEDULER_MANIFEST, ["/etc/kubernetes/scheduler.conf"]],
     ];
-    return scriptHeader(i) + CHECK_FUNCTION(i.ignore) + kubeletVersionCheck(i) + `
+    return scriptHeader(i) + checkFunctions(i.ignore) + kubeletVersionCheck(i) + `
 declare -A had=()
 for m in ${restarts.map(r => r[0]).join(" ")}; do [ -f "$m" ] && had[$m]=1; done
 ` + ensureDir("/etc/kubernetes", "0755")
@@ -185,14 +157,7 @@ if [ -z "$packaged_dropin" ]; then
 ${placeFilesScript([{ path: PACKAGED_KUBEADM_DROPINS[2], mode: "0644", content: i.kubeadmDropIn }]).replace(/^changed=\(\)\n/, "")}fi
 `
         + anyChanged([...kubeletFiles, PACKAGED_KUBEADM_DROPINS[2]])
-        + `if any_changed; then
-    systemctl daemon-reload || fail "systemctl daemon-reload failed"
-    systemctl restart kubelet || fail "could not restart kubelet; see: journalctl -u kubelet"
-    echo "restarted kubelet"
-fi
-systemctl is-enabled --quiet kubelet 2>/dev/null || systemctl enable kubelet >/dev/null 2>&1 || fail "could not enable kubelet"
-systemctl is-active --quiet kubelet || systemctl start kubelet || fail "kubelet is not running and could not be started; see: journalctl -u kubelet"
-` + restartFunction(i) + restarts.map(([manifest, inputs]) => `watched=(${inputs.map(shellWord).join(" ")})
+        + kubeletRunning() + restartFunction(i) + restarts.map(([manifest, inputs]) => `watched=(${inputs.map(shellWord).join(" ")})
 if [ -n "\${had[${manifest}]:-}" ] && any_changed; then
     watched=(${manifest})
     any_changed || restart_static_pod ${manifest}

@@ -1,7 +1,8 @@
 import { joinHostPort } from "../spec/network";
 import { NodeAddress } from "../spec/types";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
-import { anyChanged, ensureDir, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
+import { checkFunctions, portChecks } from "./preflight";
+import { anyChanged, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 
 export const ETCD_MANIFEST = "/etc/kubernetes/manifests/etcd.yaml";
 
@@ -51,39 +52,15 @@ export function etcdPreflightScript(i: EtcdPreflightInput): string {
     const listeners = [`2379@${i.member.address}`, `2380@${i.member.address}`, `2381@${loopback}`];
     if (i.topology === "stacked") listeners.push(`2379@${loopback}`);
     return scriptHeader(i) + `
-ignored=(${i.ignore.map(x => shellWord(x.toLowerCase())).join(" ")})
-failures=()
-check() { # check NAME MESSAGE: record a failure unless NAME is ignored
-    local lower name
-    lower=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')
-    for name in \${ignored[@]+"\${ignored[@]}"}; do
-        if [ "$name" = all ] || [ "$name" = "$lower" ]; then echo "[preflight] ignored $1: $2"; return 0; fi
-    done
-    failures+=("$1: $2")
-}
-${thisMember(i)}
+${checkFunctions(i.ignore)}${thisMember(i)}
 [ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(id -un); connect as root"
 command -v kubelet >/dev/null 2>&1 || check FileExisting-kubelet "kubelet is not installed (not on PATH); install the kubelet package"
 [ -S ${shellWord(socket)} ] || check CRI ${shellWord(`no container runtime socket at ${i.criSocket}; install and start containerd (or set the host's criSocket)`)}
-command -v ss >/dev/null 2>&1 || fail "ss (iproute2) is needed to check etcd's ports; install iproute2"
-listening=$(ss -Hltn)
-for entry in ${listeners.map(shellWord).join(" ")}; do
-    port=\${entry%@*} addr=\${entry#*@}
-    in_use=$(printf '%s\n' "$listening" | awk -v a="$addr" -v p="$port" '$4 == a":"p || $4 == "["a"]:"p || $4 == "0.0.0.0:"p || $4 == "*:"p || $4 == "[::]:"p')
-    if [ -n "$in_use" ] && [ "$ours" != true ]; then
-        check "Port-$port" "port $port is in use on $addr ($(printf '%s' "$in_use" | awk '{print $4}' | head -n1)) and this member of this cluster is not what runs there; stop what listens there"
-    fi
-done
-if [ -d ${shellWord(i.dataDir)} ] && [ -n "$(ls -A ${shellWord(i.dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
+${portChecks(listeners, "this member")}if [ -d ${shellWord(i.dataDir)} ] && [ -n "$(ls -A ${shellWord(i.dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
     check ${shellWord(dataDirCheckName(i.dataDir))} ${shellWord(`${i.dataDir} is not empty and holds no member of this cluster (no etcd manifest naming ${i.member.name} under this cluster's etcd CA); move it away or set etcd.dataDir`)}
 fi
 
-if [ "\${#failures[@]}" -gt 0 ]; then
-    printf '[%s] preflight: %d check(s) failed:\\n' "$HOST" "\${#failures[@]}" >&2
-    printf '  - %s\\n' "\${failures[@]}" >&2
-    printf 'Fix them, or skip a check by adding its name to ignorePreflightErrors.\\n' >&2
-    exit 1
-fi
+report
 echo "[preflight] $HOST: all checks passed"
 `;
 }
@@ -114,14 +91,7 @@ if [ -d ${shellWord(`${i.dataDir}/member`)} ]; then had_data=true; fi
         + ensureDir(i.dataDir, "0700")
         + placeFilesScript(i.files)
         + anyChanged(dropIns)
-        + `if any_changed; then
-    systemctl daemon-reload || fail "systemctl daemon-reload failed"
-    systemctl restart kubelet || fail "could not restart kubelet; see: journalctl -u kubelet"
-    echo "restarted kubelet"
-fi
-systemctl is-enabled --quiet kubelet 2>/dev/null || systemctl enable kubelet >/dev/null 2>&1 || fail "could not enable kubelet"
-systemctl is-active --quiet kubelet || systemctl start kubelet || fail "kubelet is not running and could not be started; see: journalctl -u kubelet"
-watched=(${ETCD_MANIFEST})
+        + kubeletRunning() + `watched=(${ETCD_MANIFEST})
 if [ "$had_data" = true ] && any_changed; then
 ${etcdctlFunction(i.certificatesDir).replace(/^(?=.)/gm, "    ")}    deadline=$(( $(date +%s) + ${i.timeoutSeconds} ))
     until etcdctl_ --endpoints=${shellWord(`https://${joinHostPort(i.member.address, 2379)}`)} endpoint health >/dev/null 2>&1; do

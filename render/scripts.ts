@@ -111,6 +111,18 @@ export function anyChanged(paths: string[]): string {
         + `any_changed() { local p c; for c in "\${changed[@]}"; do for p in "\${watched[@]}"; do [ "$c" = "$p" ] && return 0; done; done; return 1; }\n`;
 }
 
+/** After anyChanged(kubelet files): daemon-reload and a kubelet restart only if one changed; the kubelet enabled and running. */
+export function kubeletRunning(): string {
+    return `if any_changed; then
+    systemctl daemon-reload || fail "systemctl daemon-reload failed"
+    systemctl restart kubelet || fail "could not restart kubelet; see: journalctl -u kubelet"
+    echo "restarted kubelet"
+fi
+systemctl is-enabled --quiet kubelet 2>/dev/null || systemctl enable kubelet >/dev/null 2>&1 || fail "could not enable kubelet"
+systemctl is-active --quiet kubelet || systemctl start kubelet || fail "kubelet is not running and could not be started; see: journalctl -u kubelet"
+`;
+}
+
 export function summary(): string {
     return "if [ \"${#changed[@]}\" -eq 0 ]; then echo \"no changes\"; else echo \"${#changed[@]} file(s) changed\"; fi\n";
 }

@@ -213,7 +213,7 @@ describe("EtcdCluster on three lab hosts", () => {
         });
         const failed = await lab.exec("etcd-1", script([]));
         expect(failed.code).toBe(1);
-        expect(failed.stderr).toContain("[etcd-1] preflight: 3 check(s) failed:");
+        expect(failed.stderr).toContain("[etcd-1] etcd preflight: 3 check(s) failed:");
         expect(failed.stderr).toMatch(new RegExp(`Port-2379: port 2379 is in use on ${HOSTS[0].address.replace(/\./g, "\\.")}`));
         expect(failed.stderr).toContain("Port-2380: port 2380 is in use");
         expect(failed.stderr).toContain("DirAvailable--var-lib-etcd: /var/lib/etcd is not empty and holds no member of this cluster");
