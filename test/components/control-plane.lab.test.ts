@@ -6,6 +6,7 @@ import * as tls from "node:tls";
 import * as pulumi from "@pulumi/pulumi";
 import yaml from "js-yaml";
 import { ControlPlane } from "../../components/control-plane";
+import { controlPlanePreflightChecks, controlPlanePreflightScript } from "../../render/control-plane-scripts";
 import { EtcdCluster } from "../../components/etcd";
 import { ClusterPki } from "../../components/pki";
 import { ClusterSpec, HostSpec } from "../../spec/types";
@@ -266,6 +267,25 @@ describe("ControlPlane: 3 control planes behind HAProxy on a 3-member etcd clust
         expect(Object.keys(await spread()).sort()).toEqual(["cp-1", "cp-2", "cp-3"]);
         expect(lab.systemctlCalls("lb-1").filter(c => /^(restart|reload)/.test(c))).toEqual([]);
     }, 120_000);
+
+    test("preflight names every failed check with its fix; skipping them by kubeadm's names lets it pass", async () => {
+        // Another cluster's control plane at cp-1's address: its ports are taken and it is not ours.
+        const script = (ignore: string[]) => controlPlanePreflightScript({
+            host: "cp-1", step: "control-plane preflight", node: { name: "cp-9", address: at("cp-1").address }, bindPort: 6443,
+            criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: "/etc/kubernetes/pki", caSha256: "0".repeat(64), swapTolerated: false, ignore,
+        });
+        const failed = await lab.exec("cp-1", script([]));
+        expect(failed.code).toBe(1);
+        expect(failed.stderr).toMatch(/^\[cp-1\] control-plane preflight: \d+ check\(s\) failed:$/m);
+        expect(failed.stderr).toContain(`- Port-6443: port 6443 is in use on ${at("cp-1").address}`);
+        expect(failed.stderr).toContain("- FileExisting-crictl: crictl not found in PATH; install it");
+        if (fs.readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() !== "1") expect(failed.stderr).toContain("- FileContent--proc-sys-net-ipv4-ip_forward: /proc/sys/net/ipv4/ip_forward is not 1");
+        expect(failed.stdout).not.toMatch(/^facts /m);
+        const skipped = await lab.exec("cp-1", script(controlPlanePreflightChecks(6443, false)));
+        expect(skipped).toMatchObject({ code: 0 });
+        expect(skipped.stdout).toContain("[preflight] ignored Port-6443");
+        expect(skipped.stdout).toMatch(/^facts \{"hostname":"cp-1","caCertDirs":\[.*\],"resolvConf":""\}$/m);
+    });
 
     test("running the same program again changes no file and restarts nothing", async () => {
         const files = (h: string) => ["/etc/kubernetes/manifests/kube-apiserver.yaml", "/etc/kubernetes/admin.conf", "/var/lib/kubelet/config.yaml", "/etc/kubernetes/enc/encryption-config.yaml"]
