@@ -1,0 +1,66 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Ajv from "ajv";
+import yaml from "js-yaml";
+import { encryptionConfiguration, rotationSteps } from "../../render/encryption";
+import { etcdHostKubeletConfig, kubeletConfig, kubeletInstanceConfig } from "../../render/kubelet";
+import { SUPPORTED_MINORS } from "../../render/versions";
+
+// Strict JSON Schemas derived from the upstream Go types (see test/fixtures/config-schemas/README.md
+// for the commit each minor comes from), checked by ajv.
+const dir = path.join(__dirname, "../fixtures/config-schemas");
+const ajv = new Ajv({ strict: false, allErrors: true });
+const compiled = new Map<string, ReturnType<Ajv["compile"]>>();
+const validator = (file: string) => {
+    if (!compiled.has(file)) compiled.set(file, ajv.compile(JSON.parse(fs.readFileSync(path.join(dir, file), "utf8"))));
+    return compiled.get(file)!;
+};
+const errorsOf = (validate: ReturnType<typeof validator>, doc: unknown) =>
+    (validate(doc) ? [] : validate.errors!.map(e => `${e.instancePath || "/"} ${e.message}${(e.params as any)?.additionalProperty ? ` (${(e.params as any).additionalProperty})` : ""}`));
+
+const KEY = Buffer.alloc(32, 3).toString("base64");
+
+describe.each(SUPPORTED_MINORS.map(m => [m]))("the kubelet's configuration files for Kubernetes %s", minor => {
+    const validate = validator(`kubelet-config-v1beta1-${minor}.json`);
+    const input = {
+        minor, criSocket: "unix:///var/run/containerd/containerd.sock", imageRepository: "registry.k8s.io", pauseTag: "3.10",
+        certificatesDir: "/etc/kubernetes/pki", dnsServiceIp: "10.96.0.10", dnsDomain: "cluster.local", extraArgs: [],
+        resolvConf: "/run/systemd/resolve/resolv.conf",
+    };
+
+    test("config.yaml, the etcd host's kubelet.conf and instance-config.yaml validate strictly", () => {
+        expect(errorsOf(validate, yaml.load(kubeletConfig(input)))).toEqual([]);
+        expect(errorsOf(validate, yaml.load(kubeletConfig({ ...input, config: { failSwapOn: false, memorySwap: { swapBehavior: "LimitedSwap" }, maxPods: 250 } })))).toEqual([]);
+        expect(errorsOf(validate, yaml.load(etcdHostKubeletConfig(input.criSocket)))).toEqual([]);
+        const instance = kubeletInstanceConfig(input);
+        if (instance) expect(errorsOf(validate, yaml.load(instance))).toEqual([]);
+    });
+
+    test("a misspelt field merged from kubelet.config is caught", () => {
+        expect(errorsOf(validate, yaml.load(kubeletConfig({ ...input, config: { maxPod: 250 } })))).toEqual(["/ must NOT have additional properties (maxPod)"]);
+    });
+});
+
+test("a field newer than the release fails that release's schema", () => {
+    const doc = { ...(yaml.load(kubeletConfig({
+        minor: "1.31", criSocket: "unix:///run/containerd/containerd.sock", imageRepository: "registry.k8s.io", pauseTag: "3.10",
+        certificatesDir: "/etc/kubernetes/pki", dnsServiceIp: "10.96.0.10", dnsDomain: "cluster.local", extraArgs: [],
+    })) as object), failCgroupV1: true };
+    expect(errorsOf(validator("kubelet-config-v1beta1-1.30.json"), doc)).toEqual(["/ must NOT have additional properties (failCgroupV1)"]);
+    expect(errorsOf(validator("kubelet-config-v1beta1-1.31.json"), doc)).toEqual([]);
+});
+
+describe("EncryptionConfiguration (apiserver.config.k8s.io/v1)", () => {
+    const validate = validator("encryption-configuration-v1.json");
+    test.each(["aescbc", "secretbox", "aesgcm"])("%s, with every step of a rotation, validates strictly", provider => {
+        const i = { resources: ["secrets", "configmaps"], provider };
+        expect(errorsOf(validate, yaml.load(encryptionConfiguration({ ...i, keys: [{ name: "key1", secret: KEY }] })))).toEqual([]);
+        for (const s of rotationSteps(i, { name: "key1", secret: KEY }, { name: "key2", secret: KEY })) expect(errorsOf(validate, yaml.load(s.config))).toEqual([]);
+    });
+
+    test("an unknown provider field is caught", () => {
+        const doc: any = yaml.load(encryptionConfiguration({ resources: ["secrets"], provider: "aescbc", keys: [{ name: "key1", secret: KEY }] }));
+        doc.resources[0].providers[0].aescbc.cacheSize = 5;
+        expect(errorsOf(validate, doc)).toContain("/resources/0/providers/0/aescbc must NOT have additional properties (cacheSize)");
+    });
+});
