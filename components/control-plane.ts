@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { hkdfSync } from "node:crypto";
 import {
     controlPlaneInstallScript, controlPlanePreflightScript, encryptionRotationScript, parseHostFacts,
     readinessGateScript, rewriteResourcesScript,
@@ -61,6 +62,9 @@ export class ControlPlane extends pulumi.ComponentResource {
     constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         const { pki, etcdClientEndpoints, ...clusterArgs } = args ?? ({} as ControlPlaneArgs);
         const { cluster, warnings } = resolveClusterArgs(clusterArgs);
+        if (cluster.etcdTopology === "stacked") {
+            throw new Error(`ControlPlane ${name}: etcd.topology "stacked" is not supported by ControlPlane yet: stacked members need each control plane's kubelet configured before etcd starts, an order the Cluster component will own. Use etcd hosts (topology "dedicated") or an external etcd cluster`);
+        }
         if (cluster.etcdTopology !== "external" && etcdClientEndpoints === undefined) {
             throw new Error(`ControlPlane ${name}: etcdClientEndpoints is required with etcd.topology "${cluster.etcdTopology}": pass EtcdCluster's clientEndpoints, so the control planes wait for a healthy etcd`);
         }
@@ -78,7 +82,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             const previous = nodes[index - 1];
             nodes.push(new ControlPlaneNode(`${name}-${host.name}`, {
                 ...clusterArgs, node: host.name, first: index === 0, pki, etcdClientEndpoints,
-                encryptionConfig: encryption?.config,
+                encryptionConfig: encryption.config,
             }, {
                 parent: this,
                 // Every preflight before any change; the key rotation next; then one node at a time.
@@ -87,7 +91,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             }));
         }
         const allPreflights = nodes.map(n => n.preflight);
-        if (encryption?.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, this);
+        if (encryption.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, this);
         resolvePreflights(allPreflights);
 
         this.endpoint = pulumi.output(`https://${joinHostPort(cluster.endpoint.host, cluster.endpoint.port)}`);
@@ -135,7 +139,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         const { cluster } = resolveClusterArgs(clusterArgs);
         const host = cluster.controlPlanes.find(h => h.name === nodeName);
         if (!host) throw new Error(`ControlPlaneNode ${name}: node ${JSON.stringify(nodeName)} is not a host with the "control-plane" role (those are: ${cluster.controlPlanes.map(h => h.name).join(", ")})`);
-        const { after, loadBalancer, ...componentOpts } = opts;
+        const { after: waitForOthers, loadBalancer, ...componentOpts } = opts;
         super("kubeadm:index:ControlPlaneNode", name, {}, componentOpts);
         this.nodeName = nodeName;
 
@@ -179,10 +183,14 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         // also takes the node out of the load balancer while it changes.
         const installDigest = pulumi.unsecret(pulumi.all([installText, rendered]).apply(([t, r]) => digest(`${t}\n${secretStdin(r.secrets)}`).slice(0, 16)));
 
-        const registration = registrationSteps(cluster, host, installDigest, timeoutSeconds, opts.loadBalancer ?? []);
+        const registration = registrationSteps(cluster, host, installDigest, timeoutSeconds);
         // Resources stay Resources inside a Promise (an Output would lift their fields).
-        const waitFor: Promise<pulumi.Resource[]> = Promise.resolve(after ?? []).then(a => [this.preflight, ...a]);
-        const drains = registration.map(r => r.drain(`${name}-deregister-${r.target}`, { parent: this, dependsOn: waitFor }));
+        const waitFor: Promise<pulumi.Resource[]> = Promise.resolve(waitForOthers ?? []).then(a => [this.preflight, ...a]);
+        const lb = loadBalancer ?? [];
+        const drains = registration.map(r => r.drain(`${name}-deregister-${r.target}`, { parent: this, dependsOn: waitFor.then(w => [...w, ...lb]) as Promise<pulumi.Input<pulumi.Resource>[]> }));
+        // The gate and registration name what the install placed and when the node was last taken
+        // out: after any deregistration (a failed change, then one reverted) they run again.
+        const after = pulumi.all([installDigest, ...drains.map(d => d.stdout)]).apply(([d, ...outs]) => outs.length ? `${d}-${digest(outs.join("\n")).slice(0, 8)}` : d);
 
         this.install = new command.remote.Command(`${name}-install`, {
             connection: connectionOf(host),
@@ -193,13 +201,13 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
 
         const gate = new command.remote.Command(`${name}-ready`, {
             connection: connectionOf(host),
-            create: installDigest.apply(d => remoteBash(readinessGateScript({
+            create: after.apply(d => remoteBash(readinessGateScript({
                 ...ctx("readiness gate"), node: host, bindPort, certificatesDir, timeoutSeconds, after: d,
             }), { host: host.name, step: "readiness-gate" })),
             ...STEP,
         }, { parent: this, dependsOn: [this.install] });
 
-        const registers = registration.map(r => r.register(`${name}-register-${r.target}`, { parent: this, dependsOn: [gate, ...(opts.loadBalancer ?? [])] }));
+        const registers = registration.map(r => r.register(`${name}-register-${r.target}`, after, { parent: this, dependsOn: [gate, ...lb] }));
         // Known once the node is ready and registered with its load balancer.
         this.ready = pulumi.all([gate.stdout, ...registers.map(r => r.stdout)]).apply(([g]) => g);
         this.lastSteps = registers.length ? registers : [gate];
@@ -213,7 +221,7 @@ interface Registration {
     /** The load balancer host (or "external"/"kube-vip") this pair of steps acts on. */
     target: string;
     drain: (name: string, opts: pulumi.CustomResourceOptions) => Step;
-    register: (name: string, opts: pulumi.CustomResourceOptions) => Step;
+    register: (name: string, after: pulumi.Output<string>, opts: pulumi.CustomResourceOptions) => Step;
 }
 
 /**
@@ -221,7 +229,7 @@ interface Registration {
  * readiness gate. Both name the install's digest, so they run again whenever the node changes; a
  * removed node's register step deregisters it on delete.
  */
-function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDigest: pulumi.Output<string>, timeoutSeconds: number, _lb: pulumi.Resource[]): Registration[] {
+function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDigest: pulumi.Output<string>, timeoutSeconds: number): Registration[] {
     const s = cluster.spec;
     const bindPort = s.apiServer?.bindPort ?? DEFAULTS.bindPort;
     switch (cluster.loadBalancerType) {
@@ -236,9 +244,9 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
                         create: installDigest.apply(d => remoteBash(haproxyDeregisterScript({ ...ctx("haproxy deregister"), server: node.name, after: d }), { host: lb.name, step: "haproxy-deregister" })),
                         ...STEP,
                     }, opts),
-                    register: (name, opts) => new command.remote.Command(name, {
+                    register: (name, after, opts) => new command.remote.Command(name, {
                         connection: connectionOf(lb),
-                        create: installDigest.apply(d => remoteBash(haproxyRegisterScript({ ...ctx("haproxy register"), server: node.name, after: d, timeoutSeconds }), { host: lb.name, step: "haproxy-register" })),
+                        create: after.apply(d => remoteBash(haproxyRegisterScript({ ...ctx("haproxy register"), server: node.name, after: d, timeoutSeconds }), { host: lb.name, step: "haproxy-register" })),
                         delete: deregister,
                         ...STEP,
                     }, opts),
@@ -254,9 +262,9 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
                     create: installDigest.apply(d => remoteBash(kubeVipScript({ ...ctx("kube-vip deregister"), manifestPath: KUBE_VIP_MANIFEST, after: d }), { host: node.name, step: "kube-vip-deregister" })),
                     ...STEP,
                 }, opts),
-                register: (name, opts) => new command.remote.Command(name, {
+                register: (name, after, opts) => new command.remote.Command(name, {
                     connection: connectionOf(node),
-                    create: installDigest.apply(d => remoteBash(kubeVipScript({ ...ctx("kube-vip register"), manifestPath: KUBE_VIP_MANIFEST, manifest, after: d }), { host: node.name, step: "kube-vip-register" })),
+                    create: after.apply(d => remoteBash(kubeVipScript({ ...ctx("kube-vip register"), manifestPath: KUBE_VIP_MANIFEST, manifest, after: d }), { host: node.name, step: "kube-vip-register" })),
                     delete: remoteBash(kubeVipScript({ ...ctx("kube-vip deregister"), manifestPath: KUBE_VIP_MANIFEST, after: "delete" }), { host: node.name, step: "kube-vip-deregister" }),
                     ...STEP,
                 }, opts),
@@ -274,7 +282,7 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
             return [{
                 target: "external",
                 drain: (name, opts) => make(name, installDigest.apply(d => script(x.deregisterCommand, "deregister", d)), undefined, opts),
-                register: (name, opts) => make(name, installDigest.apply(d => script(x.registerCommand, "register", d)), script(x.deregisterCommand, "deregister"), opts),
+                register: (name, after, opts) => make(name, after.apply(d => script(x.registerCommand, "register", d)), script(x.deregisterCommand, "deregister"), opts),
             }];
         }
         default:
@@ -305,17 +313,28 @@ interface EncryptionKeys {
     config: pulumi.Output<string>;
 }
 
-/** The current key (and, from version 2, the previous one): the user's, or 32 random bytes kept in the state. */
-function encryptionKeys(name: string, cluster: ResolvedCluster, parent: pulumi.Resource): EncryptionKeys | undefined {
+/**
+ * The key of each version (and, from version 2, the previous one): the user's, or derived from one
+ * 32-byte random seed kept in the state (HKDF-SHA256, one key per version), so no version's key is
+ * ever lost with its resource, not even when keyVersion is lowered by mistake.
+ */
+function encryptionKeys(name: string, cluster: ResolvedCluster, parent: pulumi.Resource): EncryptionKeys {
     const e = cluster.encryption;
-    if (!e) return undefined;
     const given = cluster.spec.encryptionAtRest ?? {};
-    const key = (version: number, supplied: pulumi.Input<string> | undefined) => pulumi.secret(pulumi.output(supplied ?? new random.RandomBytes(`${name}-encryption-key${version}`, { length: 32 }, { parent }).base64)
+    let seed: pulumi.Output<string> | undefined;
+    const derived = (version: number) => {
+        seed ??= new random.RandomBytes(`${name}-encryption-seed`, { length: 32 }, { parent }).base64;
+        return seed.apply(b64 => Buffer.from(hkdfSync("sha256", Buffer.from(b64, "base64"), "pulumi-kubeadm encryption at rest", `key${version}`, 32)).toString("base64"));
+    };
+    const key = (version: number, supplied: pulumi.Input<string> | undefined) => pulumi.secret(pulumi.output(supplied ?? derived(version))
         .apply(secret => ({ name: `key${version}`, secret })));
     const current = key(e.keyVersion, given.key);
     const previous = e.keyVersion > 1 ? key(e.keyVersion - 1, given.previousKey) : undefined;
-    const config = pulumi.secret(current.apply(k => encryptionConfiguration({ resources: e.resources, provider: e.provider, keys: [k] })));
-    return { current, previous, config };
+    // Disabled: write plaintext, but keep reading what the keys encrypted (nothing becomes unreadable).
+    const config = pulumi.secret(pulumi.all([current, previous]).apply(([now, old]) => encryptionConfiguration({
+        resources: e.resources, provider: e.provider, keys: e.disabled && old ? [now, old] : [now], identityFirst: e.disabled,
+    })));
+    return { current, previous: e.disabled ? undefined : previous, config };
 }
 
 /**
@@ -343,9 +362,14 @@ function rotationStepsFor(name: string, cluster: ResolvedCluster, current: pulum
         }
     }
     const first = cluster.controlPlanes[0];
+    // Required as soon as one control plane already ran with encryption (its "add" step rotated something).
+    const required = pulumi.all(out.slice(0, cluster.controlPlanes.length).map(c => (c as command.remote.Command).stdout))
+        .apply(outs => outs.some(o => !o.includes("nothing to rotate")));
     out.push(new command.remote.Command(`${name}-key${e.keyVersion}-rewrite`, {
         connection: connectionOf(first),
-        create: remoteBash(rewriteResourcesScript({ host: first.name, step: `encryption key${e.keyVersion}: rewrite`, resources: e.resources, endpoint: joinHostPort(cluster.endpoint.host, cluster.endpoint.port) }), { host: first.name, step: "encryption-rewrite" }),
+        create: pulumi.unsecret(required).apply(r => remoteBash(rewriteResourcesScript({
+            host: first.name, step: `encryption key${e.keyVersion}: rewrite`, resources: e.resources, endpoint: joinHostPort(cluster.endpoint.host, cluster.endpoint.port), required: r,
+        }), { host: first.name, step: "encryption-rewrite" })),
         ...STEP,
     }, { parent, dependsOn: out.slice(-1) }));
     return out;

@@ -23,7 +23,7 @@ export interface ControlPlaneMaterial {
     kubeconfigKeys: FileMap;
     /** With an external etcd cluster: its CA and the API server's client certificate and key. */
     externalEtcd?: { caCert: string; clientCert: string; clientKey: string };
-    /** The EncryptionConfiguration (secret), when encryption at rest is on. */
+    /** The EncryptionConfiguration (secret): always placed; with encryption disabled it writes plaintext but still reads what keys encrypted. */
     encryptionConfig?: string;
 }
 
@@ -148,14 +148,16 @@ export function controlPlaneFiles(i: ControlPlaneFilesInput): ControlPlaneFiles 
         pub(`${pki}/apiserver-etcd-client.crt`, need(m.publicFiles, "apiserver-etcd-client.crt", "publicFiles"));
         secret(`${pki}/apiserver-etcd-client.key`, need(m.privateFiles, "apiserver-etcd-client.key", "privateFiles"));
     }
-    pub(`${pki}/sa.pub`, need(m.publicFiles, "sa.pub", "publicFiles"));
+    // kubeadm writes sa.pub with keyutil.WriteKey, as a key: 0600.
+    pub(`${pki}/sa.pub`, need(m.publicFiles, "sa.pub", "publicFiles"), "0600");
     secret(`${pki}/sa.key`, need(m.privateFiles, "sa.key", "privateFiles"));
 
     const bindPort = s.apiServer?.bindPort ?? DEFAULTS.bindPort;
     const endpoint = `https://${joinHostPort(cluster.endpoint.host, cluster.endpoint.port)}`;
     const local = `https://${joinHostPort(node.address, bindPort)}`;
-    // ControlPlaneKubeletLocalMode (on by default from 1.33): the kubelet talks to its own API server.
-    const kubeletServer = Number(cluster.version.minor.split(".")[1]) >= 33 ? local : endpoint;
+    // ControlPlaneKubeletLocalMode (on by default from 1.33, or as featureGates says): the kubelet talks to its own API server.
+    const localMode = s.featureGates?.ControlPlaneKubeletLocalMode ?? Number(cluster.version.minor.split(".")[1]) >= 33;
+    const kubeletServer = localMode ? local : endpoint;
     const kubeconfigs: [string, string, string][] = [
         ["admin.conf", "kubernetes-admin", endpoint],
         ...(i.first ? [["super-admin.conf", "kubernetes-super-admin", endpoint] as [string, string, string]] : []),
@@ -171,10 +173,8 @@ export function controlPlaneFiles(i: ControlPlaneFilesInput): ControlPlaneFiles 
             clientKeyPem: need(m.kubeconfigKeys, file, `nodeKubeconfigKeys["${node.name}"]`),
         }));
     }
-    if (cluster.encryption) {
-        if (m.encryptionConfig === undefined) throw new Error(`control plane ${node.name}: encryption at rest is on but no EncryptionConfiguration was given`);
-        secret(ENCRYPTION_CONFIG_PATH, m.encryptionConfig);
-    }
+    if (m.encryptionConfig === undefined) throw new Error(`control plane ${node.name}: no EncryptionConfiguration was given`);
+    secret(ENCRYPTION_CONFIG_PATH, m.encryptionConfig);
 
     const kubelet = controlPlaneKubeletInput(cluster, node, i.facts);
     pub("/var/lib/kubelet/config.yaml", kubeletConfig(kubelet));
@@ -183,7 +183,7 @@ export function controlPlaneFiles(i: ControlPlaneFilesInput): ControlPlaneFiles 
     if (instance) pub("/var/lib/kubelet/instance-config.yaml", instance);
     for (const d of s.kubelet?.dropIns ?? []) pub(`${KUBELET_DROPIN_DIR}/${d.name}`, d.content.endsWith("\n") ? d.content : `${d.content}\n`);
 
-    const pods = controlPlaneInput(cluster, node, i.facts, i.etcdServers, cluster.encryption !== undefined, externalCa);
+    const pods = controlPlaneInput(cluster, node, i.facts, i.etcdServers, true, externalCa);
     pub(APISERVER_MANIFEST, toYaml(apiServerPod(pods)), "0600");
     pub(CONTROLLER_MANAGER_MANIFEST, toYaml(controllerManagerPod(pods)), "0600");
     pub(SCHEDULER_MANIFEST, toYaml(schedulerPod(pods)), "0600");

@@ -107,7 +107,8 @@ done
 resolv=""
 if systemctl is-active --quiet systemd-resolved 2>/dev/null; then resolv=/run/systemd/resolve/resolv.conf; fi
 hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)
-case $hostname in *[!A-Za-z0-9.-]*) fail "the hostname $hostname has characters a node name cannot have" ;; esac
+# A hostname a node name cannot be is reported as none: the kubelet then gets --hostname-override.
+case $hostname in *[!A-Za-z0-9.-]*) hostname="" ;; esac
 printf '${FACTS_PREFIX}{"hostname":"%s","caCertDirs":[%s],"resolvConf":"%s"}\\n' "$hostname" "$ca_dirs" "$resolv"
 `;
 }
@@ -168,15 +169,18 @@ fi
 
 function kubeletVersionCheck(i: { version: string; minimumKubeletVersion: string }): string {
     const want = i.version.replace(/^v/, "");
+    const wantMinor = want.split(".").slice(0, 2).join(".");
     const min = i.minimumKubeletVersion.replace(/^v/, "");
+    // As kubeadm: no older than the minimum, and no newer minor than the control plane (a newer patch is fine).
     return `if command -v kubelet >/dev/null 2>&1; then
     kubelet_version=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }')
+    kubelet_minor=$(printf '%s' "$kubelet_version" | cut -d. -f1,2)
     oldest=$(printf '%s\\n%s\\n' "$kubelet_version" ${shellWord(min)} | sort -V | head -n1)
-    newest=$(printf '%s\\n%s\\n' "$kubelet_version" ${shellWord(want)} | sort -V | tail -n1)
+    newest=$(printf '%s\\n%s\\n' "$kubelet_minor" ${shellWord(wantMinor)} | sort -V | tail -n1)
     if [ -z "$kubelet_version" ]; then
         check KubeletVersion "kubelet --version printed no version"
-    elif [ "$oldest" != ${shellWord(min)} ] || [ "$newest" != ${shellWord(want)} ]; then
-        check KubeletVersion "the kubelet is v$kubelet_version; a control plane at v${want} needs a kubelet from v${min} to v${want} (the skew policy); install the kubelet of v${want}"
+    elif [ "$oldest" != ${shellWord(min)} ] || [ "$newest" != ${shellWord(wantMinor)} ]; then
+        check KubeletVersion "the kubelet is v$kubelet_version; a control plane at v${want} needs a kubelet from v${min} to v${wantMinor}.x (the skew policy); install the kubelet of v${want}"
     fi
 else
     check KubeletVersion "kubelet is not installed; install the kubelet package of v${want}"
@@ -301,16 +305,20 @@ echo ${shellWord(`encryption key rotation (${i.phase}) done on`)} "$HOST"
 
 /**
  * Rotation's middle step: every Secret (and every other encrypted resource) read and written back
- * through the API, so it is encrypted with the new first key. Needs kubectl and admin.conf on the
- * node; a node without a running API (a new cluster) has nothing to rewrite.
+ * through the API, so it is encrypted with the new first key, as system:masters (super-admin.conf,
+ * on the first control plane; admin.conf elsewhere). When any control plane already had encryption
+ * (`required`), a node without a control plane here is an error, not a skip: the old key must not
+ * be dropped while data encrypted with it may remain.
  */
-export function rewriteResourcesScript(i: ScriptContext & { resources: string[]; endpoint: string }): string {
-    return scriptHeader(i) + `if [ ! -f /etc/kubernetes/admin.conf ] || [ ! -f ${APISERVER_MANIFEST} ]; then
-    echo "no control plane on $HOST yet: nothing to rewrite"
-    exit 0
+export function rewriteResourcesScript(i: ScriptContext & { resources: string[]; endpoint: string; required: boolean }): string {
+    return scriptHeader(i) + `kubeconfig=/etc/kubernetes/super-admin.conf
+[ -f "$kubeconfig" ] || kubeconfig=/etc/kubernetes/admin.conf
+if [ ! -f "$kubeconfig" ] || [ ! -f ${APISERVER_MANIFEST} ]; then
+    ${i.required ? `fail "no control plane with $kubeconfig on $HOST to rewrite the encrypted resources through, yet other control planes hold data under the old key; the old key is kept until this succeeds"` : `echo "no control plane had encryption at rest yet: nothing to rewrite"
+    exit 0`}
 fi
 command -v kubectl >/dev/null 2>&1 || fail "kubectl is needed to rewrite the encrypted resources with the new key; install the kubectl package"
-kc=(kubectl --kubeconfig /etc/kubernetes/admin.conf)
+kc=(kubectl --kubeconfig "$kubeconfig")
 resources=(${i.resources.map(shellWord).join(" ")})
 for resource in "\${resources[@]}"; do
     case $resource in *'*'*) fail "rewriting wildcard resources ($resource) is not supported; list the resources" ;; esac

@@ -17,6 +17,8 @@ export interface EncryptionInput {
     provider: string;
     /** The first key encrypts; every key decrypts. */
     keys: EncryptionKey[];
+    /** Write plaintext (identity first) while still reading what the keys encrypted: encryption turned off without losing data. */
+    identityFirst?: boolean;
 }
 
 /**
@@ -29,7 +31,9 @@ export function encryptionConfiguration(i: EncryptionInput): string {
         kind: "EncryptionConfiguration",
         resources: [{
             resources: i.resources,
-            providers: [{ [i.provider]: { keys: i.keys.map(k => ({ name: k.name, secret: k.secret })) } }, { identity: {} }],
+            providers: i.identityFirst
+                ? [{ identity: {} }, { [i.provider]: { keys: i.keys.map(k => ({ name: k.name, secret: k.secret })) } }]
+                : [{ [i.provider]: { keys: i.keys.map(k => ({ name: k.name, secret: k.secret })) } }, { identity: {} }],
         }],
     });
 }

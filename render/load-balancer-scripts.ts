@@ -1,5 +1,5 @@
 import { HAPROXY_BACKEND, HAPROXY_CONFIG, HAPROXY_SOCKET, HAPROXY_STATE_FILE } from "./haproxy";
-import { ensureDir, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
+import { ensureDir, placeFilesScript, runStamp, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 
 /**
  * `hap CMD`: one command on HAProxy's admin socket (socat when installed, else Perl, which every
@@ -22,8 +22,11 @@ save_state() {
     hap "show servers state" >"$tmp" || { rm -f "$tmp"; fail "could not read the servers' state from HAProxy"; }
     mv -f "$tmp" ${HAPROXY_STATE_FILE}
 }
-server_status() { # server_status NAME: UP, DOWN, MAINT, ... from "show stat"
-    hap "show stat" | awk -F, -v b=${HAPROXY_BACKEND} -v s="$1" '$1 == b && $2 == s { print $18 }'
+server_status() { # server_status NAME: UP, DOWN, MAINT, ... from "show stat"; fails when HAProxy does not answer
+    local stat
+    stat=$(hap "show stat") || fail "HAProxy did not answer on ${HAPROXY_SOCKET} (show stat)"
+    printf '%s\n' "$stat" | grep -q '^# pxname' || fail "HAProxy's answer to show stat is not its CSV: $(printf '%s' "$stat" | head -c 200)"
+    printf '%s\n' "$stat" | awk -F, -v b=${HAPROXY_BACKEND} -v s="$1" '$1 == b && $2 == s { print $18 }'
 }
 `;
 
@@ -49,6 +52,10 @@ if systemctl is-active --quiet haproxy && [ -S ${HAPROXY_SOCKET} ]; then running
     save_state
     systemctl reload haproxy || fail "systemctl reload haproxy failed; see: journalctl -u haproxy"
     echo "reloaded haproxy"
+elif [ "$running" = false ] && systemctl is-active --quiet haproxy; then
+    # Running with another configuration (no admin socket): a restart is the only way to ours.
+    systemctl restart haproxy || fail "haproxy runs with another configuration and did not restart with ours; see: journalctl -u haproxy"
+    echo "restarted haproxy with ${HAPROXY_CONFIG}"
 fi
 systemctl is-enabled --quiet haproxy 2>/dev/null || systemctl enable haproxy >/dev/null 2>&1 || fail "could not enable haproxy"
 if ! systemctl is-active --quiet haproxy; then
@@ -88,15 +95,18 @@ export function haproxyDeregisterScript(i: ScriptContext & { server: string; aft
     echo "haproxy is not running on $HOST: ${i.server} receives nothing"
     exit 0
 fi
-${HAPROXY_SOCKET_FUNCTIONS}if [ -z "$(server_status ${shellWord(i.server)})" ]; then
+${HAPROXY_SOCKET_FUNCTIONS}status=$(server_status ${shellWord(i.server)})
+if [ -z "$status" ]; then
     echo "backend ${HAPROXY_BACKEND} on $HOST has no server ${i.server}"
     exit 0
 fi
 out=$(hap ${shellWord(`disable server ${HAPROXY_BACKEND}/${i.server}`)})
 [ -z "$out" ] || fail "HAProxy refused to disable ${i.server}: $out"
 save_state
-echo "deregistered ${i.server} on $HOST: $(server_status ${shellWord(i.server)})"
-`;
+status=$(server_status ${shellWord(i.server)})
+[ "$status" = MAINT ] || fail "${i.server} is still $status after disable server; it would go on receiving traffic"
+echo "deregistered ${i.server} on $HOST: $status"
+${runStamp()}`;
 }
 
 /** A user's register/deregister command with the node's values substituted, each shell-quoted. */
@@ -108,7 +118,7 @@ export function externalLoadBalancerScript(template: string, node: { name: strin
     fail ${shellWord(`the load balancer command failed for ${node.name} (${node.address}:${node.port}); the command was: ${command}`)}
 fi
 echo ${shellWord(`${ctx.step}: ${node.name} (${node.address}:${node.port}) done`)}
-`;
+${runStamp()}`;
 }
 
 /** kube-vip's registration on a control plane: its static pod placed (or removed), so the VIP may move here only while the node is ready. */
@@ -121,7 +131,7 @@ if [ -f ${shellWord(i.manifestPath)} ]; then
 else
     echo "kube-vip is not on $HOST"
 fi
-`;
+${runStamp()}`;
     }
     return scriptHeader(i) + `# registers after: ${i.after}
 ` + ensureDir("/etc/kubernetes/manifests", "0700") + placeFilesScript([{ path: i.manifestPath, mode: "0600", content: i.manifest }]) + summary();

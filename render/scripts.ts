@@ -108,7 +108,7 @@ export function ensureDir(dir: string, mode: string): string {
 /** `changed` contains any of these paths (after placeFilesScript). */
 export function anyChanged(paths: string[]): string {
     return `watched=(${paths.map(shellWord).join(" ")})\n`
-        + `any_changed() { local p c; for c in "\${changed[@]}"; do for p in "\${watched[@]}"; do [ "$c" = "$p" ] && return 0; done; done; return 1; }\n`;
+        + `any_changed() { local p c; for c in \${changed[@]+"\${changed[@]}"}; do for p in \${watched[@]+"\${watched[@]}"}; do [ "$c" = "$p" ] && return 0; done; done; return 1; }\n`;
 }
 
 /** After anyChanged(kubelet files): daemon-reload and a kubelet restart only if one changed; the kubelet enabled and running. */
@@ -121,6 +121,11 @@ fi
 systemctl is-enabled --quiet kubelet 2>/dev/null || systemctl enable kubelet >/dev/null 2>&1 || fail "could not enable kubelet"
 systemctl is-active --quiet kubelet || systemctl start kubelet || fail "kubelet is not running and could not be started; see: journalctl -u kubelet"
 `;
+}
+
+/** A line that differs on every run: steps that depend on this one's output run again after it ran. */
+export function runStamp(): string {
+    return "echo \"ran at $(date -u +%Y-%m-%dT%H:%M:%S.%NZ)\"\n";
 }
 
 export function summary(): string {

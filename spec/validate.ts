@@ -66,8 +66,8 @@ export interface ResolvedCluster {
     etcdMembers: HostSpec[];
     /** "haproxy", "kube-vip", "external" or "none". */
     loadBalancerType: string;
-    /** The encryption provider, or undefined when encryption at rest is disabled. */
-    encryption?: { provider: string; resources: string[]; keyVersion: number };
+    /** Encryption at rest; when disabled, kube-apiserver writes plaintext but still reads what the keys encrypted. */
+    encryption: { provider: string; resources: string[]; keyVersion: number; disabled: boolean };
     warnings: string[];
 }
 
@@ -179,10 +179,6 @@ function checkCommandTemplate(p: Problems, template: string | undefined, field: 
 }
 
 function checkEncryptionAtRest(p: Problems, e: EncryptionAtRestSpec | undefined, field: string): ResolvedCluster["encryption"] {
-    if (e?.disabled) {
-        for (const k of ["key", "previousKey"] as const) if (e[k] !== undefined) p.add(`${field}.${k}`, "(set)", `nothing while ${field}.disabled is true`);
-        return undefined;
-    }
     const provider = e?.provider ?? DEFAULTS.encryptionProvider;
     if (!(ENCRYPTION_PROVIDERS as readonly string[]).includes(provider)) p.add(`${field}.provider`, provider, `one of ${ENCRYPTION_PROVIDERS.join(", ")}`);
     const resources = e?.resources ?? ["secrets"];
@@ -203,7 +199,7 @@ function checkEncryptionAtRest(p: Problems, e: EncryptionAtRestSpec | undefined,
     }
     if (e?.previousKey !== undefined && e.key === undefined) p.add(`${field}.previousKey`, "(set)", `only with ${field}.key (generated keys keep their previous version themselves)`);
     if (e?.key !== undefined && keyVersion > 1 && e.previousKey === undefined) p.add(`${field}.previousKey`, "(missing)", `the key of version ${keyVersion - 1}: with your own key, rotating to version ${keyVersion} needs the previous key to read what it encrypted`);
-    return { provider, resources, keyVersion };
+    return { provider, resources, keyVersion, disabled: e?.disabled ?? false };
 }
 
 function base64Length(v: string): string {

@@ -47,7 +47,7 @@ describe("ControlPlane under the mock runtime", () => {
         const steps = runtime.resources.filter(r => r.name.startsWith("cp-cp-1-")).map(r => r.name).sort();
         expect(steps).toEqual(["cp-cp-1-deregister-lb-1", "cp-cp-1-install", "cp-cp-1-preflight", "cp-cp-1-ready", "cp-cp-1-register-lb-1"]);
         expect(runtime.resources.filter(r => r.name.startsWith("cp-") && !r.name.startsWith("cp-cp-")).map(r => r.name).sort())
-            .toEqual(["cp-encryption-key1", "cp-lb-1-haproxy"]);
+            .toEqual(["cp-encryption-seed", "cp-lb-1-haproxy"]);
     });
 
     test("order: every preflight before any install; each node after the previous one's registration; registration after the gate and HAProxy", async () => {
@@ -63,7 +63,7 @@ describe("ControlPlane under the mock runtime", () => {
         expect(byName("cp-cp-3-install").dependsOn).toContain(urnOf("cp-cp-2-register-lb-1"));
     });
 
-    test("secrets travel on stdin only: install steps log nothing and keep their output secret; the key is 32 random bytes", async () => {
+    test("secrets travel on stdin only: install steps log nothing and keep their output secret; keys come from a 32-byte random seed", async () => {
         await run(haSpec());
         for (const n of ["cp-1", "cp-2", "cp-3"]) {
             const install = byName(`cp-${n}-install`);
@@ -74,8 +74,7 @@ describe("ControlPlane under the mock runtime", () => {
             expect(install.inputs.stdin).toMatch(/^\/etc\/kubernetes\/pki\/ca\.key /m);
             expect(install.inputs.stdin).toMatch(/^\/etc\/kubernetes\/enc\/encryption-config\.yaml /m);
         }
-        const key = byName("cp-encryption-key1");
-        expect(key.inputs.length).toBe(32);
+        expect(byName("cp-encryption-seed").inputs.length).toBe(32);
         expect(byName("cp-cp-2-install").inputs.stdin).not.toMatch(/super-admin\.conf/);
         expect(byName("cp-cp-1-install").inputs.stdin).toMatch(/^\/etc\/kubernetes\/super-admin\.conf /m);
     });
@@ -83,7 +82,11 @@ describe("ControlPlane under the mock runtime", () => {
     test("raising keyVersion: add second on each node, make first on each node, rewrite, then the installs drop the old key", async () => {
         await run(haSpec({ encryptionAtRest: { keyVersion: 2 } }));
         const names = ["add-cp-1", "add-cp-2", "add-cp-3", "promote-cp-1", "promote-cp-2", "promote-cp-3", "rewrite"].map(s => `cp-key2-${s}`);
-        for (let i = 1; i < names.length; i++) expect(byName(names[i]).dependsOn.filter(u => u.includes("command:remote"))).toEqual([urnOf(names[i - 1])]);
+        for (let i = 1; i < names.length; i++) {
+            const deps = byName(names[i]).dependsOn.filter(u => u.includes("command:remote"));
+            expect(deps).toContain(urnOf(names[i - 1]));
+            for (const later of names.slice(i)) expect(deps).not.toContain(urnOf(later));
+        }
         expect(byName(names[0]).dependsOn).toEqual(expect.arrayContaining(["cp-cp-1", "cp-cp-2", "cp-cp-3"].map(n => urnOf(`${n}-preflight`))));
         for (const n of ["cp-1", "cp-2", "cp-3"]) expect(byName(`cp-${n}-install`).dependsOn).toContain(urnOf("cp-key2-rewrite"));
         const configOf = (name: string) => yaml.load(Buffer.from(/^\/etc\/kubernetes\/enc\/encryption-config\.yaml (\S+)$/m.exec(byName(name).inputs.stdin)![1], "base64").toString()) as any;
@@ -91,7 +94,12 @@ describe("ControlPlane under the mock runtime", () => {
         expect(keys("cp-key2-add-cp-2")).toEqual(["key1", "key2"]);
         expect(keys("cp-key2-promote-cp-2")).toEqual(["key2", "key1"]);
         expect(keys("cp-cp-2-install")).toEqual(["key2"]);
-        expect(runtime.resources.filter(r => r.type === "random:index/randomBytes:RandomBytes").map(r => r.name).sort()).toEqual(["cp-encryption-key1", "cp-encryption-key2"]);
+        expect(runtime.resources.filter(r => r.type === "random:index/randomBytes:RandomBytes").map(r => r.name)).toEqual(["cp-encryption-seed"]);
+        const secretOf = (name: string, index: number) => configOf(name).resources[0].providers[0].aescbc.keys[index].secret;
+        expect(secretOf("cp-key2-add-cp-1", 0)).toBe(secretOf("cp-key2-promote-cp-1", 1));
+        expect(secretOf("cp-key2-add-cp-1", 1)).toBe(secretOf("cp-cp-1-install", 0));
+        expect(secretOf("cp-key2-add-cp-1", 0)).not.toBe(secretOf("cp-key2-add-cp-1", 1));
+        expect(Buffer.from(secretOf("cp-cp-1-install", 0), "base64")).toHaveLength(32);
     });
 
     test("kube-vip: a static pod placed on each control plane after its gate, super-admin.conf on the first only", async () => {
@@ -129,6 +137,21 @@ describe("ControlPlane under the mock runtime", () => {
         await settle(20);
         expect(runtime.resources.filter(r => r.name.startsWith("cp-cp-")).length).toBe(15);
         expect(cp).toBeDefined();
+    });
+
+    test("encryption disabled: plaintext is written first, but what the keys encrypted stays readable; no rotation", async () => {
+        await run(haSpec({ encryptionAtRest: { disabled: true, keyVersion: 2 } }));
+        const config = yaml.load(Buffer.from(/^\/etc\/kubernetes\/enc\/encryption-config\.yaml (\S+)$/m.exec(byName("cp-cp-1-install").inputs.stdin)![1], "base64").toString()) as any;
+        expect(config.resources[0].providers[0]).toEqual({ identity: {} });
+        expect(config.resources[0].providers[1].aescbc.keys.map((k: any) => k.name)).toEqual(["key2", "key1"]);
+        expect(runtime.resources.filter(r => r.name.startsWith("cp-key2-"))).toEqual([]);
+    });
+
+    test("stacked etcd is refused until the Cluster component orders the kubelet before etcd", () => {
+        const spec = haSpec();
+        spec.hosts = spec.hosts.filter(h => !h.roles.includes("etcd"));
+        expect(() => new ControlPlane("s", { ...spec, pki: {} as any, etcdClientEndpoints: [] })).toThrow(/etcd.topology "stacked" is not supported by ControlPlane yet/);
+        expect(runtime.named("s")).toEqual([]);
     });
 
     test("a node that is not a control plane, or missing etcd endpoints, is an error naming what to pass", () => {

@@ -40,7 +40,7 @@ describe.each(SUPPORTED_MINORS.map(m => [m]))("a control plane's files for Kuber
     afterAll(() => t.remove());
     const m = Number(minor.split(".")[1]);
 
-    test("kubeadm's paths and modes (reference §1.4, §2, §3, §4): keys, kubeconfigs, manifests 0600; certificates and kubelet files 0644", () => {
+    test("kubeadm's paths and modes (reference §1.4, §2, §3, §4): keys, sa.pub, kubeconfigs, manifests 0600; certificates and kubelet files 0644", () => {
         const { files, secrets } = render(minor, true);
         const modes = Object.fromEntries(files.map(f => [f.path, f.mode]));
         const pki = "/etc/kubernetes/pki";
@@ -48,7 +48,7 @@ describe.each(SUPPORTED_MINORS.map(m => [m]))("a control plane's files for Kuber
             [`${pki}/ca.crt`]: "0644", [`${pki}/ca.key`]: "0600", [`${pki}/front-proxy-ca.crt`]: "0644", [`${pki}/front-proxy-ca.key`]: "0600",
             [`${pki}/apiserver.crt`]: "0644", [`${pki}/apiserver.key`]: "0600", [`${pki}/apiserver-kubelet-client.crt`]: "0644", [`${pki}/apiserver-kubelet-client.key`]: "0600",
             [`${pki}/front-proxy-client.crt`]: "0644", [`${pki}/front-proxy-client.key`]: "0600", [`${pki}/etcd/ca.crt`]: "0644",
-            [`${pki}/apiserver-etcd-client.crt`]: "0644", [`${pki}/apiserver-etcd-client.key`]: "0600", [`${pki}/sa.pub`]: "0644", [`${pki}/sa.key`]: "0600",
+            [`${pki}/apiserver-etcd-client.crt`]: "0644", [`${pki}/apiserver-etcd-client.key`]: "0600", [`${pki}/sa.pub`]: "0600", [`${pki}/sa.key`]: "0600",
             "/etc/kubernetes/admin.conf": "0600", "/etc/kubernetes/super-admin.conf": "0600", "/etc/kubernetes/controller-manager.conf": "0600",
             "/etc/kubernetes/scheduler.conf": "0600", "/etc/kubernetes/kubelet.conf": "0600", "/etc/kubernetes/enc/encryption-config.yaml": "0600",
             "/var/lib/kubelet/config.yaml": "0644", "/var/lib/kubelet/kubeadm-flags.env": "0644",
@@ -56,7 +56,7 @@ describe.each(SUPPORTED_MINORS.map(m => [m]))("a control plane's files for Kuber
             "/etc/kubernetes/manifests/kube-apiserver.yaml": "0600", "/etc/kubernetes/manifests/kube-controller-manager.yaml": "0600", "/etc/kubernetes/manifests/kube-scheduler.yaml": "0600",
         });
         // Every key and kubeconfig is secret: its content is not in the file list, only on stdin.
-        for (const f of files) expect(f.secret === true).toBe(f.mode === "0600" && !f.path.endsWith(".yaml") || f.path.endsWith("encryption-config.yaml"));
+        for (const f of files) expect({ path: f.path, secret: f.secret === true }).toEqual({ path: f.path, secret: /\.(key|conf)$|encryption-config\.yaml$/.test(f.path) });
         expect(secrets.map(s => s.path).sort()).toEqual(files.filter(f => f.secret).map(f => f.path).sort());
         expect(render(minor, false).files.map(f => f.path)).not.toContain("/etc/kubernetes/super-admin.conf");
     });
