@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import yaml from "js-yaml";
@@ -12,10 +13,11 @@ import { tempDir } from "../support/openssl";
 
 // Remote commands do not run here: preflights answer with a host's facts, as the real script prints them.
 const FACTS = 'facts {"hostname":"%s","caCertDirs":["/etc/ca-certificates","/usr/share/ca-certificates"],"resolvConf":""}';
+let drainRun = "ran at 1";
 const runtime = new MockRuntime(async (type, inputs, name) => {
     if (type !== "command:remote:Command" && type !== "command:local:Command") return undefined;
     const node = /-(cp-\d)-preflight$/.exec(name)?.[1];
-    return { stdout: node ? FACTS.replace("%s", node) : "ok", stderr: "" };
+    return { stdout: node ? FACTS.replace("%s", node) : name.includes("-deregister-") ? `deregistered\n${drainRun}` : "ok", stderr: "" };
 });
 beforeEach(() => runtime.start());
 
@@ -61,6 +63,21 @@ describe("ControlPlane under the mock runtime", () => {
         }
         expect(byName("cp-cp-2-deregister-lb-1").dependsOn).toContain(urnOf("cp-cp-1-register-lb-1"));
         expect(byName("cp-cp-3-install").dependsOn).toContain(urnOf("cp-cp-2-register-lb-1"));
+    });
+
+    test("after any deregistration the gate and the registration run again, even for the same install (a failed change reverted)", async () => {
+        // Their command text names the deregistration's output, which differs on every run of it.
+        const mark = (run: string) => `-${createHash("sha256").update(`deregistered\n${run}`).digest("hex").slice(0, 8)}`;
+        for (const stamp of ["ran at 1", "ran at 2"]) {
+            drainRun = stamp;
+            await runtime.start();
+            await run(haSpec());
+            expect(byName("cp-cp-2-ready").inputs.create).toContain(`# checks after: `);
+            expect(byName("cp-cp-2-ready").inputs.create).toContain(mark(stamp));
+            expect(byName("cp-cp-2-register-lb-1").inputs.create).toContain(mark(stamp));
+            expect(byName("cp-cp-2-install").inputs.create).not.toContain(mark(stamp));
+        }
+        drainRun = "ran at 1";
     });
 
     test("secrets travel on stdin only: install steps log nothing and keep their output secret; keys come from a 32-byte random seed", async () => {
