@@ -11,7 +11,7 @@ import { ENCRYPTION_CONFIG_PATH, encryptionConfiguration, EncryptionKey, rotatio
 import { haproxyConfig, HAPROXY_CONFIG } from "../render/haproxy";
 import { kubeadmDropIn } from "../render/kubelet";
 import { KUBE_VIP_MANIFEST, kubeVipPod } from "../render/kube-vip";
-import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript } from "../render/load-balancer-scripts";
+import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript, leftAsItWas } from "../render/load-balancer-scripts";
 import { digest, remoteBash, secretStdin } from "../render/scripts";
 import { toYaml } from "../render/yaml";
 import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
@@ -91,7 +91,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             }));
         }
         const allPreflights = nodes.map(n => n.preflight);
-        if (encryption.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, this);
+        if (encryption.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, lbInstalls, this);
         resolvePreflights(allPreflights);
 
         this.endpoint = pulumi.output(`https://${joinHostPort(cluster.endpoint.host, cluster.endpoint.port)}`);
@@ -221,7 +221,11 @@ interface Registration {
     /** The load balancer host (or "external"/"kube-vip") this pair of steps acts on. */
     target: string;
     drain: (name: string, opts: pulumi.CustomResourceOptions) => Step;
-    register: (name: string, after: pulumi.Output<string>, opts: pulumi.CustomResourceOptions) => Step;
+    /**
+     * `after` undefined: nothing to register again (a rotation step that found no kube-apiserver).
+     * With `keepOnDelete`, deleting the step leaves the node registered (steps of a finished key rotation).
+     */
+    register: (name: string, after: pulumi.Output<string | undefined>, opts: pulumi.CustomResourceOptions, keepOnDelete?: boolean) => Step;
 }
 
 /**
@@ -244,10 +248,10 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
                         create: installDigest.apply(d => remoteBash(haproxyDeregisterScript({ ...ctx("haproxy deregister"), server: node.name, after: d }), { host: lb.name, step: "haproxy-deregister" })),
                         ...STEP,
                     }, opts),
-                    register: (name, after, opts) => new command.remote.Command(name, {
+                    register: (name, after, opts, keepOnDelete) => new command.remote.Command(name, {
                         connection: connectionOf(lb),
-                        create: after.apply(d => remoteBash(haproxyRegisterScript({ ...ctx("haproxy register"), server: node.name, after: d, timeoutSeconds }), { host: lb.name, step: "haproxy-register" })),
-                        delete: deregister,
+                        create: after.apply(d => remoteBash(d === undefined ? leftAsItWas(ctx("haproxy register")) : haproxyRegisterScript({ ...ctx("haproxy register"), server: node.name, after: d, timeoutSeconds }), { host: lb.name, step: "haproxy-register" })),
+                        delete: keepOnDelete ? undefined : deregister,
                         ...STEP,
                     }, opts),
                 };
@@ -262,10 +266,10 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
                     create: installDigest.apply(d => remoteBash(kubeVipScript({ ...ctx("kube-vip deregister"), manifestPath: KUBE_VIP_MANIFEST, after: d }), { host: node.name, step: "kube-vip-deregister" })),
                     ...STEP,
                 }, opts),
-                register: (name, after, opts) => new command.remote.Command(name, {
+                register: (name, after, opts, keepOnDelete) => new command.remote.Command(name, {
                     connection: connectionOf(node),
-                    create: after.apply(d => remoteBash(kubeVipScript({ ...ctx("kube-vip register"), manifestPath: KUBE_VIP_MANIFEST, manifest, after: d }), { host: node.name, step: "kube-vip-register" })),
-                    delete: remoteBash(kubeVipScript({ ...ctx("kube-vip deregister"), manifestPath: KUBE_VIP_MANIFEST, after: "delete" }), { host: node.name, step: "kube-vip-deregister" }),
+                    create: after.apply(d => remoteBash(d === undefined ? leftAsItWas(ctx("kube-vip register")) : kubeVipScript({ ...ctx("kube-vip register"), manifestPath: KUBE_VIP_MANIFEST, manifest, after: d }), { host: node.name, step: "kube-vip-register" })),
+                    delete: keepOnDelete ? undefined : remoteBash(kubeVipScript({ ...ctx("kube-vip deregister"), manifestPath: KUBE_VIP_MANIFEST, after: "delete" }), { host: node.name, step: "kube-vip-deregister" }),
                     ...STEP,
                 }, opts),
             }];
@@ -282,7 +286,7 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
             return [{
                 target: "external",
                 drain: (name, opts) => make(name, installDigest.apply(d => script(x.deregisterCommand, "deregister", d)), undefined, opts),
-                register: (name, after, opts) => make(name, after.apply(d => script(x.registerCommand, "register", d)), script(x.deregisterCommand, "deregister"), opts),
+                register: (name, after, opts, keepOnDelete) => make(name, after.apply(d => (d === undefined ? leftAsItWas({ host: where, step: `register ${node.name}` }) : script(x.registerCommand, "register", d))), keepOnDelete ? undefined : script(x.deregisterCommand, "deregister"), opts),
             }];
         }
         default:
@@ -342,29 +346,41 @@ function encryptionKeys(name: string, cluster: ResolvedCluster, parent: pulumi.R
  * added second everywhere, then made first everywhere, then every encrypted resource rewritten.
  * The nodes' install steps, which wait for this, then drop the old key.
  */
-function rotationStepsFor(name: string, cluster: ResolvedCluster, current: pulumi.Output<EncryptionKey>, previous: pulumi.Output<EncryptionKey>, preflights: pulumi.Resource[], parent: pulumi.Resource): pulumi.Resource[] {
-    const e = cluster.encryption!;
+function rotationStepsFor(name: string, cluster: ResolvedCluster, current: pulumi.Output<EncryptionKey>, previous: pulumi.Output<EncryptionKey>,
+    preflights: pulumi.Resource[], lbInstalls: pulumi.Resource[], parent: pulumi.Resource): pulumi.Resource[] {
+    const e = cluster.encryption;
     const s = cluster.spec;
     const bindPort = s.apiServer?.bindPort ?? DEFAULTS.bindPort;
     const certificatesDir = s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir;
     const timeoutSeconds = s.apiServer?.readinessTimeoutSeconds ?? DEFAULTS.readinessTimeoutSeconds;
     const steps = pulumi.all([previous, current]).apply(([old, now]) => rotationSteps({ resources: e.resources, provider: e.provider }, old, now));
     const out: pulumi.Resource[] = [];
+    const adds: command.remote.Command[] = [];
     const phases = [{ id: "add", index: 0, phase: "add the new key second" }, { id: "promote", index: 1, phase: "make the new key first" }];
     for (const p of phases) {
         for (const cp of cluster.controlPlanes) {
-            out.push(new command.remote.Command(`${name}-key${e.keyVersion}-${p.id}-${cp.name}`, {
+            const step = `${name}-key${e.keyVersion}-${p.id}-${cp.name}`;
+            // Each restart happens out of the load balancer, as any other change to a node.
+            const registration = registrationSteps(cluster, cp, pulumi.output(`key${e.keyVersion} ${p.id}`), timeoutSeconds);
+            const before = out.length ? out.slice(-1) : [...preflights, ...lbInstalls];
+            const drains = registration.map(r => r.drain(`${step}-deregister-${r.target}`, { parent, dependsOn: before }));
+            const rotate = new command.remote.Command(step, {
                 connection: connectionOf(cp),
                 create: remoteBash(encryptionRotationScript({ host: cp.name, step: `encryption key${e.keyVersion}: ${p.phase}`, node: cp, bindPort, certificatesDir, timeoutSeconds, phase: p.phase }), { host: cp.name, step: "encryption-rotation" }),
                 stdin: pulumi.secret(steps.apply(st => secretStdin([{ path: ENCRYPTION_CONFIG_PATH, content: st[p.index].config }]))),
                 ...SECRET_STEP,
-            }, { parent, dependsOn: out.length ? out.slice(-1) : preflights, additionalSecretOutputs: SECRET_OUTPUTS }));
+            }, { parent, dependsOn: [...before, ...drains], additionalSecretOutputs: SECRET_OUTPUTS });
+            if (p.id === "add") adds.push(rotate);
+            // A node where nothing was rotated (no kube-apiserver yet) is not registered by this step.
+            const after = pulumi.all([rotate.stdout, ...drains.map(d => d.stdout)]).apply(outs => (outs[0].includes("nothing to rotate")
+                ? undefined : `key${e.keyVersion} ${p.id} ${digest(outs.join("\n")).slice(0, 8)}`));
+            const registers = registration.map(r => r.register(`${step}-register-${r.target}`, after, { parent, dependsOn: [rotate, ...lbInstalls] }, true));
+            out.push(...(registers.length ? registers : [rotate]));
         }
     }
     const first = cluster.controlPlanes[0];
     // Required as soon as one control plane already ran with encryption (its "add" step rotated something).
-    const required = pulumi.all(out.slice(0, cluster.controlPlanes.length).map(c => (c as command.remote.Command).stdout))
-        .apply(outs => outs.some(o => !o.includes("nothing to rotate")));
+    const required = pulumi.all(adds.map(c => c.stdout)).apply(outs => outs.some(o => !o.includes("nothing to rotate")));
     out.push(new command.remote.Command(`${name}-key${e.keyVersion}-rewrite`, {
         connection: connectionOf(first),
         create: pulumi.unsecret(required).apply(r => remoteBash(rewriteResourcesScript({

@@ -136,3 +136,8 @@ ${runStamp()}`;
     return scriptHeader(i) + `# registers after: ${i.after}
 ` + ensureDir("/etc/kubernetes/manifests", "0700") + placeFilesScript([{ path: i.manifestPath, mode: "0600", content: i.manifest }]) + summary();
 }
+
+/** A registration step with nothing to do (a key rotation step that found no kube-apiserver on its node). */
+export function leftAsItWas(ctx: ScriptContext): string {
+    return `${scriptHeader(ctx)}echo "$STEP: nothing changed on this node, so its registration is left as it was"\n`;
+}

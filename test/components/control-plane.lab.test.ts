@@ -329,9 +329,13 @@ describe("ControlPlane: 3 control planes behind HAProxy on a 3-member etcd clust
         expect(error?.message).toMatch(/cp-key2-rewrite/);
         expect(error?.message).toContain("the old key is kept until this succeeds");
         const rotation = run.runner.runs.filter(r => r.name.startsWith("cp-key2-")).sort((a, b) => a.startedAt - b.startedAt);
-        expect(rotation.map(r => r.name)).toEqual([...CPS.map(h => `cp-key2-add-${h.name}`), ...CPS.map(h => `cp-key2-promote-${h.name}`), "cp-key2-rewrite"]);
+        // Each node's kube-apiserver restarts out of HAProxy: deregistered, rotated (restarted, ready), registered again.
+        const around = (step: string) => [`${step}-deregister-lb-1`, step, `${step}-register-lb-1`];
+        expect(rotation.map(r => r.name)).toEqual([...CPS.flatMap(h => around(`cp-key2-add-${h.name}`)), ...CPS.flatMap(h => around(`cp-key2-promote-${h.name}`)), "cp-key2-rewrite"]);
         for (let i = 1; i < rotation.length; i++) expect(rotation[i].startedAt).toBeGreaterThanOrEqual(rotation[i - 1].startedAt + rotation[i - 1].durationMs);
-        for (const r of rotation.slice(0, 6)) expect(r.stdout).toMatch(/restarted kube-apiserver[\s\S]*is ready/);
+        for (const r of rotation.filter(x => /-(add|promote)-cp-\d$/.test(x.name))) expect(r.stdout).toMatch(/restarted kube-apiserver[\s\S]*is ready/);
+        for (const r of rotation.filter(x => x.name.endsWith("-register-lb-1"))) expect(r.stdout.trim()).toMatch(/^registered cp-\d on lb-1: UP$/);
+        expect(Object.keys(await spread()).sort()).toEqual(["cp-1", "cp-2", "cp-3"]);
         for (const h of CPS) {
             const keys = (yaml.load(read(h.name, "/etc/kubernetes/enc/encryption-config.yaml")) as any).resources[0].providers[0].aescbc.keys;
             expect(keys.map((k: any) => k.name)).toEqual(["key2", "key1"]);

@@ -98,12 +98,14 @@ describe("ControlPlane under the mock runtime", () => {
 
     test("raising keyVersion: add second on each node, make first on each node, rewrite, then the installs drop the old key", async () => {
         await run(haSpec({ encryptionAtRest: { keyVersion: 2 } }));
-        const names = ["add-cp-1", "add-cp-2", "add-cp-3", "promote-cp-1", "promote-cp-2", "promote-cp-3", "rewrite"].map(s => `cp-key2-${s}`);
+        const around = (step: string) => [`${step}-deregister-lb-1`, step, `${step}-register-lb-1`];
+        const names = [...["add-cp-1", "add-cp-2", "add-cp-3", "promote-cp-1", "promote-cp-2", "promote-cp-3"].flatMap(st => around(`cp-key2-${st}`)), "cp-key2-rewrite"];
         for (let i = 1; i < names.length; i++) {
             const deps = byName(names[i]).dependsOn.filter(u => u.includes("command:remote"));
             expect(deps).toContain(urnOf(names[i - 1]));
             for (const later of names.slice(i)) expect(deps).not.toContain(urnOf(later));
         }
+        expect(byName("cp-key2-add-cp-2-register-lb-1").inputs.delete).toBeUndefined();
         expect(byName(names[0]).dependsOn).toEqual(expect.arrayContaining(["cp-cp-1", "cp-cp-2", "cp-cp-3"].map(n => urnOf(`${n}-preflight`))));
         for (const n of ["cp-1", "cp-2", "cp-3"]) expect(byName(`cp-${n}-install`).dependsOn).toContain(urnOf("cp-key2-rewrite"));
         const configOf = (name: string) => yaml.load(Buffer.from(/^\/etc\/kubernetes\/enc\/encryption-config\.yaml (\S+)$/m.exec(byName(name).inputs.stdin)![1], "base64").toString()) as any;

@@ -3,7 +3,7 @@ import {
     controlPlaneInstallScript, controlPlanePreflightScript, encryptionRotationScript, readinessGateScript, rewriteResourcesScript,
 } from "../../render/control-plane-scripts";
 import { etcdHealthScript, etcdInstallScript, etcdPreflightScript } from "../../render/etcd-scripts";
-import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript } from "../../render/load-balancer-scripts";
+import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript, leftAsItWas } from "../../render/load-balancer-scripts";
 
 const node = { name: "cp-1", address: "10.0.10.11" };
 const v6 = { name: "cp-2", address: "fd00::12" };
@@ -30,6 +30,7 @@ const scripts: [string, string][] = [
     ["haproxy deregister", haproxyDeregisterScript({ ...ctx, server: "cp-1", after: "abc" })],
     ["external load balancer", externalLoadBalancerScript("aws elbv2 register-targets --targets Id={{address}},Port={{port}} # {{name}}", { name: "cp-1", address: "10.0.10.11", port: 6443 }, ctx, "abc")],
     ["kube-vip register", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", manifest: "kind: Pod\n", after: "abc" })],
+    ["registration left as it was", leftAsItWas(ctx)],
     ["kube-vip deregister", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", after: "abc" })],
     ["etcd preflight", etcdPreflightScript({ ...ctx, member: node, topology: "stacked", dataDir: "/var/lib/etcd", certificatesDir: pki, criSocket: "unix:///run/containerd/containerd.sock", ignore: [], caSha256: "ab" })],
     ["etcd install", etcdInstallScript({ ...ctx, member: node, files, dataDir: "/var/lib/etcd", certificatesDir: pki, timeoutSeconds: 60 })],
