@@ -20,3 +20,9 @@ export function connectionOf(h: HostSpec): command.types.input.remote.Connection
         },
     };
 }
+
+/** A step that carries secrets: nothing logged, output kept secret (with SECRET_OUTPUTS). */
+export const SECRET_STEP = { logging: "none" as const, addPreviousOutputInEnv: false };
+export const SECRET_OUTPUTS = ["stdout", "stderr"];
+/** Every step: the provider's PULUMI_COMMAND_STDOUT/STDERR environment is not wanted (sshd refuses it). */
+export const STEP = { addPreviousOutputInEnv: false };

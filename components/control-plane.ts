@@ -18,7 +18,7 @@ import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
 import { joinHostPort } from "../spec/network";
 import { HostSpec } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
-import { connectionOf } from "./connection";
+import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, STEP } from "./connection";
 
 type FileMap = { [path: string]: string };
 
@@ -42,10 +42,6 @@ export interface ControlPlaneArgs extends ClusterArgs {
     etcdClientEndpoints?: pulumi.Input<string[]>;
 }
 
-/** A step that carries secrets: nothing logged, output kept secret. */
-const SECRET_STEP = { logging: "none" as const, addPreviousOutputInEnv: false };
-const SECRET_OUTPUTS = ["stdout", "stderr"];
-const STEP = { addPreviousOutputInEnv: false };
 
 /**
  * The control plane behind its load balancer, in kubeadm's order: HAProxy configured on the
@@ -88,6 +84,7 @@ export class ControlPlane extends pulumi.ComponentResource {
                 // Every preflight before any change; the key rotation next; then one node at a time.
                 after: preflights.then(p => [...p, ...rotation, ...(previous ? previous.lastSteps : [])]),
                 loadBalancer: lbInstalls,
+                resolved: cluster,
             }));
         }
         const allPreflights = nodes.map(n => n.preflight);
@@ -116,6 +113,8 @@ export interface ControlPlaneNodeOptions extends pulumi.ComponentResourceOptions
     after?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
     /** The load balancer's own steps, which registration waits for. */
     loadBalancer?: pulumi.Resource[];
+    /** The cluster as ControlPlane already validated it (else the node validates its args itself). */
+    resolved?: ResolvedCluster;
 }
 
 /**
@@ -136,10 +135,10 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
 
     constructor(name: string, args: ControlPlaneNodeArgs, opts: ControlPlaneNodeOptions = {}) {
         const { node: nodeName, first, pki, etcdClientEndpoints, encryptionConfig, ...clusterArgs } = args;
-        const { cluster } = resolveClusterArgs(clusterArgs);
+        const cluster = opts.resolved ?? resolveClusterArgs(clusterArgs).cluster;
         const host = cluster.controlPlanes.find(h => h.name === nodeName);
         if (!host) throw new Error(`ControlPlaneNode ${name}: node ${JSON.stringify(nodeName)} is not a host with the "control-plane" role (those are: ${cluster.controlPlanes.map(h => h.name).join(", ")})`);
-        const { after: waitForOthers, loadBalancer, ...componentOpts } = opts;
+        const { after: waitForOthers, loadBalancer, resolved: _resolved, ...componentOpts } = opts;
         super("kubeadm:index:ControlPlaneNode", name, {}, componentOpts);
         this.nodeName = nodeName;
 

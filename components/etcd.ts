@@ -10,13 +10,10 @@ import { EtcdClusterArgs, planEtcd } from "../spec/etcd";
 import { certificateMismatches } from "../spec/pki";
 import { HostSpec } from "../spec/types";
 import { DEFAULTS } from "../spec/validate";
-import { connectionOf } from "./connection";
+import { connectionOf, SECRET_OUTPUTS, SECRET_STEP } from "./connection";
 
 export type { EtcdClusterArgs, EtcdPki } from "../spec/etcd";
 
-/** A step that carries secrets: nothing logged, output kept secret. */
-const SECRET_STEP = { logging: "none" as const, addPreviousOutputInEnv: false };
-const SECRET_OUTPUTS = ["stdout", "stderr"];
 
 /**
  * kubeadm's external etcd (its HA guide), or etcd stacked on the control planes: per member a

@@ -57,7 +57,7 @@ export function taintsFlag(taints: Taint[]): string {
     return taints.map(t => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`).join(",");
 }
 
-export function controlPlaneInput(cluster: ResolvedCluster, node: HostSpec, facts: HostFacts, etcdServers: string[], encrypted: boolean, externalCa: boolean): ControlPlaneInput {
+export function controlPlaneInput(cluster: ResolvedCluster, node: HostSpec, facts: HostFacts, etcdServers: string[], externalCa: boolean): ControlPlaneInput {
     const s = cluster.spec;
     return {
         minor: cluster.version.minor,
@@ -73,7 +73,7 @@ export function controlPlaneInput(cluster: ResolvedCluster, node: HostSpec, fact
         etcdServers: cluster.etcdTopology === "stacked" ? [] : etcdServers,
         caCertDirs: facts.caCertDirs,
         externalCa,
-        encryptionProviderConfig: encrypted ? ENCRYPTION_CONFIG_PATH : undefined,
+        encryptionProviderConfig: ENCRYPTION_CONFIG_PATH,
         apiServer: s.apiServer,
         controllerManager: s.controllerManager,
         scheduler: s.scheduler,
@@ -183,7 +183,7 @@ export function controlPlaneFiles(i: ControlPlaneFilesInput): ControlPlaneFiles 
     if (instance) pub("/var/lib/kubelet/instance-config.yaml", instance);
     for (const d of s.kubelet?.dropIns ?? []) pub(`${KUBELET_DROPIN_DIR}/${d.name}`, d.content.endsWith("\n") ? d.content : `${d.content}\n`);
 
-    const pods = controlPlaneInput(cluster, node, i.facts, i.etcdServers, true, externalCa);
+    const pods = controlPlaneInput(cluster, node, i.facts, i.etcdServers, externalCa);
     pub(APISERVER_MANIFEST, toYaml(apiServerPod(pods)), "0600");
     pub(CONTROLLER_MANAGER_MANIFEST, toYaml(controllerManagerPod(pods)), "0600");
     pub(SCHEDULER_MANIFEST, toYaml(schedulerPod(pods)), "0600");

@@ -231,14 +231,8 @@ function plan(pod) {
     } else {
         log("W", `static pod ${pod.metadata && pod.metadata.name}: ${bin} --help lists no flags; its flags are not checked`);
     }
-    // The lab never targets addresses outside 127.0.0.0/8: a URL to any other IPv4 address stops the pod.
-    for (const a of args) {
-        for (const m of a.matchAll(/:\/\/(\d{1,3}(?:\.\d{1,3}){3})(?=[:/]|$)/g)) {
-            if (!m[1].startsWith("127.") && m[1] !== "0.0.0.0") {
-                return { state: "rejected", reason: `${a.split("=")[0]} names ${m[1]}, outside 127.0.0.0/8: lab hosts use 127.x.y.z addresses` };
-            }
-        }
-    }
+    const outside = outsideLoopback(args);
+    if (outside) return outside;
     const translated = {};
     const runArgs = translateLoopback(args, translated);
     return {
@@ -250,16 +244,25 @@ function plan(pod) {
     };
 }
 
+/** The lab never targets addresses outside 127.0.0.0/8: a URL to any other IPv4 address rejects the pod. */
+function outsideLoopback(args) {
+    for (const a of args) {
+        for (const m of a.matchAll(/:\/\/(\d{1,3}(?:\.\d{1,3}){3})(?=[:/]|$)/g)) {
+            if (!m[1].startsWith("127.") && m[1] !== "0.0.0.0") {
+                return { state: "rejected", reason: `${a.split("=")[0]} names ${m[1]}, outside 127.0.0.0/8: lab hosts use 127.x.y.z addresses` };
+            }
+        }
+    }
+    return undefined;
+}
+
 /**
  * kube-apiserver is not on this machine: its health endpoints are served by apiserver-health.js
  * with the manifest's flags (serving certificate, address, port, etcd client flags).
  */
 function apiServerStandIn(args, c) {
-    for (const a of args) {
-        for (const m of a.matchAll(/:\/\/(\d{1,3}(?:\.\d{1,3}){3})(?=[:/]|$)/g)) {
-            if (!m[1].startsWith("127.")) return { state: "rejected", reason: `${a.split("=")[0]} names ${m[1]}, outside 127.0.0.0/8: lab hosts use 127.x.y.z addresses` };
-        }
-    }
+    const outside = outsideLoopback(args);
+    if (outside) return outside;
     const translated = {};
     return {
         run: {
