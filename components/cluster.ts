@@ -1,12 +1,27 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { controlPlaneNodeMetadata } from "../render/cluster-objects";
 import { clusterConfigurationYaml } from "../render/cluster-configuration";
+import { joinHostPort } from "../spec/network";
 import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
+import { ClusterNode } from "../spec/types";
+import { DEFAULTS } from "../spec/validate";
+import { AddOns } from "./addons";
+import { BootstrapObjects } from "./bootstrap-objects";
+import { ControlPlane, controlPlaneSteps } from "./control-plane";
+import { EtcdCluster, etcdHealthGate } from "./etcd";
 import { ClusterPki } from "./pki";
+import { Workers } from "./worker";
 
 export type { ClusterArgs } from "../spec/cluster-args";
 export { resolveClusterArgs } from "../spec/cluster-args";
 
-/** A kubeadm-style cluster on existing hosts. */
+/**
+ * A kubeadm-style cluster on existing hosts, in kubeadm's order: PKI; (node preparation;) every
+ * host's preflight; etcd; the load balancer and the first control plane; the cluster objects
+ * (RBAC, bootstrap token, cluster-info, kubeadm's ConfigMaps); the other control planes one at a
+ * time; the workers in parallel; the add-ons.
+ */
 export class Cluster extends pulumi.ComponentResource {
     /** The cluster's ClusterConfiguration as kubeadm stores it in kube-system/kubeadm-config. */
     public readonly clusterConfiguration: pulumi.Output<string>;
@@ -14,11 +29,25 @@ export class Cluster extends pulumi.ComponentResource {
     public readonly caCertPem: pulumi.Output<string>;
     /** `sha256:<hex>` for `kubeadm join --discovery-token-ca-cert-hash`. */
     public readonly discoveryTokenCaCertHash: pulumi.Output<string>;
+    /** "https://<controlPlaneEndpoint>". */
+    public readonly endpoint: pulumi.Output<string>;
+    /** admin.conf (group kubeadm:cluster-admins). Secret. */
+    public readonly adminKubeconfig: pulumi.Output<string>;
+    /** `kubeadm join <endpoint> --token … --discovery-token-ca-cert-hash sha256:…`. Secret. */
+    public readonly joinCommand: pulumi.Output<string>;
+    /** Every node: name, address and roles. */
+    public readonly nodes: pulumi.Output<ClusterNode[]>;
+    /** A provider with admin.conf's credentials, for deploying workloads once the cluster is up. */
+    public readonly provider: k8s.Provider;
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const { cluster, warnings } = resolveClusterArgs(args);
+        if (cluster.etcdTopology === "stacked") {
+            throw new Error(`Cluster ${name}: etcd.topology "stacked" (the default) is not supported yet: stacked members need each control plane's kubelet configured before etcd starts. Give etcd its own hosts (hosts with the "etcd" role and etcd.topology "dedicated") or an external etcd cluster (etcd.topology "external")`);
+        }
         super("kubeadm:index:Cluster", name, {}, opts);
         for (const w of warnings) pulumi.log.warn(w, this);
+        const parent = { parent: this };
 
         const s = cluster.spec;
         const pki = new ClusterPki(`${name}-pki`, {
@@ -31,15 +60,57 @@ export class Cluster extends pulumi.ComponentResource {
             etcdServerCertSANs: s.etcd?.serverCertSANs,
             etcdPeerCertSANs: s.etcd?.peerCertSANs,
             certificates: s.certificates,
-        }, { parent: this });
+            kubeconfigs: true,
+        }, parent);
 
+        // Every host's preflight comes before any change: the etcd members', the control planes' and the workers'.
+        let resolvePreflights!: (r: pulumi.Resource[]) => void;
+        const otherPreflights = new Promise<pulumi.Resource[]>(r => { resolvePreflights = r; });
+        const workers = new Workers(`${name}-workers`, { caCertPem: pki.caCertPem }, { ...parent, cluster });
+        const etcd = cluster.etcdTopology === "external" ? undefined : new EtcdCluster(`${name}-etcd`, {
+            kubernetesVersion: cluster.version.version, members: cluster.etcdMembers, pki, topology: cluster.etcdTopology,
+            certificatesDir: s.certificates?.certificatesDir, ignorePreflightErrors: s.ignorePreflightErrors, nodePreparation: s.nodePreparation,
+            dataDir: s.etcd?.dataDir, imageRepository: s.etcd?.imageRepository ?? s.imageRepository, imageTag: s.etcd?.imageTag,
+            extraArgs: s.etcd?.extraArgs, extraEnvs: s.etcd?.extraEnvs,
+        }, { ...parent, after: otherPreflights });
+
+        let resolveObjects!: (r: pulumi.Resource[]) => void;
+        const objectsReady = new Promise<pulumi.Resource[]>(r => { resolveObjects = r; });
+        const controlPlane = new ControlPlane(`${name}-control-plane`, { ...args, pki, etcdClientEndpoints: etcd?.clientEndpoints }, {
+            ...parent, resolved: cluster, after: [...(etcd ? [etcdHealthGate(etcd)] : []), ...workers.preflights], afterFirst: objectsReady,
+        });
+        const cp = controlPlaneSteps(controlPlane);
+        resolvePreflights([...cp.preflights, ...workers.preflights]);
+
+        const first = cp.nodes[0];
+        const objects = new BootstrapObjects(`${name}-objects`, {
+            caCertPem: pki.caCertPem, nodeKubeconfigCerts: pki.nodeKubeconfigCerts, nodeKubeconfigKeys: pki.nodeKubeconfigKeys,
+        }, { ...parent, cluster, after: first.lastSteps });
+        resolveObjects(objects.objects);
+
+        // mark-control-plane: each control plane's labels once its kubelet has registered it (its gate waits for that).
+        const marks = cp.nodes.map((n, i) => new k8s.core.v1.NodePatch(`${name}-mark-control-plane-${n.nodeName}`, {
+            metadata: controlPlaneNodeMetadata(n.nodeName, cluster.version.minor, cluster.controlPlanes[i].criSocket ?? DEFAULTS.criSocket),
+        }, { parent: objects, provider: objects.provider, dependsOn: [...n.lastSteps, objects.clusterAdmins] }));
+
+        const allControlPlanes = cp.nodes.flatMap(n => n.lastSteps);
+        const joins = workers.join(`${name}-workers`, objects.joinToken, [...allControlPlanes, ...objects.objects]);
+        new AddOns(`${name}-addons`, {}, { ...parent, cluster, kubernetes: objects.provider, after: [...objects.objects, ...marks, ...allControlPlanes, ...joins] });
+
+        const endpoint = joinHostPort(cluster.endpoint.host, cluster.endpoint.port);
         this.clusterConfiguration = pulumi.output(clusterConfigurationYaml(cluster));
         this.kubernetesVersion = pulumi.output(cluster.version.version);
         this.caCertPem = pki.caCertPem;
         this.discoveryTokenCaCertHash = pki.discoveryTokenCaCertHash;
+        this.endpoint = pulumi.output(`https://${endpoint}`);
+        this.adminKubeconfig = objects.adminKubeconfig;
+        this.joinCommand = pulumi.secret(pulumi.interpolate`kubeadm join ${endpoint} --token ${objects.joinToken} --discovery-token-ca-cert-hash ${pki.discoveryTokenCaCertHash}`);
+        this.nodes = pulumi.output(s.hosts.map(h => ({ name: h.name, address: h.address, roles: h.roles })));
+        this.provider = objects.provider;
         this.registerOutputs({
             clusterConfiguration: this.clusterConfiguration, kubernetesVersion: this.kubernetesVersion,
             caCertPem: this.caCertPem, discoveryTokenCaCertHash: this.discoveryTokenCaCertHash,
+            endpoint: this.endpoint, adminKubeconfig: this.adminKubeconfig, joinCommand: this.joinCommand, nodes: this.nodes,
         });
     }
 }

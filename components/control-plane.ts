@@ -12,6 +12,7 @@ import { haproxyConfig, HAPROXY_CONFIG } from "../render/haproxy";
 import { kubeadmDropIn } from "../render/kubelet";
 import { KUBE_VIP_MANIFEST, kubeVipPod } from "../render/kube-vip";
 import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript, leftAsItWas } from "../render/load-balancer-scripts";
+import { nodePreparationScript } from "../render/node-preparation";
 import { digest, remoteBash, secretStdin } from "../render/scripts";
 import { toYaml } from "../render/yaml";
 import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
@@ -49,25 +50,46 @@ export interface ControlPlaneArgs extends ClusterArgs {
  * other one at a time (deregistered, placed, ready, registered again). Encryption at rest with a
  * generated key; raising keyVersion rotates it in the documented order before any node changes.
  */
+export interface ControlPlaneOptions extends pulumi.ComponentResourceOptions {
+    /** What every change (load balancer, key rotation, nodes) waits for besides the preflights: the etcd cluster's health gate. */
+    after?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
+    /** What the control planes after the first wait for: the cluster objects created once the first one is up. */
+    afterFirst?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
+    /** The cluster as the caller already validated it. */
+    resolved?: ResolvedCluster;
+}
+
+/** A ControlPlane's nodes and preflights, for the Cluster to order other steps by (not outputs of the component). */
+export interface ControlPlaneSteps {
+    nodes: ControlPlaneNode[];
+    preflights: pulumi.Resource[];
+}
+const CONTROL_PLANE_STEPS = new WeakMap<ControlPlane, ControlPlaneSteps>();
+export function controlPlaneSteps(cp: ControlPlane): ControlPlaneSteps {
+    return CONTROL_PLANE_STEPS.get(cp)!;
+}
+
 export class ControlPlane extends pulumi.ComponentResource {
     /** "https://<controlPlaneEndpoint>". */
     public readonly endpoint: pulumi.Output<string>;
     /** What each node's readiness gate saw, by node; known once every node is ready and registered. */
     public readonly ready: pulumi.Output<{ [node: string]: string }>;
 
-    constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: ControlPlaneArgs, opts: ControlPlaneOptions = {}) {
         const { pki, etcdClientEndpoints, ...clusterArgs } = args ?? ({} as ControlPlaneArgs);
-        const { cluster, warnings } = resolveClusterArgs(clusterArgs);
+        const { after: afterOthers, afterFirst, resolved, ...componentOpts } = opts;
+        const { cluster, warnings } = resolved ? { cluster: resolved, warnings: [] } : resolveClusterArgs(clusterArgs);
         if (cluster.etcdTopology === "stacked") {
             throw new Error(`ControlPlane ${name}: etcd.topology "stacked" is not supported by ControlPlane yet: stacked members need each control plane's kubelet configured before etcd starts, an order the Cluster component will own. Use etcd hosts (topology "dedicated") or an external etcd cluster`);
         }
         if (cluster.etcdTopology !== "external" && etcdClientEndpoints === undefined) {
             throw new Error(`ControlPlane ${name}: etcdClientEndpoints is required with etcd.topology "${cluster.etcdTopology}": pass EtcdCluster's clientEndpoints, so the control planes wait for a healthy etcd`);
         }
-        super("kubeadm:index:ControlPlane", name, {}, opts);
+        super("kubeadm:index:ControlPlane", name, {}, componentOpts);
         for (const w of warnings) pulumi.log.warn(w, this);
 
-        const lbInstalls = cluster.loadBalancerType === "haproxy" ? haproxySteps(name, cluster, this) : [];
+        const others = Promise.resolve(afterOthers ?? []);
+        const lbInstalls = cluster.loadBalancerType === "haproxy" ? haproxySteps(name, cluster, this, others) : [];
         const encryption = encryptionKeys(name, cluster, this);
 
         const nodes: ControlPlaneNode[] = [];
@@ -82,14 +104,16 @@ export class ControlPlane extends pulumi.ComponentResource {
             }, {
                 parent: this,
                 // Every preflight before any change; the key rotation next; then one node at a time.
-                after: preflights.then(p => [...p, ...rotation, ...(previous ? previous.lastSteps : [])]),
+                after: Promise.all([preflights, others, index > 0 ? Promise.resolve(afterFirst ?? []) : []])
+                    .then(([p, o, f]) => [...p, ...o, ...rotation, ...f, ...(previous ? previous.lastSteps : [])]),
                 loadBalancer: lbInstalls,
                 resolved: cluster,
             }));
         }
         const allPreflights = nodes.map(n => n.preflight);
-        if (encryption.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, lbInstalls, this);
+        if (encryption.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, lbInstalls, others, this);
         resolvePreflights(allPreflights);
+        CONTROL_PLANE_STEPS.set(this, { nodes, preflights: allPreflights });
 
         this.endpoint = pulumi.output(`https://${joinHostPort(cluster.endpoint.host, cluster.endpoint.port)}`);
         this.ready = pulumi.all(Object.fromEntries(nodes.map(n => [n.nodeName, n.ready]))) as pulumi.Output<{ [node: string]: string }>;
@@ -155,6 +179,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
             create: publicFiles.apply(pub => remoteBash(controlPlanePreflightScript({
                 ...ctx("control-plane preflight"), node: host, bindPort, criSocket: host.criSocket ?? DEFAULTS.criSocket, certificatesDir,
                 caSha256: digest(pub["ca.crt"] ?? ""), swapTolerated: s.kubelet?.config?.failSwapOn === false, ignore,
+                prepare: s.nodePreparation && nodePreparationScript(s.nodePreparation, cluster.version.version),
             }), { host: host.name, step: "control-plane-preflight" })),
             ...STEP,
         }, { parent: this });
@@ -294,7 +319,7 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
 }
 
 /** HAProxy on each load-balancer host, listing every control plane (each registered later, at runtime). */
-function haproxySteps(name: string, cluster: ResolvedCluster, parent: pulumi.Resource): pulumi.Resource[] {
+function haproxySteps(name: string, cluster: ResolvedCluster, parent: pulumi.Resource, after: Promise<pulumi.Resource[]>): pulumi.Resource[] {
     const s = cluster.spec;
     const config = haproxyConfig({
         bindAddress: s.loadBalancer?.bindAddress ?? "*",
@@ -306,7 +331,7 @@ function haproxySteps(name: string, cluster: ResolvedCluster, parent: pulumi.Res
         connection: connectionOf(lb),
         create: remoteBash(haproxyInstallScript({ host: lb.name, step: `haproxy (${HAPROXY_CONFIG})`, config }), { host: lb.name, step: "haproxy" }),
         ...STEP,
-    }, { parent }));
+    }, { parent, dependsOn: after as Promise<pulumi.Input<pulumi.Resource>[]> }));
 }
 
 interface EncryptionKeys {
@@ -346,7 +371,7 @@ function encryptionKeys(name: string, cluster: ResolvedCluster, parent: pulumi.R
  * The nodes' install steps, which wait for this, then drop the old key.
  */
 function rotationStepsFor(name: string, cluster: ResolvedCluster, current: pulumi.Output<EncryptionKey>, previous: pulumi.Output<EncryptionKey>,
-    preflights: pulumi.Resource[], lbInstalls: pulumi.Resource[], parent: pulumi.Resource): pulumi.Resource[] {
+    preflights: pulumi.Resource[], lbInstalls: pulumi.Resource[], others: Promise<pulumi.Resource[]>, parent: pulumi.Resource): pulumi.Resource[] {
     const e = cluster.encryption;
     const s = cluster.spec;
     const bindPort = s.apiServer?.bindPort ?? DEFAULTS.bindPort;
@@ -361,14 +386,14 @@ function rotationStepsFor(name: string, cluster: ResolvedCluster, current: pulum
             const step = `${name}-key${e.keyVersion}-${p.id}-${cp.name}`;
             // Each restart happens out of the load balancer, as any other change to a node.
             const registration = registrationSteps(cluster, cp, pulumi.output(`key${e.keyVersion} ${p.id}`), timeoutSeconds);
-            const before = out.length ? out.slice(-1) : [...preflights, ...lbInstalls];
-            const drains = registration.map(r => r.drain(`${step}-deregister-${r.target}`, { parent, dependsOn: before }));
+            const before: Promise<pulumi.Resource[]> = out.length ? Promise.resolve(out.slice(-1)) : others.then(a => [...preflights, ...lbInstalls, ...a]);
+            const drains = registration.map(r => r.drain(`${step}-deregister-${r.target}`, { parent, dependsOn: before as Promise<pulumi.Input<pulumi.Resource>[]> }));
             const rotate = new command.remote.Command(step, {
                 connection: connectionOf(cp),
                 create: remoteBash(encryptionRotationScript({ host: cp.name, step: `encryption key${e.keyVersion}: ${p.phase}`, node: cp, bindPort, certificatesDir, timeoutSeconds, phase: p.phase }), { host: cp.name, step: "encryption-rotation" }),
                 stdin: pulumi.secret(steps.apply(st => secretStdin([{ path: ENCRYPTION_CONFIG_PATH, content: st[p.index].config }]))),
                 ...SECRET_STEP,
-            }, { parent, dependsOn: [...before, ...drains], additionalSecretOutputs: SECRET_OUTPUTS });
+            }, { parent, dependsOn: before.then(b => [...b, ...drains]) as Promise<pulumi.Input<pulumi.Resource>[]>, additionalSecretOutputs: SECRET_OUTPUTS });
             if (p.id === "add") adds.push(rotate);
             // A node where nothing was rotated (no kube-apiserver yet) is not registered by this step.
             const after = pulumi.all([rotate.stdout, ...drains.map(d => d.stdout)]).apply(outs => (outs[0].includes("nothing to rotate")

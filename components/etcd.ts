@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ETCD_MANIFEST, etcdHealthScript, etcdInstallScript, etcdPreflightScript } from "../render/etcd-scripts";
 import { etcdHostKubeletConfig, etcdServiceManagerDropIn, KUBELET_DROPIN_DIR } from "../render/kubelet";
 import { etcdPod } from "../render/manifests/etcd";
+import { nodePreparationScript } from "../render/node-preparation";
 import { digest, PlacedFile, remoteBash, secretStdin } from "../render/scripts";
 import { toYaml } from "../render/yaml";
 import { joinHostPort } from "../spec/network";
@@ -14,12 +15,22 @@ import { connectionOf, SECRET_OUTPUTS, SECRET_STEP } from "./connection";
 
 export type { EtcdClusterArgs, EtcdPki } from "../spec/etcd";
 
+export interface EtcdClusterOptions extends pulumi.ComponentResourceOptions {
+    /** What the members' installs wait for besides their own preflights (every other host's preflight). */
+    after?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
+}
 
 /**
  * kubeadm's external etcd (its HA guide), or etcd stacked on the control planes: per member a
  * preflight and one install step (certificates, the kubelet as static-pod manager, the etcd static
  * pod), then one health gate over the whole cluster.
  */
+const ETCD_GATES = new WeakMap<EtcdCluster, pulumi.Resource>();
+/** The health gate over the whole etcd cluster: what the control planes wait for (not an output of the component). */
+export function etcdHealthGate(etcd: EtcdCluster): pulumi.Resource {
+    return ETCD_GATES.get(etcd)!;
+}
+
 export class EtcdCluster extends pulumi.ComponentResource {
     /** Client URLs of the members, e.g. "https://10.0.20.11:2379". */
     public readonly clientEndpoints: pulumi.Output<string[]>;
@@ -31,9 +42,10 @@ export class EtcdCluster extends pulumi.ComponentResource {
     /** What the health gate saw: "etcd healthy: members a,b,c". */
     public readonly health: pulumi.Output<string>;
 
-    constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: EtcdClusterArgs, opts: EtcdClusterOptions = {}) {
         const plan = planEtcd(args);
-        super("kubeadm:index:EtcdCluster", name, {}, opts);
+        const { after: othersFirst, ...componentOpts } = opts;
+        super("kubeadm:index:EtcdCluster", name, {}, componentOpts);
         for (const w of plan.warnings) pulumi.log.warn(w, this);
 
         const members = args.members;
@@ -67,10 +79,13 @@ export class EtcdCluster extends pulumi.ComponentResource {
             create: caSha256.apply(sha => remoteBash(etcdPreflightScript({
                 host: m.name, step: "etcd preflight", member: m, topology: plan.topology, dataDir: plan.dataDir, certificatesDir: plan.certificatesDir,
                 criSocket: m.criSocket ?? DEFAULTS.criSocket, ignore: args.ignorePreflightErrors ?? [], caSha256: sha,
+                prepare: args.nodePreparation && nodePreparationScript(args.nodePreparation, plan.version.version),
             }), { host: m.name, step: "etcd-preflight" })),
             addPreviousOutputInEnv: false,
         }, { parent: this }));
 
+        // Resources stay Resources inside a Promise (an Output would lift their fields).
+        const waitFor: Promise<pulumi.Resource[]> = Promise.resolve(othersFirst ?? []).then(a => [...preflights, ...a]);
         // Members change one at a time: each install waits for the one before it, and a member that
         // restarts waits until it is healthy again (a new cluster's members start without waiting).
         const installs: command.remote.Command[] = [];
@@ -108,6 +123,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     { path: `${pki}/healthcheck-client.key`, content: need(priv, "etcd/healthcheck-client.key", "privateFiles") },
                 ]);
             });
+            const previous = installs.slice(-1);
             installs.push(new command.remote.Command(`${name}-${m.name}-install`, {
                 connection: connectionOf(m),
                 create: files.apply(list => remoteBash(etcdInstallScript({
@@ -116,7 +132,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 }), { host: m.name, step: "etcd-install" })),
                 stdin: pulumi.secret(stdin),
                 ...SECRET_STEP,
-            }, { parent: this, dependsOn: [...preflights, ...installs.slice(-1)], additionalSecretOutputs: SECRET_OUTPUTS }));
+            }, { parent: this, dependsOn: waitFor.then(w => [...w, ...previous]) as Promise<pulumi.Input<pulumi.Resource>[]>, additionalSecretOutputs: SECRET_OUTPUTS }));
         }
 
         const gateHost: HostSpec = members[0];
@@ -131,6 +147,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             addPreviousOutputInEnv: false,
         }, { parent: this, dependsOn: installs });
 
+        ETCD_GATES.set(this, gate);
         const endpoints = members.map(m => `https://${joinHostPort(m.address, 2379)}`);
         // Resolves only once the gate has passed, so whatever uses the endpoints waits for a healthy cluster.
         this.clientEndpoints = gate.stdout.apply(() => endpoints);

@@ -39,13 +39,13 @@ const FACTS_PREFIX = "facts ";
 
 /** Reads the facts line of a preflight's output. */
 export function parseHostFacts(stdout: string, host: string): HostFacts {
-    const line = stdout.split("\n").reverse().find(l => l.startsWith(FACTS_PREFIX));
+    const line = String(stdout ?? "").split("\n").reverse().find(l => l.startsWith(FACTS_PREFIX));
     let facts: any;
     try {
         facts = line ? JSON.parse(line.slice(FACTS_PREFIX.length)) : undefined;
     } catch { /* reported below */ }
     if (!facts || typeof facts.hostname !== "string" || !Array.isArray(facts.caCertDirs) || typeof facts.resolvConf !== "string") {
-        throw new Error(`[${host}] control-plane preflight: its output has no facts line ("${FACTS_PREFIX}{...}"); got: ${stdout.slice(-300)}`);
+        throw new Error(`[${host}] preflight: its output has no facts line ("${FACTS_PREFIX}{...}"); got: ${String(stdout ?? "").slice(-300)}`);
     }
     return { hostname: facts.hostname, caCertDirs: facts.caCertDirs.filter((d: string) => OPTIONAL_CA_DIRS.includes(d)), resolvConf: facts.resolvConf };
 }
@@ -60,6 +60,8 @@ export interface ControlPlanePreflightInput extends ScriptContext {
     /** The kubelet config sets failSwapOn: false (swap tolerated). */
     swapTolerated: boolean;
     ignore: string[];
+    /** Node preparation (nodePreparationScript) run before the checks. */
+    prepare?: string;
 }
 
 /**
@@ -68,21 +70,48 @@ export interface ControlPlanePreflightInput extends ScriptContext {
  * listens. Ends with the host's facts as one JSON line. It changes nothing on the host.
  */
 export function controlPlanePreflightScript(i: ControlPlanePreflightInput): string {
-    const socket = i.criSocket.replace(/^unix:\/\//, "");
     const ipv6 = i.node.address.includes(":");
     const loopback = ipv6 ? "::1" : "127.0.0.1";
-    const ports = [`${i.bindPort}@${i.node.address}`, `10257@${loopback}`, `10259@${loopback}`, `10250@${i.node.address}`];
-    return scriptHeader(i) + checkFunctions(i.ignore) + `
+    return nodePreflightScript(i, {
+        ports: [`${i.bindPort}@${i.node.address}`, `10257@${loopback}`, `10259@${loopback}`, `10250@${i.node.address}`],
+        owner: "this control plane",
+        // A control plane already on the host is "ours" when it advertises this node under this cluster's CA.
+        ours: `[ -f ${APISERVER_MANIFEST} ] && grep -q -- ${shellWord(`--advertise-address=${i.node.address}`)} ${APISERVER_MANIFEST}`,
+    });
+}
+
+/** kubeadm join's checks for a worker: the kubelet's port, the runtime, binaries and sysctls; facts as for a control plane. */
+export function workerPreflightScript(i: Omit<ControlPlanePreflightInput, "bindPort">): string {
+    return nodePreflightScript(i, {
+        ports: [`10250@${i.node.address}`],
+        owner: "the kubelet of this node",
+        ours: "[ -f /etc/kubernetes/kubelet.conf ]",
+        extra: `if [ -f /etc/kubernetes/kubelet.conf ] && [ "$ours" != true ]; then
+    check FileAvailable--etc-kubernetes-kubelet.conf "/etc/kubernetes/kubelet.conf exists under another cluster's CA: this host already belongs to a cluster; run kubeadm reset there first"
+fi
+`,
+    });
+}
+
+/** kubeadm's names (--ignore-preflight-errors) of a worker's checks. */
+export function workerPreflightChecks(ipv6: boolean): string[] {
+    return [...controlPlanePreflightChecks(0, ipv6).filter(c => !c.startsWith("Port-") || c === "Port-10250"), "FileAvailable--etc-kubernetes-kubelet.conf"];
+}
+
+function nodePreflightScript(i: Omit<ControlPlanePreflightInput, "bindPort">, role: { ports: string[]; owner: string; ours: string; extra?: string }): string {
+    const socket = i.criSocket.replace(/^unix:\/\//, "");
+    const ipv6 = i.node.address.includes(":");
+    return scriptHeader(i) + (i.prepare ?? "") + checkFunctions(i.ignore) + `
 ours=false
-if [ -f ${APISERVER_MANIFEST} ] && grep -q -- ${shellWord(`--advertise-address=${i.node.address}`)} ${APISERVER_MANIFEST} \\
+if ${role.ours} \\
     && [ "$(sha256sum ${shellWord(`${i.certificatesDir}/ca.crt`)} 2>/dev/null | cut -d' ' -f1)" = ${shellWord(i.caSha256)} ]; then
     ours=true
 fi
-[ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(id -un); connect as root"
+${role.extra ?? ""}[ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(id -un); connect as root"
 if [ "$(awk 'NR > 1' /proc/swaps 2>/dev/null | wc -l)" -gt 0 ]; then
     ${i.swapTolerated ? "echo \"[preflight] swap is on; the kubelet config tolerates it (failSwapOn: false)\"" : `check Swap "swap is on ($(awk 'NR > 1 { printf \"%s \", $1 }' /proc/swaps)); turn it off (swapoff -a, and remove it from /etc/fstab) or set kubelet.config {failSwapOn: false, memorySwap: {swapBehavior: LimitedSwap}}"`}
 fi
-${portChecks(ports, "this control plane")}if [ ! -S ${shellWord(socket)} ]; then
+${portChecks(role.ports, role.owner)}if [ ! -S ${shellWord(socket)} ]; then
     check CRI ${shellWord(`no container runtime socket at ${i.criSocket}; install and start containerd (or set the host's criSocket)`)}
 elif command -v crictl >/dev/null 2>&1 && ! crictl --runtime-endpoint ${shellWord(i.criSocket)} info >/dev/null 2>&1; then
     check CRI ${shellWord(`the container runtime at ${i.criSocket} does not answer (crictl info failed); start it: systemctl start containerd`)}
@@ -167,7 +196,7 @@ fi
         + summary();
 }
 
-function kubeletVersionCheck(i: { version: string; minimumKubeletVersion: string }): string {
+export function kubeletVersionCheck(i: { version: string; minimumKubeletVersion: string }, what = "a control plane"): string {
     const want = i.version.replace(/^v/, "");
     const wantMinor = want.split(".").slice(0, 2).join(".");
     const min = i.minimumKubeletVersion.replace(/^v/, "");
@@ -180,7 +209,7 @@ function kubeletVersionCheck(i: { version: string; minimumKubeletVersion: string
     if [ -z "$kubelet_version" ]; then
         check KubeletVersion "kubelet --version printed no version"
     elif [ "$oldest" != ${shellWord(min)} ] || [ "$newest" != ${shellWord(wantMinor)} ]; then
-        check KubeletVersion "the kubelet is v$kubelet_version; a control plane at v${want} needs a kubelet from v${min} to v${wantMinor}.x (the skew policy); install the kubelet of v${want}"
+        check KubeletVersion "the kubelet is v$kubelet_version; ${what} at v${want} needs a kubelet from v${min} to v${wantMinor}.x (the skew policy); install the kubelet of v${want}"
     fi
 else
     check KubeletVersion "kubelet is not installed; install the kubelet package of v${want}"

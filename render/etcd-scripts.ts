@@ -23,6 +23,8 @@ export interface EtcdPreflightInput extends ScriptContext {
     ignore: string[];
     /** sha256 of the etcd CA this cluster uses: a member is "ours" only under the same CA. */
     caSha256: string;
+    /** Node preparation (nodePreparationScript) run before the checks. */
+    prepare?: string;
 }
 
 /** kubeadm's name for the data dir check (DirAvailable--var-lib-etcd for the default). */
@@ -51,7 +53,7 @@ export function etcdPreflightScript(i: EtcdPreflightInput): string {
     // (and for clients when stacked).
     const listeners = [`2379@${i.member.address}`, `2380@${i.member.address}`, `2381@${loopback}`];
     if (i.topology === "stacked") listeners.push(`2379@${loopback}`);
-    return scriptHeader(i) + `
+    return scriptHeader(i) + (i.prepare ?? "") + `
 ${checkFunctions(i.ignore)}${thisMember(i)}
 [ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(id -un); connect as root"
 command -v kubelet >/dev/null 2>&1 || check FileExisting-kubelet "kubelet is not installed (not on PATH); install the kubelet package"

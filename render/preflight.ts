@@ -34,7 +34,8 @@ report() {
 export function portChecks(listeners: string[], owner: string): string {
     return `command -v ss >/dev/null 2>&1 || fail "ss (iproute2) is needed to check which ports are in use; install iproute2"
 listening=$(ss -Hltn)
-for entry in ${listeners.map(shellWord).join(" ")}; do
+listeners=(${listeners.map(shellWord).join(" ")})
+for entry in "\${listeners[@]}"; do
     port=\${entry%@*} addr=\${entry#*@}
     in_use=$(printf '%s\\n' "$listening" | awk -v a="$addr" -v p="$port" '$4 == a":"p || $4 == "["a"]:"p || $4 == "0.0.0.0:"p || $4 == "*:"p || $4 == "[::]:"p')
     if [ -n "$in_use" ] && [ "$ours" != true ]; then

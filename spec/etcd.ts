@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ResolvedVersion } from "../render/versions";
 import { isDnsSubdomain, isIp } from "./network";
 import { Problems } from "./problems";
-import { EtcdMemberSettings, HostSpec } from "./types";
+import { EtcdMemberSettings, HostSpec, NodePreparationSpec } from "./types";
 import { dataDirCheckName, ETCD_PREFLIGHT_CHECKS } from "../render/etcd-scripts";
 import { checkArgs, checkEnvs, checkHostPath, checkIgnoredChecks, checkImageRepository, checkImageTag, checkSsh, checkVersion, DEFAULTS, warnMemberCount } from "./validate";
 
@@ -33,6 +33,8 @@ export interface EtcdClusterArgs extends EtcdMemberSettings {
     ignorePreflightErrors?: string[];
     /** How long the health gate waits for every member, in seconds. Default 300. */
     healthTimeoutSeconds?: number;
+    /** Install the container runtime and the kubelet first (see ClusterSpec.nodePreparation). */
+    nodePreparation?: NodePreparationSpec;
 }
 
 export interface EtcdPlan {

@@ -40,6 +40,36 @@ export interface ClusterSpec {
     loadBalancer?: LoadBalancerSpec;
     /** Secrets (and other resources) encrypted in etcd by kube-apiserver. On by default. */
     encryptionAtRest?: EncryptionAtRestSpec;
+    /** How workers join (kubeadm's JoinConfiguration). */
+    join?: JoinSpec;
+    /** The CNI plug-in, applied from a manifest you supply (nothing is downloaded). */
+    cni?: CniSpec;
+    /** Installs the container runtime and the kubelet on the hosts before anything else. Off by default. */
+    nodePreparation?: NodePreparationSpec;
+}
+
+export interface JoinSpec {
+    /**
+     * How long a worker's join waits for its kubelet's TLS bootstrap (the CSR approved and
+     * kubelet.conf written), in seconds. Default 300 (kubeadm's timeouts.tlsBootstrap); 0 does not wait.
+     */
+    tlsBootstrapTimeoutSeconds?: number;
+}
+
+export interface CniSpec {
+    /** The manifest's YAML (one or more documents). */
+    manifest?: string;
+    /** Or a path to it, read where Pulumi runs. */
+    manifestFile?: string;
+    /** Text in the manifest replaced by networking.podSubnet, e.g. "10.244.0.0/16" in flannel's. */
+    podSubnetPlaceholder?: string;
+}
+
+export interface NodePreparationSpec {
+    /** "apt" (Debian, Ubuntu: pkgs.k8s.io), "dnf" (RHEL, Fedora: pkgs.k8s.io) or "command" (yours). */
+    installer: string;
+    /** With "command": runs on each host as root, with KUBERNETES_VERSION (e.g. "1.33.2") and KUBERNETES_MINOR ("1.33") set. */
+    command?: string;
 }
 
 export interface LoadBalancerSpec {
@@ -140,6 +170,13 @@ export interface HostSpec {
     criSocket?: string;
     /** Extra kubelet flags for this host only, after the cluster-wide ones. */
     kubeletExtraArgs?: Arg[];
+}
+
+/** A host of the cluster as the Cluster component lists it. */
+export interface ClusterNode {
+    name: string;
+    address: string;
+    roles: string[];
 }
 
 /** A node's name and the address its certificates carry. */

@@ -1,4 +1,6 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
+import * as yaml from "js-yaml";
 import * as ipaddr from "ipaddr.js";
 import { OWNED_FLAGS, ControlPlaneComponent } from "../render/owned-flags";
 import { resolveVersion, ResolvedVersion } from "../render/versions";
@@ -9,7 +11,7 @@ import {
 } from "./network";
 import {
     Arg, BootstrapTokenSpec, CertificatesSpec, ClusterSpec, ControlPlaneComponentSpec, EnvVar, HOST_ROLES, HostPathMount, HostSpec,
-    NetworkingSpec, SshSpec, BastionSpec, Taint, EncryptionAtRestSpec, SystemdDropIn,
+    NetworkingSpec, SshSpec, BastionSpec, Taint, EncryptionAtRestSpec, SystemdDropIn, CniSpec, NodePreparationSpec,
 } from "./types";
 import { ENCRYPTION_PROVIDERS, isEncryptionKey } from "../render/encryption";
 import { parseGoDuration } from "./duration";
@@ -68,6 +70,8 @@ export interface ResolvedCluster {
     loadBalancerType: string;
     /** Encryption at rest; when disabled, kube-apiserver writes plaintext but still reads what the keys encrypted. */
     encryption: { provider: string; resources: string[]; keyVersion: number; disabled: boolean };
+    /** The CNI manifest with the pod subnet substituted, when one was given. */
+    cniManifest?: string;
     warnings: string[];
 }
 
@@ -124,14 +128,73 @@ export function validateCluster(spec: ClusterSpec): ResolvedCluster {
     const loadBalancerType = checkLoadBalancer(p, spec, hosts, withRole("load-balancer"), endpoint, bindPort);
     const encryption = checkEncryptionAtRest(p, spec.encryptionAtRest, "encryptionAtRest");
     checkDropIns(p, spec.kubelet?.dropIns, "kubelet.dropIns");
+    const join = spec.join?.tlsBootstrapTimeoutSeconds;
+    if (join !== undefined && !(isWhole(join) && join >= 0)) p.add("join.tlsBootstrapTimeoutSeconds", join, "a whole number of seconds, 0 or more (0: do not wait)");
+    const cniManifest = checkCni(p, spec.cni, "cni", networking?.podSubnet);
+    checkNodePreparation(p, spec.nodePreparation, "nodePreparation");
 
     p.throwIfAny();
     if (version!.warning) p.warn(version!.warning);
     return {
         spec, version: version!, clusterName, endpoint: { host: endpoint.host, port: endpoint.port }, networking: networking!,
         controlPlanes, workers: withRole("worker"), loadBalancers: withRole("load-balancer"),
-        etcdTopology: topology, etcdMembers: members, loadBalancerType, encryption, warnings: p.warnings,
+        etcdTopology: topology, etcdMembers: members, loadBalancerType, encryption, cniManifest, warnings: p.warnings,
     };
+}
+
+export const NODE_INSTALLERS = ["apt", "dnf", "command"] as const;
+
+function checkNodePreparation(p: Problems, n: NodePreparationSpec | undefined, field: string): void {
+    if (n === undefined) return;
+    if (!(NODE_INSTALLERS as readonly string[]).includes(n?.installer)) p.add(`${field}.installer`, n?.installer, `one of ${NODE_INSTALLERS.map(x => `"${x}"`).join(", ")}`);
+    if (n?.installer === "command" && (typeof n.command !== "string" || n.command.trim() === "")) p.add(`${field}.command`, n.command, "the install command to run on each host (installer \"command\")");
+    if (n?.installer !== "command" && n?.command !== undefined) p.add(`${field}.command`, "(a command)", "no command unless installer is \"command\"");
+}
+
+/**
+ * The CNI manifest (from the text or the file), with the pod subnet substituted; every document
+ * must be a Kubernetes object (apiVersion, kind, metadata.name).
+ */
+function checkCni(p: Problems, cni: CniSpec | undefined, field: string, podSubnet: string | undefined): string | undefined {
+    if (cni === undefined) return undefined;
+    if ((cni.manifest === undefined) === (cni.manifestFile === undefined)) {
+        p.add(field, "(manifest and manifestFile)", "exactly one of manifest (the YAML) or manifestFile (a path to it)");
+        return undefined;
+    }
+    let text = cni.manifest;
+    const where = cni.manifest !== undefined ? `${field}.manifest` : `${field}.manifestFile`;
+    if (cni.manifestFile !== undefined) {
+        try {
+            text = fs.readFileSync(cni.manifestFile, "utf8");
+        } catch (e) {
+            p.add(where, cni.manifestFile, `a readable file (${(e as Error).message})`);
+            return undefined;
+        }
+    }
+    if (typeof text !== "string" || text.trim() === "") {
+        p.add(where, text, "a YAML manifest with one or more Kubernetes objects");
+        return undefined;
+    }
+    if (cni.podSubnetPlaceholder !== undefined) {
+        if (!podSubnet) p.add(`${field}.podSubnetPlaceholder`, cni.podSubnetPlaceholder, "a placeholder only with networking.podSubnet set (the value it is replaced with)");
+        else if (!text.includes(cni.podSubnetPlaceholder)) p.add(`${field}.podSubnetPlaceholder`, cni.podSubnetPlaceholder, "text that occurs in the manifest");
+        else text = text.split(cni.podSubnetPlaceholder).join(podSubnet);
+    }
+    let docs: unknown[];
+    try {
+        docs = yaml.loadAll(text).filter(d => d !== null && d !== undefined);
+    } catch (e) {
+        p.add(where, `(YAML that does not parse: ${(e as Error).message.split("\n")[0]})`, "valid YAML: one or more Kubernetes objects separated by ---");
+        return undefined;
+    }
+    if (docs.length === 0) p.add(where, "(no documents)", "one or more Kubernetes objects");
+    docs.forEach((d, i) => {
+        const o = d as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } };
+        if (typeof o !== "object" || Array.isArray(o) || typeof o.apiVersion !== "string" || typeof o.kind !== "string" || typeof o.metadata?.name !== "string") {
+            p.add(`${where} document ${i + 1}`, typeof d === "object" ? JSON.stringify(d).slice(0, 80) : d, "a Kubernetes object with apiVersion, kind and metadata.name");
+        }
+    });
+    return text;
 }
 
 function checkLoadBalancer(p: Problems, spec: ClusterSpec, hosts: HostSpec[], lbHosts: HostSpec[], endpoint: { host: string; port: number }, bindPort: number): string {
@@ -328,6 +391,9 @@ function checkHosts(p: Problems, hosts: HostSpec[], networking: ResolvedNetworki
             if (new Set(h.roles).size !== h.roles.length) p.add(`${f}.roles`, h.roles, "each role once");
             if (h.roles.includes("etcd") && (h.roles.includes("control-plane") || h.roles.includes("worker"))) {
                 p.add(`${f}.roles`, h.roles, "\"etcd\" apart from \"control-plane\" and \"worker\": a dedicated etcd host's kubelet runs standalone for etcd only; put etcd on the control planes with etcd.topology \"stacked\" instead");
+            }
+            if (h.roles.includes("worker") && h.roles.includes("control-plane")) {
+                p.add(`${f}.roles`, h.roles, "\"control-plane\" or \"worker\", not both: a control plane runs workloads when controlPlaneTaints is [] (kubeadm's single-node setup)");
             }
             if (h.roles.includes("load-balancer") && h.roles.includes("control-plane")) {
                 p.add(`${f}.roles`, h.roles, "a load-balancer host apart from the control planes (both listen on the API port); use kube-vip for a load balancer on the control planes");

@@ -1,11 +1,10 @@
-import { spawnSync } from "node:child_process";
-import * as path from "node:path";
 import { validateCluster } from "../../spec/validate";
 import { kubeVipPod } from "../../render/kube-vip";
 import { apiServerPod, ControlPlaneInput, controllerManagerPod, schedulerPod } from "../../render/manifests/control-plane";
 import { etcdPod } from "../../render/manifests/etcd";
 import { SUPPORTED_MINORS } from "../../render/versions";
 import { haSpec } from "../support/fixtures";
+import { validateObjects as validate } from "../support/k8s-validate";
 
 /**
  * The API types each supported minor is checked against: the official client generated for that
@@ -15,14 +14,6 @@ import { haSpec } from "../support/fixtures";
 const RELEASES: Record<string, string[]> = {
     "1.30": ["1.30"], "1.31": ["1.30", "1.32"], "1.32": ["1.32"], "1.33": ["1.33"], "1.34": ["1.34"], "1.35": ["1.34", "1.36"],
 };
-
-function validate(release: string, objects: { type: string; object: unknown }[]): string[][] {
-    const r = spawnSync(process.execPath, [path.join(__dirname, "../support/k8s-schema.mjs")], {
-        input: JSON.stringify({ release, objects }), encoding: "utf8", maxBuffer: 64 * 1024 * 1024,
-    });
-    if (r.status !== 0) throw new Error(`k8s-schema.mjs failed: ${r.stderr}`);
-    return (JSON.parse(r.stdout) as { errors: string[] }[]).map(x => x.errors);
-}
 
 function input(minor: string): ControlPlaneInput {
     return {

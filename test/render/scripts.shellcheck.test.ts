@@ -1,7 +1,9 @@
 import { spawnSync } from "node:child_process";
 import {
-    controlPlaneInstallScript, controlPlanePreflightScript, encryptionRotationScript, readinessGateScript, rewriteResourcesScript,
+    controlPlaneInstallScript, controlPlanePreflightScript, encryptionRotationScript, readinessGateScript, rewriteResourcesScript, workerPreflightScript,
 } from "../../render/control-plane-scripts";
+import { nodePreparationScript } from "../../render/node-preparation";
+import { workerJoinScript } from "../../render/worker";
 import { etcdHealthScript, etcdInstallScript, etcdPreflightScript } from "../../render/etcd-scripts";
 import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript, leftAsItWas } from "../../render/load-balancer-scripts";
 
@@ -34,6 +36,11 @@ const scripts: [string, string][] = [
     ["kube-vip deregister", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", after: "abc" })],
     ["etcd preflight", etcdPreflightScript({ ...ctx, member: node, topology: "stacked", dataDir: "/var/lib/etcd", certificatesDir: pki, criSocket: "unix:///run/containerd/containerd.sock", ignore: [], caSha256: "ab" })],
     ["etcd install", etcdInstallScript({ ...ctx, member: node, files, dataDir: "/var/lib/etcd", certificatesDir: pki, timeoutSeconds: 60 })],
+    ["worker preflight (with apt node preparation)", workerPreflightScript({ ...ctx, node, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: false, ignore: [], prepare: nodePreparationScript({ installer: "apt" }, "v1.33.2") })],
+    ["worker preflight (dnf)", workerPreflightScript({ ...ctx, node: v6, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: true, ignore: [], prepare: nodePreparationScript({ installer: "dnf" }, "v1.34.1") })],
+    ["worker preflight (node preparation by command)", workerPreflightScript({ ...ctx, node, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: false, ignore: [], prepare: nodePreparationScript({ installer: "command", command: "curl -sfL https://example.invalid/install.sh | sh -s -- \"$KUBERNETES_VERSION\"" }, "v1.33.2") })],
+    ["worker join (waits for the TLS bootstrap, annotates the CRI socket)", workerJoinScript({ ...ctx, node: { ...node, roles: ["worker"], ssh: {} }, version: "v1.33.2", minor: "1.33", minimumKubeletVersion: "v1.30.0", certificatesDir: pki, endpoint: "k8s-api:6443", files, kubeadmDropIn: "[Service]\n", ignore: [], tlsBootstrapTimeoutSeconds: 300 })],
+    ["worker join (1.34, no wait)", workerJoinScript({ ...ctx, node: { ...node, roles: ["worker"], ssh: {} }, version: "v1.34.1", minor: "1.34", minimumKubeletVersion: "v1.31.0", certificatesDir: pki, endpoint: "k8s-api:6443", files, kubeadmDropIn: "[Service]\n", ignore: [], tlsBootstrapTimeoutSeconds: 0 })],
     ["etcd health", etcdHealthScript({ ...ctx, members: [node, v6], certificatesDir: pki, timeoutSeconds: 60, after: "abc" })],
 ];
 

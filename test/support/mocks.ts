@@ -18,6 +18,8 @@ export interface Registration {
     additionalSecretOutputs: string[];
     /** Inputs that arrived marked secret. */
     secretInputs: string[];
+    /** "<provider URN>::<id>" of an explicit provider, else "". */
+    provider: string;
 }
 
 /**
@@ -86,6 +88,7 @@ export class MockRuntime {
                     type: args.type, name: args.name, urn: "", parent: meta.parent, custom: args.custom !== false,
                     inputs, state: unwrapSecrets(state), dependsOn: meta.dependsOn, additionalSecretOutputs: meta.additionalSecretOutputs,
                     secretInputs: Object.keys(args.inputs ?? {}).filter(k => isWrappedSecret(args.inputs[k])),
+                    provider: args.provider ?? "",
                 });
                 return { id: args.custom === false ? undefined : `${args.name}-id`, state };
             },
@@ -114,6 +117,12 @@ export class MockRuntime {
         const inputsJson = JSON.stringify(inputs);
         const kept = this.state?.get(key);
         if (kept && kept.inputs === inputsJson && !type.startsWith("command:")) return kept.outputs;
+        // A Stash keeps the value it was created with; only its input follows the program.
+        if (type === "pulumi:index:Stash") {
+            const outputs = { input: inputs.input, output: kept ? kept.outputs.output : inputs.input };
+            this.state?.set(key, { inputs: inputsJson, outputs });
+            return outputs;
+        }
         const outputs = (await mockTlsResource(type, inputs)) ?? mockRandomResource(type, inputs) ?? (await this.extra?.(type, inputs, name));
         if (outputs) this.state?.set(key, { inputs: inputsJson, outputs });
         return outputs;

@@ -1,0 +1,93 @@
+import { NodePreparationSpec } from "../spec/types";
+import { shellWord } from "./scripts";
+
+export const KUBELET_UNIT = "/etc/systemd/system/kubelet.service";
+
+/** The kubelet unit the deb/rpm packages ship (reference §4.1), for hosts where none is installed. */
+export function kubeletUnit(): string {
+    return [
+        "[Unit]",
+        "Description=kubelet: The Kubernetes Node Agent",
+        "Documentation=https://kubernetes.io/docs/",
+        "Wants=network-online.target",
+        "After=network-online.target",
+        "",
+        "[Service]",
+        "ExecStart=/usr/bin/kubelet",
+        "Restart=always",
+        "StartLimitInterval=0",
+        "RestartSec=10",
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+    ].join("\n");
+}
+
+/**
+ * The optional node preparation, run first in each host's preflight step: the container runtime,
+ * the kubelet and kubectl of the cluster's version through the chosen installer (apt or dnf from
+ * pkgs.k8s.io, as Kubernetes' install guide, or the user's command), containerd with the systemd
+ * cgroup driver, the kernel settings kubeadm's preflight checks, and the kubelet unit when none is
+ * installed. Idempotent: a host with the right versions is left alone. The same step moves kubelets
+ * to a new version when the cluster's version changes.
+ */
+export function nodePreparationScript(p: NodePreparationSpec, version: string): string {
+    const full = version.replace(/^v/, "");
+    const minor = full.split(".").slice(0, 2).join(".");
+    const install = p.installer === "apt"
+        ? `export DEBIAN_FRONTEND=noninteractive
+apt-get update -q || fail "apt-get update failed"
+apt-get install -y -q apt-transport-https ca-certificates curl gpg || fail "installing curl and gpg failed"
+install -d -m 0755 /etc/apt/keyrings
+curl -fsSL https://pkgs.k8s.io/core:/stable:/v${minor}/deb/Release.key | gpg --batch --yes --dearmor -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg \\
+    || fail "cannot fetch the pkgs.k8s.io key for v${minor}"
+echo 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v${minor}/deb/ /' > /etc/apt/sources.list.d/kubernetes.list
+apt-get update -q || fail "apt-get update failed with pkgs.k8s.io v${minor}"
+apt-mark unhold kubelet kubectl >/dev/null 2>&1 || true
+apt-get install -y -q --allow-downgrades containerd "kubelet=${full}-*" "kubectl=${full}-*" || fail "installing containerd, kubelet ${full} and kubectl ${full} failed"
+apt-mark hold kubelet kubectl >/dev/null
+`
+        : p.installer === "dnf"
+            ? `printf '%s' ${shellWord(`[kubernetes]
+name=Kubernetes
+baseurl=https://pkgs.k8s.io/core:/stable:/v${minor}/rpm/
+enabled=1
+gpgcheck=1
+gpgkey=https://pkgs.k8s.io/core:/stable:/v${minor}/rpm/repodata/repomd.xml.key
+exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
+`)} > /etc/yum.repos.d/kubernetes.repo
+dnf install -y containerd "kubelet-${full}" "kubectl-${full}" --disableexcludes=kubernetes || fail "installing containerd, kubelet ${full} and kubectl ${full} failed"
+`
+            : `KUBERNETES_VERSION=${shellWord(full)} KUBERNETES_MINOR=${shellWord(minor)} bash -c ${shellWord(p.command ?? "")} || fail "the nodePreparation command failed"
+`;
+    return `# node preparation (${p.installer})
+have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
+if [ "$have" != ${shellWord(full)} ] || ! command -v containerd >/dev/null 2>&1; then
+    echo "[prepare] installing containerd and the kubelet ${full} (found: \${have:-no kubelet})"
+${install.replace(/^(?=.)/gm, "    ")}fi
+if [ ! -f /etc/containerd/config.toml ] && command -v containerd >/dev/null 2>&1; then
+    install -d -m 0755 /etc/containerd
+    containerd config default | sed 's/SystemdCgroup = false/SystemdCgroup = true/' > /etc/containerd/config.toml
+    systemctl restart containerd || fail "could not restart containerd"
+    echo "[prepare] containerd configured with the systemd cgroup driver"
+fi
+systemctl enable --now containerd >/dev/null 2>&1 || true
+if [ ! -f /etc/modules-load.d/k8s.conf ]; then printf 'overlay\\nbr_netfilter\\n' > /etc/modules-load.d/k8s.conf; fi
+modprobe overlay 2>/dev/null || true
+modprobe br_netfilter 2>/dev/null || true
+if [ ! -f /etc/sysctl.d/k8s.conf ]; then
+    printf 'net.bridge.bridge-nf-call-iptables = 1\\nnet.bridge.bridge-nf-call-ip6tables = 1\\nnet.ipv4.ip_forward = 1\\n' > /etc/sysctl.d/k8s.conf
+    sysctl --system >/dev/null 2>&1 || true
+fi
+if [ ! -f ${KUBELET_UNIT} ] && [ ! -f /usr/lib/systemd/system/kubelet.service ] && [ ! -f /lib/systemd/system/kubelet.service ]; then
+    cat > ${KUBELET_UNIT} <<'EOF_UNIT'
+${kubeletUnit().replace(/\n$/, "")}
+EOF_UNIT
+    chmod 0644 ${KUBELET_UNIT}
+    systemctl daemon-reload
+    echo "[prepare] placed ${KUBELET_UNIT}"
+fi
+systemctl enable kubelet >/dev/null 2>&1 || true
+`;
+}

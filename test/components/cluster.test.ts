@@ -1,0 +1,243 @@
+import { createHmac, X509Certificate } from "node:crypto";
+import yaml from "js-yaml";
+import { Cluster } from "../../components/cluster";
+import { ClusterSpec } from "../../spec/types";
+import { haSpec, host } from "../support/fixtures";
+import { validateObjects } from "../support/k8s-validate";
+import { MockRuntime, Registration, settle, valueOf } from "../support/mocks";
+
+// Remote commands do not run here: preflights answer with a host's facts, as the real script prints them.
+const FACTS = 'facts {"hostname":"%s","caCertDirs":["/etc/ca-certificates"],"resolvConf":""}';
+const runtime = new MockRuntime(async (type, _inputs, name) => {
+    if (type !== "command:remote:Command") return undefined;
+    const node = /-((?:cp|worker)-\d)-preflight$/.exec(name)?.[1];
+    return { stdout: node ? FACTS.replace("%s", node) : "ok", stderr: "" };
+});
+
+const dedicated = (overrides: Partial<ClusterSpec> = {}): ClusterSpec => haSpec({ etcd: { topology: "dedicated" }, ...overrides });
+
+/** Runs the program until every resource has registered (the count stops growing). */
+async function run(spec: ClusterSpec): Promise<Cluster> {
+    const c = new Cluster("c", spec);
+    await Promise.race([valueOf(c.joinCommand), runtime.failure]);
+    let last = -1;
+    for (let quiet = 0; quiet < 10; quiet = runtime.registrations.length === last ? quiet + 1 : 0) {
+        last = runtime.registrations.length;
+        await new Promise(r => setTimeout(r, 50));
+        await settle();
+    }
+    if (runtime.failures.length) throw runtime.failures[0];
+    return c;
+}
+
+const byName = (name: string): Registration => {
+    const r = runtime.registrations.find(x => x.name === name);
+    if (!r) throw new Error(`no registration ${name}: ${runtime.registrations.map(x => x.name).join(", ")}`);
+    return r;
+};
+
+/** Everything a registration waits for, following the recorded dependsOn lists through the graph. */
+function closure(name: string): Set<string> {
+    const byUrn = new Map(runtime.registrations.map(r => [r.urn, r]));
+    const seen = new Set<string>();
+    const stack = [...byName(name).dependsOn];
+    while (stack.length) {
+        const urn = stack.pop()!;
+        if (seen.has(urn)) continue;
+        seen.add(urn);
+        stack.push(...(byUrn.get(urn)?.dependsOn ?? []));
+    }
+    return new Set([...seen].map(u => byUrn.get(u)?.name ?? u));
+}
+const waitsFor = (name: string, ...others: string[]) => expect([...closure(name)]).toEqual(expect.arrayContaining(others));
+const kube = () => runtime.resources.filter(r => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:yaml"));
+
+describe("Cluster under the mock runtime: kubeadm's order, read from the recorded dependency graph", () => {
+    let c: Cluster;
+    beforeAll(async () => {
+        await runtime.start();
+        c = await run(dedicated());
+    });
+
+    const preflights = ["c-etcd-etcd-1-preflight", "c-etcd-etcd-2-preflight", "c-etcd-etcd-3-preflight",
+        "c-control-plane-cp-1-preflight", "c-control-plane-cp-2-preflight", "c-control-plane-cp-3-preflight",
+        "c-workers-worker-1-preflight", "c-workers-worker-2-preflight"];
+    const objects = () => kube().filter(r => r.name.startsWith("c-objects-") && !r.name.includes("mark-control-plane")).map(r => r.name);
+
+    test("every host's preflight before etcd changes anything", () => {
+        for (const m of ["etcd-1", "etcd-2", "etcd-3"]) waitsFor(`c-etcd-${m}-install`, ...preflights);
+    });
+
+    test("etcd healthy before the load balancer and the first control plane", () => {
+        waitsFor("c-control-plane-lb-1-haproxy", "c-etcd-health");
+        waitsFor("c-control-plane-cp-1-install", "c-etcd-health", "c-control-plane-lb-1-haproxy", ...preflights);
+    });
+
+    test("the cluster objects after the first control plane is registered; the cluster-admins binding first", () => {
+        expect(objects().length).toBeGreaterThanOrEqual(12);
+        for (const o of objects()) waitsFor(o, "c-control-plane-cp-1-register-lb-1");
+        for (const o of objects().filter(n => n !== "c-objects-clusterrolebinding-kubeadm-cluster-admins")) waitsFor(o, "c-objects-clusterrolebinding-kubeadm-cluster-admins");
+    });
+
+    test("the other control planes after the objects, one at a time", () => {
+        waitsFor("c-control-plane-cp-2-install", ...objects(), "c-control-plane-cp-1-register-lb-1");
+        waitsFor("c-control-plane-cp-3-install", "c-control-plane-cp-2-register-lb-1");
+        expect(closure("c-control-plane-cp-1-install")).not.toContain("c-objects-clusterrolebinding-kubeadm-cluster-admins");
+    });
+
+    test("workers join in parallel after every control plane and the objects", () => {
+        for (const w of ["worker-1", "worker-2"]) {
+            waitsFor(`c-workers-${w}-join`, `c-workers-${w}-preflight`, "c-control-plane-cp-3-register-lb-1", ...objects());
+        }
+        expect(closure("c-workers-worker-2-join")).not.toContain("c-workers-worker-1-join");
+        expect(closure("c-workers-worker-1-join")).not.toContain("c-workers-worker-2-join");
+    });
+
+    test("add-ons last; each control plane labelled once it is registered, through the cluster-admins binding", () => {
+        const addons = kube().filter(r => r.name.startsWith("c-addons-"));
+        expect(addons.length).toBe(12);
+        for (const a of addons) waitsFor(a.name, "c-workers-worker-1-join", "c-workers-worker-2-join");
+        for (const cp of ["cp-1", "cp-2", "cp-3"]) waitsFor(`c-mark-control-plane-${cp}`, `c-control-plane-${cp}-register-lb-1`, "c-objects-clusterrolebinding-kubeadm-cluster-admins");
+        expect(byName("c-mark-control-plane-cp-2").inputs.metadata).toEqual({
+            name: "cp-2", labels: { "node-role.kubernetes.io/control-plane": "", "node.kubernetes.io/exclude-from-external-load-balancers": "" },
+            annotations: { "kubeadm.alpha.kubernetes.io/cri-socket": "unix:///var/run/containerd/containerd.sock" },
+        });
+    });
+
+    test("two resources per worker; six per control plane", () => {
+        expect(runtime.resources.filter(r => r.name.includes("worker-1")).map(r => r.name).sort()).toEqual(["c-workers-worker-1-join", "c-workers-worker-1-preflight"]);
+        expect(runtime.resources.filter(r => /-cp-2(-|$)/.test(r.name) && !r.name.startsWith("c-pki-")).map(r => r.name).sort()).toEqual([
+            "c-control-plane-cp-2-deregister-lb-1", "c-control-plane-cp-2-install", "c-control-plane-cp-2-preflight",
+            "c-control-plane-cp-2-ready", "c-control-plane-cp-2-register-lb-1", "c-mark-control-plane-cp-2",
+        ]);
+    });
+
+    test("providers: admin.conf and super-admin.conf at the endpoint, keyed by the cluster's identity, taking over existing objects", async () => {
+        const providers = runtime.ofType("pulumi:providers:kubernetes");
+        expect(providers.map(p => p.name).sort()).toEqual(["c-objects-admin", "c-objects-super-admin"]);
+        for (const p of providers) {
+            expect(p.inputs.clusterIdentifier).toBe("kubernetes@k8s-api.example.internal:6443");
+            expect(String(p.inputs.upsertExistingObjects)).toBe("true");
+            expect(p.secretInputs).toContain("kubeconfig");
+            const kc = yaml.load(p.inputs.kubeconfig) as any;
+            expect(kc.clusters[0].cluster.server).toBe("https://k8s-api.example.internal:6443");
+            const cert = new X509Certificate(Buffer.from(kc.users[0].user["client-certificate-data"], "base64"));
+            expect(cert.subject).toContain(p.name.endsWith("super-admin") ? "O=system:masters" : "O=kubeadm:cluster-admins");
+        }
+        const crb = byName("c-objects-clusterrolebinding-kubeadm-cluster-admins");
+        expect(crb.provider).toContain("::c-objects-super-admin::");
+        expect(byName("c-objects-clusterrolebinding-kubeadm-get-nodes").provider).toContain("::c-objects-admin::");
+        expect(await valueOf(c.adminKubeconfig)).toBe(providers.find(p => p.name === "c-objects-admin")!.inputs.kubeconfig);
+    });
+
+    test("the bootstrap token: kubeadm's format, its Secret, and the join command", async () => {
+        const secret = byName("c-objects-bootstrap-token-0");
+        const data = secret.inputs.stringData;
+        expect(secret.secretInputs).toContain("stringData");
+        expect(data["token-id"]).toMatch(/^[a-z0-9]{6}$/);
+        expect(data["token-secret"]).toMatch(/^[a-z0-9]{16}$/);
+        expect(secret.inputs.metadata).toEqual({ name: `bootstrap-token-${data["token-id"]}`, namespace: "kube-system" });
+        expect(secret.inputs.type).toBe("bootstrap.kubernetes.io/token");
+        expect(data).toMatchObject({
+            "usage-bootstrap-authentication": "true", "usage-bootstrap-signing": "true",
+            "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token",
+            description: "The default bootstrap token generated by 'kubeadm init'.",
+        });
+        const issued = Date.parse(byName("c-objects-token-0-issued").state.output);
+        expect(Date.parse(data.expiration) - issued).toBe(24 * 3600 * 1000);
+        expect(data.expiration).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+        const hash = await valueOf(c.discoveryTokenCaCertHash);
+        expect(await valueOf(c.joinCommand)).toBe(`kubeadm join k8s-api.example.internal:6443 --token ${data["token-id"]}.${data["token-secret"]} --discovery-token-ca-cert-hash ${hash}`);
+        expect(byName("c").state).toBeDefined();
+    });
+
+    test("cluster-info: the endpoint and CA for anonymous discovery, and a JWS that verifies with the token (HS256 computed here)", async () => {
+        const info = byName("c-configmap-kube-public-cluster-info".replace("c-", "c-objects-"));
+        const token = byName("c-objects-bootstrap-token-0").inputs.stringData;
+        const kc = info.inputs.data.kubeconfig as string;
+        const parsed = yaml.load(kc) as any;
+        expect(parsed.clusters).toEqual([{ name: "", cluster: { server: "https://k8s-api.example.internal:6443", "certificate-authority-data": Buffer.from(await valueOf(c.caCertPem)).toString("base64") } }]);
+        const jws = info.inputs.data[`jws-kubeconfig-${token["token-id"]}`] as string;
+        const [header, payload, signature] = jws.split(".");
+        expect(payload).toBe("");
+        expect(JSON.parse(Buffer.from(header, "base64url").toString())).toEqual({ alg: "HS256", kid: token["token-id"] });
+        const signingInput = `${header}.${Buffer.from(kc, "utf8").toString("base64").replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_")}`;
+        const expected = createHmac("sha256", Buffer.from(token["token-secret"], "utf8")).update(signingInput).digest("base64url");
+        expect(signature).toBe(expected);
+        expect(info.secretInputs).not.toContain("data");
+    });
+
+    test("the Cluster outputs the ClusterConfiguration it uploads", async () => {
+        const text = await valueOf(c.clusterConfiguration);
+        expect(yaml.load(text)).toMatchObject({ kind: "ClusterConfiguration", kubernetesVersion: "v1.33.2", etcd: { external: { endpoints: ["https://10.0.20.11:2379", "https://10.0.20.12:2379", "https://10.0.20.13:2379"] } } });
+    });
+
+    test("kubeadm-config and kubelet-config as kubeadm uploads them, kubelet-config signed with kubeadm's hash", () => {
+        const kubeadmConfig = yaml.load(byName("c-objects-configmap-kube-system-kubeadm-config").inputs.data.ClusterConfiguration) as any;
+        expect(kubeadmConfig).toMatchObject({ kind: "ClusterConfiguration", controlPlaneEndpoint: "k8s-api.example.internal:6443" });
+        expect(kubeadmConfig.apiServer.extraArgs).toEqual([{ name: "encryption-provider-config", value: "/etc/kubernetes/enc/encryption-config.yaml" }]);
+        const kubelet = byName("c-objects-configmap-kube-system-kubelet-config").inputs;
+        const config = yaml.load(kubelet.data.kubelet) as any;
+        expect(config).toMatchObject({ kind: "KubeletConfiguration", clusterDNS: ["10.96.0.10"], rotateCertificates: true });
+        expect(config).not.toHaveProperty("resolvConf");
+        const hash = require("node:crypto").createHash("sha256").update(kubelet.data.kubelet).digest("hex");
+        expect(kubelet.metadata.annotations["kubeadm.kubernetes.io/component-config.hash"]).toBe(`sha256:${hash}`);
+    });
+
+    test("every Kubernetes object validates against Kubernetes 1.33's API types", () => {
+        const objects = kube().map(r => {
+            const m = /^kubernetes:([^:]+):(\w+?)(Patch)?$/.exec(r.type)!;
+            const version = m[1].split("/").pop()!;
+            const { provider: _p, ...object } = r.inputs;
+            return { type: `${version[0].toUpperCase()}${version.slice(1)}${m[2]}`, object, name: r.name };
+        });
+        expect(objects.length).toBeGreaterThan(25);
+        const errors = validateObjects("1.33", objects.map(({ type, object }) => ({ type, object })));
+        expect(objects.map((o, i) => [o.name, errors[i]]).filter(([, e]) => e.length)).toEqual([]);
+    });
+});
+
+describe("bad input is rejected while the program is evaluated", () => {
+    test("a worker listed twice", () => {
+        const spec = dedicated();
+        spec.hosts.push(host("worker-1", "10.0.30.29", ["worker"]));
+        expect(() => new Cluster("bad1", spec)).toThrow(/hosts\[9\]\.name: "worker-1" — a name no other host has \(hosts\[6\] has it too\)/);
+    });
+
+    test("a worker named like a control plane", () => {
+        const spec = dedicated();
+        spec.hosts[6] = host("cp-1", "10.0.30.21", ["worker"]);
+        expect(() => new Cluster("bad2", spec)).toThrow(/hosts\[6\]\.name: "cp-1" — a name no other host has \(hosts\[3\] has it too\)/);
+    });
+
+    test("a host that is both control plane and worker", () => {
+        const spec = dedicated();
+        spec.hosts[3] = host("cp-1", "10.0.10.11", ["control-plane", "worker"]);
+        expect(() => new Cluster("bad3", spec)).toThrow(/hosts\[3\]\.roles: \["control-plane","worker"\] — "control-plane" or "worker", not both/);
+    });
+
+    test("a CNI manifest that is not YAML, or not Kubernetes objects", () => {
+        expect(() => new Cluster("bad4", dedicated({ cni: { manifest: "kind: [unclosed" } }))).toThrow(/cni\.manifest: "\(YAML that does not parse: .*\)" — valid YAML/);
+        expect(() => new Cluster("bad5", dedicated({ cni: { manifest: "just: a map\n" } }))).toThrow(/cni\.manifest document 1: .* — a Kubernetes object with apiVersion, kind and metadata.name/);
+        expect(() => new Cluster("bad6", dedicated({ cni: { manifestFile: "/nonexistent/cni.yaml" } }))).toThrow(/cni\.manifestFile: "\/nonexistent\/cni.yaml" — a readable file/);
+    });
+
+    test("etcd stacked on the control planes is refused with what to do instead", () => {
+        const spec = haSpec();
+        spec.hosts = spec.hosts.filter(h => !h.roles.includes("etcd"));
+        expect(() => new Cluster("bad7", spec)).toThrow(/etcd.topology "stacked" \(the default\) is not supported yet.*"dedicated".*"external"/);
+    });
+});
+
+describe("add-ons", () => {
+    beforeEach(() => runtime.start());
+
+    test("a CNI manifest with the pod subnet substituted where asked; kube-proxy and CoreDNS can be left out", async () => {
+        const manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kube-flannel-cfg\n  namespace: kube-flannel\ndata:\n  net-conf.json: '{\"Network\": \"10.244.0.0/16\"}'\n";
+        await run(dedicated({ networking: { podSubnet: "10.200.0.0/16" }, cni: { manifest, podSubnetPlaceholder: "10.244.0.0/16" }, proxy: { disabled: true }, dns: { disabled: true } }));
+        const cni = byName("c-addons-cni");
+        expect(cni.type).toBe("kubernetes:yaml/v2:ConfigGroup");
+        expect(cni.inputs.yaml).toContain("\"Network\": \"10.200.0.0/16\"");
+        expect(runtime.registrations.filter(r => r.name.startsWith("c-addons-") && r.custom).map(r => r.name)).toEqual([]);
+    });
+});
