@@ -8,7 +8,7 @@ export interface AddOnsOptions extends pulumi.ComponentResourceOptions {
     cluster: ResolvedCluster;
     /** The admin provider at the control-plane endpoint. */
     kubernetes: k8s.Provider;
-    after: pulumi.Input<pulumi.Resource>[] | Promise<pulumi.Resource[]>;
+    after: pulumi.Resource[];
 }
 
 /**
@@ -22,7 +22,7 @@ export class AddOns extends pulumi.ComponentResource {
         const { cluster, kubernetes, after, ...componentOpts } = opts;
         super("kubeadm:index:AddOns", name, args, componentOpts);
         const s = cluster.spec;
-        const opt: pulumi.CustomResourceOptions = { parent: this, provider: kubernetes, dependsOn: after as pulumi.Input<pulumi.Input<pulumi.Resource>[]> };
+        const opt: pulumi.CustomResourceOptions = { parent: this, provider: kubernetes, dependsOn: after };
         const objects = [
             ...(s.proxy?.disabled ? [] : kubeProxyObjects(cluster)),
             ...(s.dns?.disabled ? [] : coreDnsObjects(cluster)),

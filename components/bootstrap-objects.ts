@@ -28,7 +28,7 @@ export interface BootstrapObjectsArgs {
 export interface BootstrapObjectsOptions extends pulumi.ComponentResourceOptions {
     cluster: ResolvedCluster;
     /** What must be up before any object is created: the first control plane, ready and registered. */
-    after: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
+    after: pulumi.Resource[];
 }
 
 /**
@@ -70,7 +70,8 @@ export class BootstrapObjects extends pulumi.ComponentResource {
         this.provider = new k8s.Provider(`${name}-admin`, { ...providerArgs, kubeconfig: this.adminKubeconfig }, { parent: this });
 
         this.clusterAdmins = kubeObject(name, clusterAdminsBinding(), { parent: this, provider: superAdmin, dependsOn: after });
-        const opt: pulumi.CustomResourceOptions = { parent: this, provider: this.provider, dependsOn: pulumi.output(after).apply(a => [...a, this.clusterAdmins]) };
+        // Plain arrays of resources, never an Output of them (an Output would walk every resource it reaches).
+        const opt: pulumi.CustomResourceOptions = { parent: this, provider: this.provider, dependsOn: [...after, this.clusterAdmins] };
 
         const tokens = bootstrapTokens(name, cluster, this);
         this.joinToken = pulumi.secret(pulumi.all([tokens[0].id, tokens[0].secret]).apply(([id, secret]) => `${id}.${secret}`));

@@ -1,4 +1,5 @@
 import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
 import { HostSpec } from "../spec/types";
 
 /** @pulumi/command's connection for a host (the SDK marks the whole connection secret). */
@@ -26,3 +27,12 @@ export const SECRET_STEP = { logging: "none" as const, addPreviousOutputInEnv: f
 export const SECRET_OUTPUTS = ["stdout", "stderr"];
 /** Every step: the provider's PULUMI_COMMAND_STDOUT/STDERR environment is not wanted (sshd refuses it). */
 export const STEP = { addPreviousOutputInEnv: false };
+
+/**
+ * Resources known only later (a Promise), as a dependsOn list. The Promise goes inside the array:
+ * SDKs merge a Promise-valued dependsOn into an Output of resources, whose every resolution walks
+ * all it reaches (the whole program), which made a 1,000-node program quadratic.
+ */
+export function later(resources: Promise<pulumi.Resource[]> | pulumi.Resource[]): pulumi.Input<pulumi.Resource>[] {
+    return [Promise.resolve(resources) as unknown as pulumi.Input<pulumi.Resource>];
+}

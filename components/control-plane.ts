@@ -19,7 +19,7 @@ import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
 import { joinHostPort } from "../spec/network";
 import { HostSpec } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
-import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, STEP } from "./connection";
+import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, STEP, later } from "./connection";
 
 type FileMap = { [path: string]: string };
 
@@ -211,7 +211,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         // Resources stay Resources inside a Promise (an Output would lift their fields).
         const waitFor: Promise<pulumi.Resource[]> = Promise.resolve(waitForOthers ?? []).then(a => [this.preflight, ...a]);
         const lb = loadBalancer ?? [];
-        const drains = registration.map(r => r.drain(`${name}-deregister-${r.target}`, { parent: this, dependsOn: waitFor.then(w => [...w, ...lb]) as Promise<pulumi.Input<pulumi.Resource>[]> }));
+        const drains = registration.map(r => r.drain(`${name}-deregister-${r.target}`, { parent: this, dependsOn: later(waitFor.then(w => [...w, ...lb])) }));
         // The gate and registration name what the install placed and when the node was last taken
         // out: after any deregistration (a failed change, then one reverted) they run again.
         const after = pulumi.all([installDigest, ...drains.map(d => d.stdout)]).apply(([d, ...outs]) => outs.length ? `${d}-${digest(outs.join("\n")).slice(0, 8)}` : d);
@@ -221,7 +221,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
             create: installText,
             stdin: pulumi.secret(rendered.apply(r => secretStdin(r.secrets))),
             ...SECRET_STEP,
-        }, { parent: this, dependsOn: waitFor.then(w => [...w, ...drains]) as Promise<pulumi.Input<pulumi.Resource>[]>, additionalSecretOutputs: SECRET_OUTPUTS });
+        }, { parent: this, dependsOn: later(waitFor.then(w => [...w, ...drains])), additionalSecretOutputs: SECRET_OUTPUTS });
 
         const gate = new command.remote.Command(`${name}-ready`, {
             connection: connectionOf(host),
@@ -331,7 +331,7 @@ function haproxySteps(name: string, cluster: ResolvedCluster, parent: pulumi.Res
         connection: connectionOf(lb),
         create: remoteBash(haproxyInstallScript({ host: lb.name, step: `haproxy (${HAPROXY_CONFIG})`, config }), { host: lb.name, step: "haproxy" }),
         ...STEP,
-    }, { parent, dependsOn: after as Promise<pulumi.Input<pulumi.Resource>[]> }));
+    }, { parent, dependsOn: later(after) }));
 }
 
 interface EncryptionKeys {
@@ -387,13 +387,13 @@ function rotationStepsFor(name: string, cluster: ResolvedCluster, current: pulum
             // Each restart happens out of the load balancer, as any other change to a node.
             const registration = registrationSteps(cluster, cp, pulumi.output(`key${e.keyVersion} ${p.id}`), timeoutSeconds);
             const before: Promise<pulumi.Resource[]> = out.length ? Promise.resolve(out.slice(-1)) : others.then(a => [...preflights, ...lbInstalls, ...a]);
-            const drains = registration.map(r => r.drain(`${step}-deregister-${r.target}`, { parent, dependsOn: before as Promise<pulumi.Input<pulumi.Resource>[]> }));
+            const drains = registration.map(r => r.drain(`${step}-deregister-${r.target}`, { parent, dependsOn: later(before) }));
             const rotate = new command.remote.Command(step, {
                 connection: connectionOf(cp),
                 create: remoteBash(encryptionRotationScript({ host: cp.name, step: `encryption key${e.keyVersion}: ${p.phase}`, node: cp, bindPort, certificatesDir, timeoutSeconds, phase: p.phase }), { host: cp.name, step: "encryption-rotation" }),
                 stdin: pulumi.secret(steps.apply(st => secretStdin([{ path: ENCRYPTION_CONFIG_PATH, content: st[p.index].config }]))),
                 ...SECRET_STEP,
-            }, { parent, dependsOn: before.then(b => [...b, ...drains]) as Promise<pulumi.Input<pulumi.Resource>[]>, additionalSecretOutputs: SECRET_OUTPUTS });
+            }, { parent, dependsOn: later(before.then(b => [...b, ...drains])), additionalSecretOutputs: SECRET_OUTPUTS });
             if (p.id === "add") adds.push(rotate);
             // A node where nothing was rotated (no kube-apiserver yet) is not registered by this step.
             const after = pulumi.all([rotate.stdout, ...drains.map(d => d.stdout)]).apply(outs => (outs[0].includes("nothing to rotate")

@@ -11,7 +11,7 @@ import { EtcdClusterArgs, planEtcd } from "../spec/etcd";
 import { certificateMismatches } from "../spec/pki";
 import { HostSpec } from "../spec/types";
 import { DEFAULTS } from "../spec/validate";
-import { connectionOf, SECRET_OUTPUTS, SECRET_STEP } from "./connection";
+import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, later } from "./connection";
 
 export type { EtcdClusterArgs, EtcdPki } from "../spec/etcd";
 
@@ -132,7 +132,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 }), { host: m.name, step: "etcd-install" })),
                 stdin: pulumi.secret(stdin),
                 ...SECRET_STEP,
-            }, { parent: this, dependsOn: waitFor.then(w => [...w, ...previous]) as Promise<pulumi.Input<pulumi.Resource>[]>, additionalSecretOutputs: SECRET_OUTPUTS }));
+            }, { parent: this, dependsOn: later(waitFor.then(w => [...w, ...previous])), additionalSecretOutputs: SECRET_OUTPUTS }));
         }
 
         const gateHost: HostSpec = members[0];

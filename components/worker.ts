@@ -54,7 +54,7 @@ export class Workers extends pulumi.ComponentResource {
      * matters only to a node that has not joined yet: a new token does not run the step again on
      * joined ones (their stdin changes are ignored).
      */
-    join(name: string, joinToken: pulumi.Input<string>, after: pulumi.Input<pulumi.Resource>[] | Promise<pulumi.Resource[]>): command.remote.Command[] {
+    join(name: string, joinToken: pulumi.Input<string>, after: pulumi.Resource[]): command.remote.Command[] {
         const cluster = this.cluster;
         const s = cluster.spec;
         const certificatesDir = s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir;
@@ -76,7 +76,7 @@ export class Workers extends pulumi.ComponentResource {
             ...SECRET_STEP,
         }, {
             parent: this,
-            dependsOn: Promise.resolve(after).then(a => [this.preflights[i], ...a]) as Promise<pulumi.Input<pulumi.Resource>[]>,
+            dependsOn: [this.preflights[i], ...after],
             ignoreChanges: ["stdin"],
             additionalSecretOutputs: SECRET_OUTPUTS,
         }));

@@ -1,0 +1,69 @@
+// `npm run bench`: program-evaluation time and peak memory of a Cluster under Pulumi's mock
+// runtime, for 3 control planes (3 etcd hosts, 1 load balancer) and 10, 100 and 1,000 workers,
+// and the number of Pulumi resources per worker and per control plane. Each size runs in its own
+// process (the mock runtime is process-wide), so peak RSS is that program's alone.
+import { spawnSync } from "node:child_process";
+import { ClusterSpec, HostSpec } from "../spec/types";
+
+const FACTS = 'facts {"hostname":"%s","caCertDirs":["/etc/ca-certificates"],"resolvConf":""}';
+
+function spec(workers: number): ClusterSpec {
+    const key = "-----BEGIN PRIVATE KEY-----\nbench\n-----END PRIVATE KEY-----\n";
+    const host = (name: string, address: string, roles: string[]): HostSpec => ({ name, address, roles, ssh: { privateKey: key } });
+    return {
+        kubernetesVersion: "v1.33.2",
+        controlPlaneEndpoint: "k8s-api.example.internal:6443",
+        networking: { podSubnet: "10.244.0.0/16" },
+        etcd: { topology: "dedicated" },
+        hosts: [
+            ...[1, 2, 3].map(i => host(`etcd-${i}`, `10.0.20.${10 + i}`, ["etcd"])),
+            ...[1, 2, 3].map(i => host(`cp-${i}`, `10.0.10.${10 + i}`, ["control-plane"])),
+            host("lb-1", "10.0.10.10", ["load-balancer"]),
+            ...Array.from({ length: workers }, (_, i) => host(`worker-${i + 1}`, `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, ["worker"])),
+        ],
+    };
+}
+
+async function measure(workers: number): Promise<void> {
+    const { MockRuntime, settle } = await import("../test/support/mocks");
+    const runtime = await new MockRuntime(async (type, _inputs, name) => {
+        if (type !== "command:remote:Command") return undefined;
+        const node = /-((?:cp|worker)-\d+)-preflight$/.exec(name)?.[1];
+        return { stdout: node ? FACTS.replace("%s", node) : "ok", stderr: "" };
+    }).start();
+    const { Cluster } = await import("../components/cluster");
+    const start = process.hrtime.bigint();
+    new Cluster("c", spec(workers));
+    let last = -1;
+    for (let quiet = 0; quiet < 20; quiet = runtime.registrations.length === last ? quiet + 1 : 0) {
+        last = runtime.registrations.length;
+        await new Promise(r => setTimeout(r, 25));
+        await settle();
+    }
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9 - 20 * 0.025;
+    if (runtime.failures.length) throw runtime.failures[0];
+    const resources = runtime.resources;
+    const perWorker = resources.filter(r => /-worker-1-/.test(r.name)).length;
+    const perControlPlane = resources.filter(r => /-cp-2(-|$)/.test(r.name) && !r.name.startsWith("c-pki-")).length;
+    process.stdout.write(JSON.stringify({
+        workers, seconds: Number(seconds.toFixed(2)), peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+        registrations: runtime.registrations.length, resources: resources.length, perWorker, perControlPlane,
+    }) + "\n");
+}
+
+if (process.argv[2]) {
+    measure(Number(process.argv[2])).then(() => process.exit(0), e => { console.error(e); process.exit(1); });
+} else {
+    console.log("Cluster under the mock runtime: 3 etcd hosts, 3 control planes, 1 load balancer, N workers");
+    console.log("workers  evaluation  peak RSS  resources  per worker  per control plane");
+    for (const n of [10, 100, 1000]) {
+        const r = spawnSync(process.execPath, [__filename, String(n)], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+        const line = r.stdout.trim().split("\n").pop() ?? "";
+        if (r.status !== 0 || !line.startsWith("{")) {
+            console.error(r.stderr.slice(-2000));
+            process.exit(1);
+        }
+        const m = JSON.parse(line);
+        console.log(`${String(m.workers).padStart(7)}  ${`${m.seconds.toFixed(2)} s`.padStart(10)}  ${`${m.peakRssMb} MB`.padStart(8)}  ${String(m.resources).padStart(9)}  ${String(m.perWorker).padStart(10)}  ${String(m.perControlPlane).padStart(16)}`);
+    }
+}
