@@ -4,6 +4,7 @@ import { controlPlaneNodeMetadata } from "../render/cluster-objects";
 import { clusterConfigurationYaml } from "../render/cluster-configuration";
 import { joinHostPort } from "../spec/network";
 import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
+import { dataDirCheckName, ETCD_PREFLIGHT_CHECKS } from "../render/etcd-scripts";
 import { ClusterNode } from "../spec/types";
 import { DEFAULTS } from "../spec/validate";
 import { AddOns } from "./addons";
@@ -69,7 +70,7 @@ export class Cluster extends pulumi.ComponentResource {
         const workers = new Workers(`${name}-workers`, { caCertPem: pki.caCertPem }, { ...parent, cluster });
         const etcd = cluster.etcdTopology === "external" ? undefined : new EtcdCluster(`${name}-etcd`, {
             kubernetesVersion: cluster.version.version, members: cluster.etcdMembers, pki, topology: cluster.etcdTopology,
-            certificatesDir: s.certificates?.certificatesDir, ignorePreflightErrors: s.ignorePreflightErrors, nodePreparation: s.nodePreparation,
+            certificatesDir: s.certificates?.certificatesDir, ignorePreflightErrors: etcdChecks(s.ignorePreflightErrors, s.etcd?.dataDir), nodePreparation: s.nodePreparation,
             dataDir: s.etcd?.dataDir, imageRepository: s.etcd?.imageRepository ?? s.imageRepository, imageTag: s.etcd?.imageTag,
             extraArgs: s.etcd?.extraArgs, extraEnvs: s.etcd?.extraEnvs,
         }, { ...parent, after: otherPreflights });
@@ -113,4 +114,10 @@ export class Cluster extends pulumi.ComponentResource {
             endpoint: this.endpoint, adminKubeconfig: this.adminKubeconfig, joinCommand: this.joinCommand, nodes: this.nodes,
         });
     }
+}
+
+/** The cluster's skipped checks that exist on etcd hosts (the list names every host's checks). */
+function etcdChecks(ignore: string[] | undefined, dataDir: string | undefined): string[] | undefined {
+    const etcd = [...ETCD_PREFLIGHT_CHECKS.filter(c => !c.startsWith("DirAvailable")), dataDirCheckName(dataDir ?? DEFAULTS.etcdDataDir), "all"].map(c => c.toLowerCase());
+    return ignore?.filter(c => etcd.includes(c.toLowerCase()));
 }
