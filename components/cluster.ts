@@ -89,7 +89,7 @@ export class Cluster extends pulumi.ComponentResource {
         }, { ...parent, cluster, after: first.lastSteps });
         resolveObjects(objects.objects);
 
-        // mark-control-plane: each control plane's labels once its kubelet has registered it (its gate waits for that).
+        // mark-control-plane: each control plane's labels once it is ready and registered (its kubelet registers the Node meanwhile; no explicit wait for the Node yet).
         const marks = cp.nodes.map((n, i) => new k8s.core.v1.NodePatch(`${name}-mark-control-plane-${n.nodeName}`, {
             metadata: controlPlaneNodeMetadata(n.nodeName, cluster.version.minor, cluster.controlPlanes[i].criSocket ?? DEFAULTS.criSocket),
         }, { parent: objects, provider: objects.provider, dependsOn: [...n.lastSteps, objects.clusterAdmins] }));
