@@ -49,7 +49,10 @@ export function kubeProxyConfiguration(cluster: ResolvedCluster): string {
     return toYaml(deepMerge<Record<string, unknown>>(generated, cluster.spec.proxy?.config ?? {})).replace(/\n$/, "");
 }
 
-/** kubeadm's kube-proxy add-on (phases/addons/proxy): its ConfigMap, DaemonSet and RBAC. */
+/**
+ * kubeadm's kube-proxy add-on: its ConfigMap, DaemonSet and RBAC, from cmd/kubeadm/app/phases/addons/proxy
+ * (manifests.go and proxy.go, kubernetes/kubernetes@abd60651f20b906e54ce2c89ad6d2b7790dba8a1).
+ */
 export function kubeProxyObjects(cluster: ResolvedCluster): KubeObject[] {
     const s = cluster.spec;
     const server = `https://${joinHostPort(cluster.endpoint.host, cluster.endpoint.port)}`;
@@ -152,7 +155,10 @@ export function coreDnsImage(cluster: ResolvedCluster): string {
     return `${repository}/coredns:${s.dns?.imageTag ?? cluster.version.coredns}`;
 }
 
-/** kubeadm's CoreDNS add-on: ConfigMap, RBAC, ServiceAccount, the Deployment (2 replicas) and the kube-dns Service. */
+/**
+ * kubeadm's CoreDNS add-on: ConfigMap, RBAC, ServiceAccount, the Deployment (2 replicas) and the
+ * kube-dns Service, from cmd/kubeadm/app/phases/addons/dns/manifests.go (kubernetes/kubernetes@008b3652959ca58af8be3fb5b6ecfe9ae7638282).
+ */
 export function coreDnsObjects(cluster: ResolvedCluster): KubeObject[] {
     const sel = { "k8s-app": "kube-dns" };
     return [
