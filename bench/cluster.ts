@@ -4,11 +4,12 @@
 // process (the mock runtime is process-wide), so peak RSS is that program's alone.
 import { spawnSync } from "node:child_process";
 import { ClusterSpec, HostSpec } from "../spec/types";
+import { sshPrivateKey } from "../test/support/fixtures";
 
 const FACTS = 'facts {"hostname":"%s","caCertDirs":["/etc/ca-certificates"],"resolvConf":""}';
 
 function spec(workers: number): ClusterSpec {
-    const key = "-----BEGIN PRIVATE KEY-----\nbench\n-----END PRIVATE KEY-----\n";
+    const key = sshPrivateKey();
     const host = (name: string, address: string, roles: string[]): HostSpec => ({ name, address, roles, ssh: { privateKey: key } });
     return {
         kubernetesVersion: "v1.33.2",
