@@ -5,13 +5,11 @@ import {
     BootstrapToken, bootstrapTokenSecretData, clusterInfoSignature, DEFAULT_TOKEN_DESCRIPTION, DEFAULT_TOKEN_GROUP,
     DEFAULT_TOKEN_TTL, DEFAULT_TOKEN_USAGES, rfc3339, splitToken,
 } from "../render/bootstrap-token";
-import { clusterConfigurationYaml } from "../render/cluster-configuration";
+import { clusterConfigurationYaml, controlPlaneAdditions } from "../render/cluster-configuration";
 import { bootstrapRbac, bootstrapTokenSecret, clusterAdminsBinding, clusterInfoConfigMap, kubeadmConfigMap, kubeletConfigMap } from "../render/cluster-objects";
-import { ENCRYPTION_CONFIG_PATH } from "../render/encryption";
 import { clusterInfoKubeconfig, kubeconfig } from "../render/kubeconfig";
-import { kubeletConfig } from "../render/kubelet";
+import { clusterKubeletInput, kubeletConfig } from "../render/kubelet";
 import { digest } from "../render/scripts";
-import { clusterKubeletInput } from "../render/worker";
 import { joinHostPort } from "../spec/network";
 import { ResolvedCluster } from "../spec/validate";
 import { kubeObject } from "./kube-objects";
@@ -94,15 +92,9 @@ export class BootstrapObjects extends pulumi.ComponentResource {
             data: pulumi.all([info, signatures]).apply(([kc, sigs]) => clusterInfoConfigMap(kc, sigs).data as { [k: string]: string }),
         }, opt);
 
-        const additions = cluster.encryption ? {
-            apiServer: {
-                extraArgs: [{ name: "encryption-provider-config", value: ENCRYPTION_CONFIG_PATH }],
-                extraVolumes: [{ name: "encryption-config", hostPath: ENCRYPTION_CONFIG_PATH.replace(/\/[^/]+$/, ""), mountPath: ENCRYPTION_CONFIG_PATH.replace(/\/[^/]+$/, ""), readOnly: true, pathType: "DirectoryOrCreate" }],
-            },
-        } : {};
         const plain = [
             ...bootstrapRbac(),
-            kubeadmConfigMap(clusterConfigurationYaml(cluster, additions)),
+            kubeadmConfigMap(clusterConfigurationYaml(cluster, controlPlaneAdditions())),
             kubeletConfigMap(kubeletConfig(clusterKubeletInput(cluster))),
         ].map(o => kubeObject(name, o, opt));
 

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { controlPlaneNodeMetadata } from "../render/cluster-objects";
-import { clusterConfigurationYaml } from "../render/cluster-configuration";
+import { clusterConfigurationYaml, controlPlaneAdditions } from "../render/cluster-configuration";
 import { joinHostPort } from "../spec/network";
 import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
 import { dataDirCheckName, ETCD_PREFLIGHT_CHECKS } from "../render/etcd-scripts";
@@ -99,7 +99,7 @@ export class Cluster extends pulumi.ComponentResource {
         new AddOns(`${name}-addons`, {}, { ...parent, cluster, kubernetes: objects.provider, after: [...objects.objects, ...marks, ...allControlPlanes, ...joins] });
 
         const endpoint = joinHostPort(cluster.endpoint.host, cluster.endpoint.port);
-        this.clusterConfiguration = pulumi.output(clusterConfigurationYaml(cluster));
+        this.clusterConfiguration = pulumi.output(clusterConfigurationYaml(cluster, controlPlaneAdditions()));
         this.kubernetesVersion = pulumi.output(cluster.version.version);
         this.caCertPem = pki.caCertPem;
         this.discoveryTokenCaCertHash = pki.discoveryTokenCaCertHash;

@@ -20,17 +20,17 @@ export interface EtcdClusterOptions extends pulumi.ComponentResourceOptions {
     after?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
 }
 
-/**
- * kubeadm's external etcd (its HA guide), or etcd stacked on the control planes: per member a
- * preflight and one install step (certificates, the kubelet as static-pod manager, the etcd static
- * pod), then one health gate over the whole cluster.
- */
 const ETCD_GATES = new WeakMap<EtcdCluster, pulumi.Resource>();
 /** The health gate over the whole etcd cluster: what the control planes wait for (not an output of the component). */
 export function etcdHealthGate(etcd: EtcdCluster): pulumi.Resource {
     return ETCD_GATES.get(etcd)!;
 }
 
+/**
+ * kubeadm's external etcd (its HA guide), or etcd stacked on the control planes: per member a
+ * preflight and one install step (certificates, the kubelet as static-pod manager, the etcd static
+ * pod), then one health gate over the whole cluster.
+ */
 export class EtcdCluster extends pulumi.ComponentResource {
     /** Client URLs of the members, e.g. "https://10.0.20.11:2379". */
     public readonly clientEndpoints: pulumi.Output<string[]>;

@@ -26,7 +26,6 @@ export interface WorkersOptions extends pulumi.ComponentResourceOptions {
  */
 export class Workers extends pulumi.ComponentResource {
     public readonly preflights: command.remote.Command[];
-    public joins: command.remote.Command[] = [];
     private readonly cluster: ResolvedCluster;
     private readonly caCertPem: pulumi.Output<string>;
 
@@ -64,7 +63,7 @@ export class Workers extends pulumi.ComponentResource {
         ])));
         const timeout = s.join?.tlsBootstrapTimeoutSeconds ?? DEFAULT_TLS_BOOTSTRAP_TIMEOUT_SECONDS;
         const dropIn = kubeadmDropIn();
-        this.joins = cluster.workers.map((w, i) => new command.remote.Command(`${name}-${w.name}-join`, {
+        const joins = cluster.workers.map((w, i) => new command.remote.Command(`${name}-${w.name}-join`, {
             connection: connectionOf(w),
             create: pulumi.all([this.preflights[i].stdout, this.caCertPem]).apply(([out, ca]) => remoteBash(workerJoinScript({
                 host: w.name, step: "worker join", node: w, version: cluster.version.version, minor: cluster.version.minor,
@@ -81,6 +80,6 @@ export class Workers extends pulumi.ComponentResource {
             additionalSecretOutputs: SECRET_OUTPUTS,
         }));
         this.registerOutputs({});
-        return this.joins;
+        return joins;
     }
 }

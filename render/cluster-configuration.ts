@@ -4,12 +4,22 @@ import { defined } from "../spec/merge";
 import { joinHostPort } from "../spec/network";
 import { Arg, ControlPlaneComponentSpec } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
+import { ENCRYPTION_CONFIG_PATH } from "./encryption";
+import { encryptionConfigVolume } from "./manifests/control-plane";
 
 /** Flags and volumes pulumi-kubeadm adds itself (e.g. encryption at rest), recorded so kubeadm can regenerate the same manifests. */
 export interface ComponentAdditions {
     apiServer?: ControlPlaneComponentSpec;
     controllerManager?: ControlPlaneComponentSpec;
     scheduler?: ControlPlaneComponentSpec;
+}
+
+/**
+ * What every control plane pulumi-kubeadm places adds to kubeadm's defaults: the encryption config
+ * (always placed; with encryption disabled it still reads what the keys encrypted).
+ */
+export function controlPlaneAdditions(): ComponentAdditions {
+    return { apiServer: { extraArgs: [{ name: "encryption-provider-config", value: ENCRYPTION_CONFIG_PATH }], extraVolumes: [encryptionConfigVolume(ENCRYPTION_CONFIG_PATH)] } };
 }
 
 /**

@@ -3,7 +3,7 @@ import { HostSpec, Taint } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
 import { ENCRYPTION_CONFIG_PATH } from "./encryption";
 import { APISERVER_MANIFEST, CONTROLLER_MANAGER_MANIFEST, HostFacts, SCHEDULER_MANIFEST } from "./control-plane-scripts";
-import { kubeadmFlagsEnv, KUBELET_DROPIN_DIR, KubeletInput, kubeletConfig, kubeletInstanceConfig } from "./kubelet";
+import { kubeadmFlagsEnv, KUBELET_DROPIN_DIR, kubeletConfig, kubeletInstanceConfig, nodeKubeletInput } from "./kubelet";
 import { kubeconfig } from "./kubeconfig";
 import { apiServerPod, ControlPlaneInput, controllerManagerPod, schedulerPod } from "./manifests/control-plane";
 import { PlacedFile } from "./scripts";
@@ -52,11 +52,6 @@ export function controlPlaneTaints(cluster: ResolvedCluster): Taint[] {
     return cluster.spec.controlPlaneTaints ?? [CONTROL_PLANE_TAINT];
 }
 
-/** `--register-with-taints`' value: key[=value]:effect, comma-separated. */
-export function taintsFlag(taints: Taint[]): string {
-    return taints.map(t => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`).join(",");
-}
-
 export function controlPlaneInput(cluster: ResolvedCluster, node: HostSpec, facts: HostFacts, etcdServers: string[], externalCa: boolean): ControlPlaneInput {
     const s = cluster.spec;
     return {
@@ -78,27 +73,6 @@ export function controlPlaneInput(cluster: ResolvedCluster, node: HostSpec, fact
         controllerManager: s.controllerManager,
         scheduler: s.scheduler,
         startupFailureThreshold: Math.ceil((s.apiServer?.readinessTimeoutSeconds ?? DEFAULTS.readinessTimeoutSeconds) / 10),
-    };
-}
-
-export function controlPlaneKubeletInput(cluster: ResolvedCluster, node: HostSpec, facts: HostFacts): KubeletInput {
-    const s = cluster.spec;
-    const taints = controlPlaneTaints(cluster);
-    return {
-        minor: cluster.version.minor,
-        criSocket: node.criSocket ?? DEFAULTS.criSocket,
-        imageRepository: s.imageRepository ?? DEFAULTS.imageRepository,
-        pauseTag: cluster.version.pause,
-        certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
-        dnsServiceIp: cluster.networking.dnsServiceIp,
-        dnsDomain: cluster.networking.dnsDomain,
-        extraArgs: [...(s.kubelet?.extraArgs ?? []), ...(node.kubeletExtraArgs ?? [])],
-        config: s.kubelet?.config,
-        resolvConf: facts.resolvConf || undefined,
-        nodeArgs: [
-            ...(facts.hostname !== node.name ? [{ name: "hostname-override", value: node.name }] : []),
-            ...(taints.length ? [{ name: "register-with-taints", value: taintsFlag(taints) }] : []),
-        ],
     };
 }
 
@@ -176,7 +150,7 @@ export function controlPlaneFiles(i: ControlPlaneFilesInput): ControlPlaneFiles 
     if (m.encryptionConfig === undefined) throw new Error(`control plane ${node.name}: no EncryptionConfiguration was given`);
     secret(ENCRYPTION_CONFIG_PATH, m.encryptionConfig);
 
-    const kubelet = controlPlaneKubeletInput(cluster, node, i.facts);
+    const kubelet = nodeKubeletInput(cluster, node, i.facts, controlPlaneTaints(cluster));
     pub("/var/lib/kubelet/config.yaml", kubeletConfig(kubelet));
     pub("/var/lib/kubelet/kubeadm-flags.env", kubeadmFlagsEnv(kubelet));
     const instance = kubeletInstanceConfig(kubelet);

@@ -93,11 +93,6 @@ fi
     });
 }
 
-/** kubeadm's names (--ignore-preflight-errors) of a worker's checks. */
-export function workerPreflightChecks(ipv6: boolean): string[] {
-    return [...controlPlanePreflightChecks(0, ipv6).filter(c => !c.startsWith("Port-") || c === "Port-10250"), "FileAvailable--etc-kubernetes-kubelet.conf"];
-}
-
 function nodePreflightScript(i: Omit<ControlPlanePreflightInput, "bindPort">, role: { ports: string[]; owner: string; ours: string; extra?: string }): string {
     const socket = i.criSocket.replace(/^unix:\/\//, "");
     const ipv6 = i.node.address.includes(":");

@@ -1,5 +1,7 @@
 import { deepMerge } from "../spec/merge";
-import { Arg } from "../spec/types";
+import { Arg, HostSpec, Taint } from "../spec/types";
+import { DEFAULTS, ResolvedCluster } from "../spec/validate";
+import type { HostFacts } from "./control-plane-scripts";
 import { argumentsToCommand } from "./arguments";
 import { minorAtLeast } from "./manifests/static-pod";
 import { toYaml } from "./yaml";
@@ -69,6 +71,45 @@ export interface KubeletInput {
     resolvConf?: string;
     /** Flags kubeadm adds for this node (--hostname-override, --register-with-taints); extraArgs still win. */
     nodeArgs?: Arg[];
+}
+
+/** The cluster's kubelet settings before any node's own: what kube-system/kubelet-config holds. */
+export function clusterKubeletInput(cluster: ResolvedCluster): KubeletInput {
+    const s = cluster.spec;
+    return {
+        minor: cluster.version.minor,
+        criSocket: DEFAULTS.criSocket,
+        imageRepository: s.imageRepository ?? DEFAULTS.imageRepository,
+        pauseTag: cluster.version.pause,
+        certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
+        dnsServiceIp: cluster.networking.dnsServiceIp,
+        dnsDomain: cluster.networking.dnsDomain,
+        extraArgs: s.kubelet?.extraArgs ?? [],
+        config: s.kubelet?.config,
+    };
+}
+
+/**
+ * One node's, as kubeadm's kubelet-start writes them on that node: its CRI socket and extra flags,
+ * the resolver of systemd-resolved when it runs there, --hostname-override when its hostname is not
+ * the node name, and --register-with-taints for its taints.
+ */
+export function nodeKubeletInput(cluster: ResolvedCluster, node: HostSpec, facts: Pick<HostFacts, "hostname" | "resolvConf">, taints: Taint[]): KubeletInput {
+    return {
+        ...clusterKubeletInput(cluster),
+        criSocket: node.criSocket ?? DEFAULTS.criSocket,
+        extraArgs: [...(cluster.spec.kubelet?.extraArgs ?? []), ...(node.kubeletExtraArgs ?? [])],
+        resolvConf: facts.resolvConf || undefined,
+        nodeArgs: [
+            ...(facts.hostname !== node.name ? [{ name: "hostname-override", value: node.name }] : []),
+            ...(taints.length ? [{ name: "register-with-taints", value: taintsFlag(taints) }] : []),
+        ],
+    };
+}
+
+/** `--register-with-taints`' value: key[=value]:effect, comma-separated. */
+export function taintsFlag(taints: Taint[]): string {
+    return taints.map(t => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`).join(",");
 }
 
 /** NodeLocalCRISocket is on by default from 1.34: the CRI endpoint moves from the flags into the config. */

@@ -3,7 +3,7 @@ import { DEFAULTS, ResolvedCluster } from "../spec/validate";
 import { CRI_SOCKET_ANNOTATION } from "./cluster-objects";
 import { HostFacts, KUBELET_FILES, kubeletVersionCheck, PACKAGED_KUBEADM_DROPINS } from "./control-plane-scripts";
 import { checkFunctions } from "./preflight";
-import { kubeadmFlagsEnv, KUBELET_DROPIN_DIR, KubeletInput, kubeletConfig, kubeletInstanceConfig } from "./kubelet";
+import { kubeadmFlagsEnv, KUBELET_DROPIN_DIR, kubeletConfig, kubeletInstanceConfig, nodeKubeletInput } from "./kubelet";
 import { minorAtLeast } from "./manifests/static-pod";
 import { anyChanged, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 
@@ -11,37 +11,10 @@ export const BOOTSTRAP_KUBELET_CONF = "/etc/kubernetes/bootstrap-kubelet.conf";
 export const KUBELET_CONF = "/etc/kubernetes/kubelet.conf";
 export const DEFAULT_TLS_BOOTSTRAP_TIMEOUT_SECONDS = 300;
 
-/** The cluster's KubeletConfiguration without any node's own settings: kube-system/kubelet-config. */
-export function clusterKubeletInput(cluster: ResolvedCluster): KubeletInput {
-    const s = cluster.spec;
-    return {
-        minor: cluster.version.minor,
-        criSocket: DEFAULTS.criSocket,
-        imageRepository: s.imageRepository ?? DEFAULTS.imageRepository,
-        pauseTag: cluster.version.pause,
-        certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
-        dnsServiceIp: cluster.networking.dnsServiceIp,
-        dnsDomain: cluster.networking.dnsDomain,
-        extraArgs: s.kubelet?.extraArgs ?? [],
-        config: s.kubelet?.config,
-    };
-}
-
-/** What kubeadm join's kubelet-start writes for a worker, from the cluster's config and the host's facts. */
-export function workerKubeletInput(cluster: ResolvedCluster, node: HostSpec, facts: HostFacts): KubeletInput {
-    return {
-        ...clusterKubeletInput(cluster),
-        criSocket: node.criSocket ?? DEFAULTS.criSocket,
-        extraArgs: [...(cluster.spec.kubelet?.extraArgs ?? []), ...(node.kubeletExtraArgs ?? [])],
-        resolvConf: facts.resolvConf || undefined,
-        nodeArgs: facts.hostname !== node.name ? [{ name: "hostname-override", value: node.name }] : [],
-    };
-}
-
 /** A worker's public files in kubeadm join's order: ca.crt, then the kubelet's files and the user's drop-ins. */
 export function workerFiles(cluster: ResolvedCluster, node: HostSpec, facts: HostFacts, caCertPem: string): PlacedFile[] {
     const pki = cluster.spec.certificates?.certificatesDir ?? DEFAULTS.certificatesDir;
-    const kubelet = workerKubeletInput(cluster, node, facts);
+    const kubelet = nodeKubeletInput(cluster, node, facts, []);
     const files: PlacedFile[] = [
         { path: `${pki}/ca.crt`, mode: "0644", content: caCertPem },
         { path: "/var/lib/kubelet/config.yaml", mode: "0644", content: kubeletConfig(kubelet) },

@@ -88,15 +88,18 @@ export function apiServerDefaultArgs(i: ControlPlaneInput): Arg[] {
     return args;
 }
 
+/** The EncryptionConfiguration's directory, mounted read-only into kube-apiserver. */
+export function encryptionConfigVolume(configPath: string): HostPathMount {
+    const dir = configPath.replace(/\/[^/]+$/, "");
+    return { name: "encryption-config", hostPath: dir, mountPath: dir, readOnly: true, pathType: "DirectoryOrCreate" };
+}
+
 export function apiServerPod(i: ControlPlaneInput): Pod {
     let command = argumentsToCommand(apiServerDefaultArgs(i), i.apiServer?.extraArgs);
     // kubeadm drops --authorization-mode when the user configures authorization with a file.
     if (argValue(command, "authorization-config") !== undefined) command = command.filter(a => !a.startsWith("--authorization-mode="));
     const volumes = [k8sCerts(i), ...caVolumes(i)];
-    if (i.encryptionProviderConfig) {
-        const dir = i.encryptionProviderConfig.replace(/\/[^/]+$/, "");
-        volumes.push({ name: "encryption-config", hostPath: dir, mountPath: dir, readOnly: true, pathType: "DirectoryOrCreate" });
-    }
+    if (i.encryptionProviderConfig) volumes.push(encryptionConfigVolume(i.encryptionProviderConfig));
     return staticPod({
         name: "kube-apiserver",
         image: image(i, "kube-apiserver"),

@@ -169,6 +169,7 @@ describe("Cluster under the mock runtime: kubeadm's order, read from the recorde
 
     test("the Cluster outputs the ClusterConfiguration it uploads", async () => {
         const text = await valueOf(c.clusterConfiguration);
+        expect(text).toBe(byName("c-objects-configmap-kube-system-kubeadm-config").inputs.data.ClusterConfiguration);
         expect(yaml.load(text)).toMatchObject({ kind: "ClusterConfiguration", kubernetesVersion: "v1.33.2", etcd: { external: { endpoints: ["https://10.0.20.11:2379", "https://10.0.20.12:2379", "https://10.0.20.13:2379"] } } });
     });
 
