@@ -19,9 +19,9 @@ export { resolveClusterArgs } from "../spec/cluster-args";
 
 /**
  * A kubeadm-style cluster on existing hosts, in kubeadm's order: PKI; (node preparation;) every
- * host's preflight; etcd; the load balancer and the first control plane; the cluster objects
- * (RBAC, bootstrap token, cluster-info, kubeadm's ConfigMaps); the other control planes one at a
- * time; the workers in parallel; the add-ons.
+ * host's preflight; etcd on its own hosts (or, stacked, with each control plane); the load
+ * balancer and the first control plane; the cluster objects (RBAC, bootstrap token, cluster-info,
+ * kubeadm's ConfigMaps); the other control planes one at a time; the workers in parallel; the add-ons.
  */
 export class Cluster extends pulumi.ComponentResource {
     /** The cluster's ClusterConfiguration as kubeadm stores it in kube-system/kubeadm-config. */
@@ -43,9 +43,6 @@ export class Cluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const { cluster, warnings } = resolveClusterArgs(args);
-        if (cluster.etcdTopology === "stacked") {
-            throw new Error(`Cluster ${name}: etcd.topology "stacked" (the default) is not supported yet: stacked members need each control plane's kubelet configured before etcd starts. Give etcd its own hosts (hosts with the "etcd" role and etcd.topology "dedicated") or an external etcd cluster (etcd.topology "external")`);
-        }
         super("kubeadm:index:Cluster", name, {}, opts);
         for (const w of warnings) pulumi.log.warn(w, this);
         const parent = { parent: this };
@@ -68,7 +65,8 @@ export class Cluster extends pulumi.ComponentResource {
         let resolvePreflights!: (r: pulumi.Resource[]) => void;
         const otherPreflights = new Promise<pulumi.Resource[]>(r => { resolvePreflights = r; });
         const workers = new Workers(`${name}-workers`, { caCertPem: pki.caCertPem }, { ...parent, cluster });
-        const etcd = cluster.etcdTopology === "external" ? undefined : new EtcdCluster(`${name}-etcd`, {
+        // Stacked etcd is the control planes' own (each joins the members before it); dedicated etcd hosts come first.
+        const etcd = cluster.etcdTopology !== "dedicated" ? undefined : new EtcdCluster(`${name}-etcd`, {
             kubernetesVersion: cluster.version.version, members: cluster.etcdMembers, pki, topology: cluster.etcdTopology,
             certificatesDir: s.certificates?.certificatesDir, ignorePreflightErrors: etcdChecks(s.ignorePreflightErrors, s.etcd?.dataDir), nodePreparation: s.nodePreparation,
             dataDir: s.etcd?.dataDir, imageRepository: s.etcd?.imageRepository ?? s.imageRepository, imageTag: s.etcd?.imageTag,
@@ -94,7 +92,7 @@ export class Cluster extends pulumi.ComponentResource {
             metadata: controlPlaneNodeMetadata(n.nodeName, cluster.version.minor, cluster.controlPlanes[i].criSocket ?? DEFAULTS.criSocket),
         }, { parent: objects, provider: objects.provider, dependsOn: [...n.lastSteps, objects.clusterAdmins] }));
 
-        const allControlPlanes = cp.nodes.flatMap(n => n.lastSteps);
+        const allControlPlanes = [...cp.nodes.flatMap(n => n.lastSteps), ...cp.etcdGate];
         const joins = workers.join(`${name}-workers`, objects.joinToken, [...allControlPlanes, ...objects.objects]);
         new AddOns(`${name}-addons`, {}, { ...parent, cluster, kubernetes: objects.provider, after: [...objects.objects, ...marks, ...allControlPlanes, ...joins] });
 

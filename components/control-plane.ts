@@ -2,8 +2,9 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { hkdfSync } from "node:crypto";
+import { etcdHealthScript } from "../render/etcd-scripts";
 import {
-    controlPlaneInstallScript, controlPlanePreflightScript, encryptionRotationScript, parseHostFacts,
+    ControlPlaneInstallInput, controlPlaneInstallScript, controlPlanePreflightScript, encryptionRotationScript, parseHostFacts,
     readinessGateScript, rewriteResourcesScript,
 } from "../render/control-plane-scripts";
 import { ControlPlaneMaterial, controlPlaneFiles } from "../render/control-plane-files";
@@ -63,6 +64,8 @@ export interface ControlPlaneOptions extends pulumi.ComponentResourceOptions {
 export interface ControlPlaneSteps {
     nodes: ControlPlaneNode[];
     preflights: pulumi.Resource[];
+    /** With etcd stacked on the control planes: the health gate over every member, after the last node. */
+    etcdGate: pulumi.Resource[];
 }
 const CONTROL_PLANE_STEPS = new WeakMap<ControlPlane, ControlPlaneSteps>();
 export function controlPlaneSteps(cp: ControlPlane): ControlPlaneSteps {
@@ -79,10 +82,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         const { pki, etcdClientEndpoints, ...clusterArgs } = args ?? ({} as ControlPlaneArgs);
         const { after: afterOthers, afterFirst, resolved, ...componentOpts } = opts;
         const { cluster, warnings } = resolved ? { cluster: resolved, warnings: [] } : resolveClusterArgs(clusterArgs);
-        if (cluster.etcdTopology === "stacked") {
-            throw new Error(`ControlPlane ${name}: etcd.topology "stacked" is not supported by ControlPlane yet: stacked members need each control plane's kubelet configured before etcd starts, an order the Cluster component will own. Use etcd hosts (topology "dedicated") or an external etcd cluster`);
-        }
-        if (cluster.etcdTopology !== "external" && etcdClientEndpoints === undefined) {
+        if (cluster.etcdTopology === "dedicated" && etcdClientEndpoints === undefined) {
             throw new Error(`ControlPlane ${name}: etcdClientEndpoints is required with etcd.topology "${cluster.etcdTopology}": pass EtcdCluster's clientEndpoints, so the control planes wait for a healthy etcd`);
         }
         super("kubeadm:index:ControlPlane", name, {}, componentOpts);
@@ -113,7 +113,9 @@ export class ControlPlane extends pulumi.ComponentResource {
         const allPreflights = nodes.map(n => n.preflight);
         if (encryption.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, lbInstalls, others, this);
         resolvePreflights(allPreflights);
-        CONTROL_PLANE_STEPS.set(this, { nodes, preflights: allPreflights });
+        // Stacked etcd: once every control plane has joined, the whole cluster must be healthy with every member.
+        const etcdGate = cluster.etcdTopology === "stacked" ? [stackedEtcdHealthGate(name, cluster, nodes, this)] : [];
+        CONTROL_PLANE_STEPS.set(this, { nodes, preflights: allPreflights, etcdGate });
 
         this.endpoint = pulumi.output(`https://${joinHostPort(cluster.endpoint.host, cluster.endpoint.port)}`);
         this.ready = pulumi.all(Object.fromEntries(nodes.map(n => [n.nodeName, n.ready]))) as pulumi.Output<{ [node: string]: string }>;
@@ -171,6 +173,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         const bindPort = s.apiServer?.bindPort ?? DEFAULTS.bindPort;
         const timeoutSeconds = s.apiServer?.readinessTimeoutSeconds ?? DEFAULTS.readinessTimeoutSeconds;
         const ignore = s.ignorePreflightErrors ?? [];
+        const stacked = stackedEtcd(cluster, host, certificatesDir, timeoutSeconds);
         const publicFiles = pulumi.output(pki.publicFiles);
         const ctx = (step: string) => ({ host: host.name, step });
 
@@ -180,6 +183,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
                 ...ctx("control-plane preflight"), node: host, bindPort, criSocket: host.criSocket ?? DEFAULTS.criSocket, certificatesDir,
                 caSha256: digest(pub["ca.crt"] ?? ""), swapTolerated: s.kubelet?.config?.failSwapOn === false, ignore,
                 prepare: s.nodePreparation && nodePreparationScript(s.nodePreparation, cluster.version.version),
+                stackedEtcdDataDir: stacked?.dataDir,
             }), { host: host.name, step: "control-plane-preflight" })),
             ...STEP,
         }, { parent: this });
@@ -201,7 +205,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         const installText = pulumi.unsecret(rendered.apply(r => remoteBash(controlPlaneInstallScript({
             ...ctx("control-plane install"), node: host, bindPort, version: cluster.version.version,
             minimumKubeletVersion: cluster.version.row.minimumKubeletVersion ?? cluster.version.version,
-            files: r.files, kubeadmDropIn: kubeadmDropIn(), certificatesDir, ignore, timeoutSeconds,
+            files: r.files, kubeadmDropIn: kubeadmDropIn(), certificatesDir, ignore, timeoutSeconds, stackedEtcd: stacked,
         }), { host: host.name, step: "control-plane-install" })));
         // What the node gets, secrets included (as a digest), so that a new key or certificate alone
         // also takes the node out of the load balancer while it changes.
@@ -237,6 +241,38 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         this.lastSteps = registers.length ? registers : [gate];
         this.registerOutputs({ ready: this.ready });
     }
+}
+
+/** etcd stacked on this control plane: its data dir, and after the first control plane, how it joins the members before it. */
+function stackedEtcd(cluster: ResolvedCluster, host: HostSpec, certificatesDir: string, timeoutSeconds: number): ControlPlaneInstallInput["stackedEtcd"] {
+    if (cluster.etcdTopology !== "stacked") return undefined;
+    const s = cluster.spec;
+    const index = cluster.controlPlanes.findIndex(h => h.name === host.name);
+    return {
+        dataDir: s.etcd?.dataDir ?? DEFAULTS.etcdDataDir,
+        join: index === 0 ? undefined : {
+            member: { name: host.name, address: host.address },
+            existing: cluster.controlPlanes.slice(0, index).map(h => ({ name: h.name, address: h.address })),
+            certificatesDir, timeoutSeconds,
+            learner: s.featureGates?.EtcdLearnerMode ?? true,
+        },
+    };
+}
+
+/** The stacked etcd cluster's health gate, on the first control plane once the last one is registered. */
+function stackedEtcdHealthGate(name: string, cluster: ResolvedCluster, nodes: ControlPlaneNode[], parent: pulumi.Resource): pulumi.Resource {
+    const first = cluster.controlPlanes[0];
+    const s = cluster.spec;
+    const after = pulumi.all(nodes.map(n => n.install.create)).apply(texts => digest(texts.join("\n")).slice(0, 16));
+    return new command.remote.Command(`${name}-etcd-health`, {
+        connection: connectionOf(first),
+        create: after.apply(a => remoteBash(etcdHealthScript({
+            host: first.name, step: "etcd health", members: cluster.controlPlanes.map(h => ({ name: h.name, address: h.address })),
+            certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
+            timeoutSeconds: s.apiServer?.readinessTimeoutSeconds ?? DEFAULTS.readinessTimeoutSeconds, after: a,
+        }), { host: first.name, step: "etcd-health" })),
+        ...STEP,
+    }, { parent, dependsOn: nodes[nodes.length - 1].lastSteps });
 }
 
 type Step = command.remote.Command | command.local.Command;

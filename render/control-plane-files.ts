@@ -5,7 +5,9 @@ import { ENCRYPTION_CONFIG_PATH } from "./encryption";
 import { APISERVER_MANIFEST, CONTROLLER_MANAGER_MANIFEST, HostFacts, SCHEDULER_MANIFEST } from "./control-plane-scripts";
 import { kubeadmFlagsEnv, KUBELET_DROPIN_DIR, kubeletConfig, kubeletInstanceConfig, nodeKubeletInput } from "./kubelet";
 import { kubeconfig } from "./kubeconfig";
+import { ETCD_MANIFEST } from "./etcd-scripts";
 import { apiServerPod, ControlPlaneInput, controllerManagerPod, schedulerPod } from "./manifests/control-plane";
+import { etcdPod, EtcdPodInput } from "./manifests/etcd";
 import { PlacedFile } from "./scripts";
 import { toYaml } from "./yaml";
 
@@ -72,6 +74,30 @@ export function controlPlaneInput(cluster: ResolvedCluster, node: HostSpec, fact
         apiServer: s.apiServer,
         controllerManager: s.controllerManager,
         scheduler: s.scheduler,
+        startupFailureThreshold: Math.ceil((s.apiServer?.readinessTimeoutSeconds ?? DEFAULTS.readinessTimeoutSeconds) / 10),
+    };
+}
+
+/**
+ * kubeadm's local etcd on a control plane: the first one starts a one-member cluster (kubeadm
+ * init); each next one joins the members before it (kubeadm join --control-plane), so its
+ * initial cluster lists them and itself, with initial-cluster-state "existing".
+ */
+export function stackedEtcdPodInput(cluster: ResolvedCluster, node: HostSpec): EtcdPodInput {
+    const s = cluster.spec;
+    const index = cluster.controlPlanes.findIndex(h => h.name === node.name);
+    return {
+        minor: cluster.version.minor,
+        imageRepository: s.etcd?.imageRepository ?? s.imageRepository ?? DEFAULTS.imageRepository,
+        imageTag: s.etcd?.imageTag ?? cluster.version.etcd,
+        member: { name: node.name, address: node.address },
+        initialCluster: cluster.controlPlanes.slice(0, index + 1).map(h => ({ name: h.name, address: h.address })),
+        initialClusterState: index === 0 ? "new" : "existing",
+        topology: "stacked",
+        dataDir: s.etcd?.dataDir ?? DEFAULTS.etcdDataDir,
+        certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
+        extraArgs: s.etcd?.extraArgs,
+        extraEnvs: s.etcd?.extraEnvs,
         startupFailureThreshold: Math.ceil((s.apiServer?.readinessTimeoutSeconds ?? DEFAULTS.readinessTimeoutSeconds) / 10),
     };
 }
@@ -158,6 +184,15 @@ export function controlPlaneFiles(i: ControlPlaneFilesInput): ControlPlaneFiles 
     for (const d of s.kubelet?.dropIns ?? []) pub(`${KUBELET_DROPIN_DIR}/${d.name}`, d.content.endsWith("\n") ? d.content : `${d.content}\n`);
 
     const pods = controlPlaneInput(cluster, node, i.facts, i.etcdServers, externalCa);
+    if (cluster.etcdTopology === "stacked") {
+        for (const name of ["server", "peer"]) {
+            pub(`${pki}/etcd/${name}.crt`, need(m.nodePublicFiles, `etcd/${name}.crt`, `nodePublicFiles["${node.name}"]`));
+            secret(`${pki}/etcd/${name}.key`, need(m.nodePrivateFiles, `etcd/${name}.key`, `nodePrivateFiles["${node.name}"]`));
+        }
+        pub(`${pki}/etcd/healthcheck-client.crt`, need(m.publicFiles, "etcd/healthcheck-client.crt", "publicFiles"));
+        secret(`${pki}/etcd/healthcheck-client.key`, need(m.privateFiles, "etcd/healthcheck-client.key", "privateFiles"));
+        pub(ETCD_MANIFEST, toYaml(etcdPod(stackedEtcdPodInput(cluster, node))), "0600");
+    }
     pub(APISERVER_MANIFEST, toYaml(apiServerPod(pods)), "0600");
     pub(CONTROLLER_MANAGER_MANIFEST, toYaml(controllerManagerPod(pods)), "0600");
     pub(SCHEDULER_MANIFEST, toYaml(schedulerPod(pods)), "0600");

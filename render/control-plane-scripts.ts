@@ -3,6 +3,7 @@ import { NodeAddress } from "../spec/types";
 import { ENCRYPTION_CONFIG_PATH } from "./encryption";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { OPTIONAL_CA_DIRS } from "./manifests/control-plane";
+import { dataDirCheckName, ETCD_MANIFEST, StackedEtcdJoin, stackedEtcdMemberAddScript, stackedEtcdPromoteScript } from "./etcd-scripts";
 import { checkFunctions, portChecks } from "./preflight";
 import { anyChanged, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 
@@ -15,9 +16,10 @@ export const PACKAGED_KUBEADM_DROPINS = ["/usr/lib/systemd/system/kubelet.servic
 export const KUBELET_FILES = ["/var/lib/kubelet/config.yaml", "/var/lib/kubelet/kubeadm-flags.env", "/var/lib/kubelet/instance-config.yaml", "/etc/kubernetes/kubelet.conf"];
 
 /** kubeadm's names (--ignore-preflight-errors) of the control-plane checks, for a given API server port. */
-export function controlPlanePreflightChecks(bindPort: number, ipv6: boolean): string[] {
+export function controlPlanePreflightChecks(bindPort: number, ipv6: boolean, stackedEtcdDataDir?: string): string[] {
     return [
-        "IsPrivilegedUser", "Swap", `Port-${bindPort}`, "Port-10257", "Port-10259", "Port-10250", "CRI",
+        "IsPrivilegedUser", "Swap", `Port-${bindPort}`, "Port-10257", "Port-10259", "Port-10250",
+        ...(stackedEtcdDataDir ? ["Port-2379", "Port-2380", dataDirCheckName(stackedEtcdDataDir)] : []), "CRI",
         "FileExisting-kubelet", "FileExisting-crictl", "FileExisting-mount", "FileExisting-nsenter",
         "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables",
         ...(ipv6 ? ["FileContent--proc-sys-net-ipv6-conf-default-forwarding"] : []),
@@ -62,6 +64,8 @@ export interface ControlPlanePreflightInput extends ScriptContext {
     ignore: string[];
     /** Node preparation (nodePreparationScript) run before the checks. */
     prepare?: string;
+    /** The data dir of etcd stacked on this control plane (kubeadm then also checks etcd's ports and that the dir is empty). */
+    stackedEtcdDataDir?: string;
 }
 
 /**
@@ -72,9 +76,15 @@ export interface ControlPlanePreflightInput extends ScriptContext {
 export function controlPlanePreflightScript(i: ControlPlanePreflightInput): string {
     const ipv6 = i.node.address.includes(":");
     const loopback = ipv6 ? "::1" : "127.0.0.1";
+    const dataDir = i.stackedEtcdDataDir;
     return nodePreflightScript(i, {
-        ports: [`${i.bindPort}@${i.node.address}`, `10257@${loopback}`, `10259@${loopback}`, `10250@${i.node.address}`],
+        ports: [`${i.bindPort}@${i.node.address}`, `10257@${loopback}`, `10259@${loopback}`, `10250@${i.node.address}`,
+            ...(dataDir ? [`2379@${i.node.address}`, `2379@${loopback}`, `2380@${i.node.address}`] : [])],
         owner: "this control plane",
+        extra: dataDir && `if [ -d ${shellWord(dataDir)} ] && [ -n "$(ls -A ${shellWord(dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
+    check ${shellWord(dataDirCheckName(dataDir))} ${shellWord(`${dataDir} is not empty and this host runs no control plane of this cluster; move it away or set etcd.dataDir`)}
+fi
+`,
         // A control plane already on the host is "ours" when it advertises this node under this cluster's CA.
         ours: `[ -f ${APISERVER_MANIFEST} ] && grep -q -- ${shellWord(`--advertise-address=${i.node.address}`)} ${APISERVER_MANIFEST}`,
     });
@@ -150,6 +160,8 @@ export interface ControlPlaneInstallInput extends ScriptContext {
     certificatesDir: string;
     ignore: string[];
     timeoutSeconds: number;
+    /** etcd stacked on this control plane: its data dir, and for every control plane after the first, its etcd join. */
+    stackedEtcd?: { dataDir: string; join?: StackedEtcdJoin };
 }
 
 /**
@@ -168,6 +180,10 @@ export function controlPlaneInstallScript(i: ControlPlaneInstallInput): string {
         [CONTROLLER_MANAGER_MANIFEST, paths.filter(p => p.startsWith(`${pki}/`) || p === "/etc/kubernetes/controller-manager.conf")],
         [SCHEDULER_MANIFEST, ["/etc/kubernetes/scheduler.conf"]],
     ];
+    const etcd = i.stackedEtcd;
+    if (etcd) restarts.unshift([ETCD_MANIFEST, paths.filter(p => p.startsWith(`${pki}/etcd/`))]);
+    // A joining member's manifest is written only once the running cluster has it as a member.
+    const [early, late] = etcd?.join ? [i.files.filter(f => f.path !== ETCD_MANIFEST), i.files.filter(f => f.path === ETCD_MANIFEST)] : [i.files, []];
     return scriptHeader(i) + checkFunctions(i.ignore) + kubeletVersionCheck(i) + `
 declare -A had=()
 for m in ${restarts.map(r => r[0]).join(" ")}; do [ -f "$m" ] && had[$m]=1; done
@@ -175,11 +191,13 @@ for m in ${restarts.map(r => r[0]).join(" ")}; do [ -f "$m" ] && had[$m]=1; done
         + ensureDir(MANIFESTS_DIR, "0700")
         + ensureDir(pki, "0755")
         + ensureDir("/var/lib/kubelet", "0700")
-        + placeFilesScript(i.files)
+        + (etcd ? ensureDir(etcd.dataDir, "0700") : "")
+        + placeFilesScript(early)
+        + (etcd?.join ? stackedEtcdMemberAddScript(etcd.join) + placeFilesScript(late, true) : "")
         + `packaged_dropin=""
 for f in ${PACKAGED_KUBEADM_DROPINS.slice(0, 2).join(" ")}; do [ -f "$f" ] && packaged_dropin=$f; done
 if [ -z "$packaged_dropin" ]; then
-${placeFilesScript([{ path: PACKAGED_KUBEADM_DROPINS[2], mode: "0644", content: i.kubeadmDropIn }]).replace(/^changed=\(\)\n/, "")}fi
+${placeFilesScript([{ path: PACKAGED_KUBEADM_DROPINS[2], mode: "0644", content: i.kubeadmDropIn }], true)}fi
 `
         + anyChanged([...kubeletFiles, PACKAGED_KUBEADM_DROPINS[2]])
         + kubeletRunning() + restartFunction(i) + restarts.map(([manifest, inputs]) => `watched=(${inputs.map(shellWord).join(" ")})
@@ -188,6 +206,7 @@ if [ -n "\${had[${manifest}]:-}" ] && any_changed; then
     any_changed || restart_static_pod ${manifest}
 fi
 `).join("")
+        + (etcd?.join ? stackedEtcdPromoteScript(etcd.join) : "")
         + summary();
 }
 
@@ -221,6 +240,7 @@ function restartFunction(i: { node: NodeAddress; bindPort: number; timeoutSecond
     name=$(basename "$manifest" .yaml)
     case $name in
         kube-apiserver) port=${i.bindPort} addr=${shellWord(i.node.address)} ;;
+        etcd) port=2379 addr=${shellWord(i.node.address)} ;;
         kube-controller-manager) port=10257 addr=${loopback} ;;
         *) port=10259 addr=${loopback} ;;
     esac

@@ -170,3 +170,92 @@ while :; do
 done
 `;
 }
+
+export interface StackedEtcdJoin {
+    /** The joining member (this control plane). */
+    member: NodeAddress;
+    /** The members already in the cluster (the control planes before this one), asked in turn. */
+    existing: NodeAddress[];
+    certificatesDir: string;
+    /** Added as a learner and promoted once in sync (kubeadm's EtcdLearnerMode, on from 1.29). */
+    learner: boolean;
+    timeoutSeconds: number;
+}
+
+/**
+ * \`etcd_api PATH JSON\`: a POST to etcd's v3 JSON gateway of the first existing member that
+ * answers, with the API server's etcd client certificate as kubeadm's etcd client uses (curl only:
+ * the joining node has no etcd of its own running yet). Sets \`etcd_error\` when none answers.
+ */
+function etcdApiFunction(j: StackedEtcdJoin): string {
+    const pki = j.certificatesDir;
+    const urls = j.existing.map(m => `https://${joinHostPort(m.address, 2379)}`);
+    return `etcd_endpoints=(${urls.map(shellWord).join(" ")})
+etcd_peer=${shellWord(`https://${joinHostPort(j.member.address, 2380)}`)}
+etcd_error=""
+etcd_api() {
+    local url out
+    for url in "\${etcd_endpoints[@]}"; do
+        if out=$(curl -sS --max-time 10 --cacert ${shellWord(`${pki}/etcd/ca.crt`)} --cert ${shellWord(`${pki}/apiserver-etcd-client.crt`)} --key ${shellWord(`${pki}/apiserver-etcd-client.key`)} \\
+            -X POST "$url/v3/$1" -d "$2" 2>&1) && [[ $out == *'"header":'* ]]; then
+            printf '%s' "$out"
+            return 0
+        fi
+        etcd_error="$url answered: $(printf '%s' "$out" | tail -n1)"
+    done
+    return 1
+}
+# This member's entry in a member list ({"ID":"…",…,"peerURLs":[…]}; entries hold no nested objects).
+etcd_own_entry() { grep -o '{"ID":"[0-9]*"[^{}]*}' | grep -F "\\"$etcd_peer\\"" || true; }
+`;
+}
+
+/**
+ * kubeadm's etcd join for a stacked control plane, before its etcd manifest is written: this
+ * member added to the running cluster (as a learner when EtcdLearnerMode is on), unless it already
+ * is a member (a second run, or a run that stopped after the add). etcd refuses a new member until
+ * every member has been connected for a few seconds ("unhealthy cluster"): retried, bounded, as
+ * kubeadm retries it.
+ */
+export function stackedEtcdMemberAddScript(j: StackedEtcdJoin): string {
+    return etcdApiFunction(j) + `deadline=$(( $(date +%s) + ${j.timeoutSeconds} ))
+until members=$(etcd_api cluster/member/list '{}'); do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "cannot list the etcd members to add ${j.member.name} ($etcd_error); the control planes before this one must run a healthy etcd: check their etcd (crictl ps --name etcd) and kubelet"
+    sleep 2
+done
+if [ -n "$(printf '%s' "$members" | etcd_own_entry)" ]; then
+    echo "etcd: ${j.member.name} ($etcd_peer) is already a member"
+else
+    until etcd_api cluster/member/add "{\\"peerURLs\\":[\\"$etcd_peer\\"]${j.learner ? ",\\\"isLearner\\\":true" : ""}}" >/dev/null; do
+        [ "$(date +%s)" -lt "$deadline" ] || fail "could not add ${j.member.name} ($etcd_peer) to the etcd cluster within ${j.timeoutSeconds}s: $etcd_error"
+        sleep 2
+    done
+    echo "etcd: added ${j.member.name} ($etcd_peer)${j.learner ? " as a learner" : ""}"
+fi
+`;
+}
+
+/**
+ * After the etcd manifest: a bounded wait until this member is a voting member, promoting the
+ * learner as soon as etcd accepts (once it has caught up with the leader).
+ */
+export function stackedEtcdPromoteScript(j: StackedEtcdJoin): string {
+    return `deadline=$(( $(date +%s) + ${j.timeoutSeconds} ))
+while :; do
+    entry=""
+    if members=$(etcd_api cluster/member/list '{}'); then entry=$(printf '%s' "$members" | etcd_own_entry); fi
+    if [ -n "$entry" ] && [[ $entry != *'"isLearner":true'* ]] && [[ $entry == *'"name":'* ]]; then
+        echo "etcd: ${j.member.name} is a voting member"
+        break
+    fi
+    if [ -n "$entry" ] && [[ $entry == *'"isLearner":true'* ]]; then
+        id=$(printf '%s' "$entry" | sed 's/^{"ID":"\\([0-9]*\\)".*/\\1/')
+        if etcd_api cluster/member/promote "{\\"ID\\":\\"$id\\"}" >/dev/null; then echo "etcd: promoted ${j.member.name} (learner $id)"; continue; fi
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+        fail "etcd member ${j.member.name} did not start and become a voting member within ${j.timeoutSeconds}s (member entry: \${entry:-none}; \${etcd_error:-no error}); see its log: crictl logs \\$(crictl ps -a --name etcd -q | head -n1), and journalctl -u kubelet"
+    fi
+    sleep 2
+done
+`;
+}

@@ -65,27 +65,35 @@ dnf install -y containerd "kubelet-${full}" "kubectl-${full}" --disableexcludes=
 have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
 if [ "$have" != ${shellWord(full)} ] || ! command -v containerd >/dev/null 2>&1; then
     echo "[prepare] installing containerd and the kubelet ${full} (found: \${have:-no kubelet})"
-${install.replace(/^(?=.)/gm, "    ")}fi
+${install}fi
+put() { # put MODE PATH: stdin to PATH, atomically, owned by root
+    local dir tmp
+    dir=$(dirname "$2")
+    install -d -m 0755 -o 0 -g 0 "$dir" || fail "cannot create $dir"
+    tmp=$(mktemp "$dir/.pulumi-kubeadm.XXXXXX")
+    if ! { cat > "$tmp" && chown 0:0 "$tmp" && chmod "$1" "$tmp" && mv -f "$tmp" "$2"; }; then rm -f "$tmp"; fail "cannot write $2"; fi
+}
 if [ ! -f /etc/containerd/config.toml ] && command -v containerd >/dev/null 2>&1; then
-    install -d -m 0755 /etc/containerd
-    containerd config default | sed 's/SystemdCgroup = false/SystemdCgroup = true/' > /etc/containerd/config.toml
-    systemctl restart containerd || fail "could not restart containerd"
+    containerd config default | sed 's/SystemdCgroup = false/SystemdCgroup = true/' | put 0644 /etc/containerd/config.toml
+    systemctl restart containerd || fail "could not restart containerd; see: journalctl -u containerd"
     echo "[prepare] containerd configured with the systemd cgroup driver"
 fi
 systemctl enable --now containerd >/dev/null 2>&1 || true
-if [ ! -f /etc/modules-load.d/k8s.conf ]; then printf 'overlay\\nbr_netfilter\\n' > /etc/modules-load.d/k8s.conf; fi
-modprobe overlay 2>/dev/null || true
-modprobe br_netfilter 2>/dev/null || true
+# Kernel modules and settings once, as the install guide: a host that has these files keeps its own.
+if [ ! -f /etc/modules-load.d/k8s.conf ]; then
+    printf 'overlay\\nbr_netfilter\\n' | put 0644 /etc/modules-load.d/k8s.conf
+    modprobe overlay 2>/dev/null || true
+    modprobe br_netfilter 2>/dev/null || true
+fi
 if [ ! -f /etc/sysctl.d/k8s.conf ]; then
-    printf 'net.bridge.bridge-nf-call-iptables = 1\\nnet.bridge.bridge-nf-call-ip6tables = 1\\nnet.ipv4.ip_forward = 1\\n' > /etc/sysctl.d/k8s.conf
+    printf 'net.bridge.bridge-nf-call-iptables = 1\\nnet.bridge.bridge-nf-call-ip6tables = 1\\nnet.ipv4.ip_forward = 1\\n' | put 0644 /etc/sysctl.d/k8s.conf
     sysctl --system >/dev/null 2>&1 || true
 fi
 if [ ! -f ${KUBELET_UNIT} ] && [ ! -f /usr/lib/systemd/system/kubelet.service ] && [ ! -f /lib/systemd/system/kubelet.service ]; then
-    cat > ${KUBELET_UNIT} <<'EOF_UNIT'
+    put 0644 ${KUBELET_UNIT} <<'EOF_UNIT'
 ${kubeletUnit().replace(/\n$/, "")}
 EOF_UNIT
-    chmod 0644 ${KUBELET_UNIT}
-    systemctl daemon-reload
+    systemctl daemon-reload || fail "systemctl daemon-reload failed"
     echo "[prepare] placed ${KUBELET_UNIT}"
 fi
 systemctl enable kubelet >/dev/null 2>&1 || true

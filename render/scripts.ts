@@ -41,10 +41,12 @@ export function scriptHeader(ctx: ScriptContext): string {
 
 /**
  * Places files atomically; `$changed` then lists the paths that changed. Secret files are read
- * from stdin and must all be present there.
+ * from stdin and must all be present there (stdin is read once: one call per script places
+ * secrets). `continued`: more files placed later in a script that already placed some (the
+ * functions exist, `$changed` goes on).
  */
-export function placeFilesScript(files: PlacedFile[]): string {
-    const lines: string[] = [
+export function placeFilesScript(files: PlacedFile[], continued = false): string {
+    const lines: string[] = continued ? [] : [
         "changed=()",
         "place() { # place PATH MODE TMP: move TMP over PATH unless identical (content, mode, owner root)",
         "    local target=$1 mode=$2 tmp=$3",

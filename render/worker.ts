@@ -61,11 +61,11 @@ if [ -f ${KUBELET_CONF} ]; then
     joined=true
     cat >/dev/null
 else
-${placeFilesScript([{ path: BOOTSTRAP_KUBELET_CONF, mode: "0600", secret: true }]).replace(/^changed=\(\)\n/, "")}fi
+${placeFilesScript([{ path: BOOTSTRAP_KUBELET_CONF, mode: "0600", secret: true }], true)}fi
 packaged_dropin=""
 for f in ${PACKAGED_KUBEADM_DROPINS.slice(0, 2).join(" ")}; do [ -f "$f" ] && packaged_dropin=$f; done
 if [ -z "$packaged_dropin" ]; then
-${placeFilesScript([{ path: PACKAGED_KUBEADM_DROPINS[2], mode: "0644", content: i.kubeadmDropIn }]).replace(/^changed=\(\)\n/, "")}fi
+${placeFilesScript([{ path: PACKAGED_KUBEADM_DROPINS[2], mode: "0644", content: i.kubeadmDropIn }], true)}fi
 `
         + anyChanged([...kubeletFiles, BOOTSTRAP_KUBELET_CONF, PACKAGED_KUBEADM_DROPINS[2]])
         + kubeletRunning()

@@ -223,10 +223,70 @@ describe("bad input is rejected while the program is evaluated", () => {
         expect(() => new Cluster("bad6", dedicated({ cni: { manifestFile: "/nonexistent/cni.yaml" } }))).toThrow(/cni\.manifestFile: "\/nonexistent\/cni.yaml" — a readable file/);
     });
 
-    test("etcd stacked on the control planes is refused with what to do instead", () => {
+});
+
+/** The content a step's script places at a path (public files are heredocs in the script). */
+function placed(script: string, path: string): string {
+    const at = script.indexOf(`tmp=$(tmpfile ${path})`);
+    if (at < 0) throw new Error(`the script places no ${path}`);
+    const m = /^cat > "\$tmp" <<'(EOF_\w+)'\n([\s\S]*?)\n\1$/m.exec(script.slice(at));
+    return `${m![2]}\n`;
+}
+
+describe("etcd stacked on the control planes (kubeadm's default)", () => {
+    beforeAll(async () => {
+        await runtime.start();
         const spec = haSpec();
         spec.hosts = spec.hosts.filter(h => !h.roles.includes("etcd"));
-        expect(() => new Cluster("bad7", spec)).toThrow(/etcd.topology "stacked" \(the default\) is not supported yet.*"dedicated".*"external"/);
+        await run(spec);
+    });
+    const install = (cp: string) => byName(`c-control-plane-${cp}-install`);
+    const etcdFlags = (cp: string) => (yaml.load(placed(install(cp).inputs.create, "/etc/kubernetes/manifests/etcd.yaml")) as any).spec.containers[0].command as string[];
+
+    test("no etcd hosts' steps: each control plane carries its member; the gate over all members after the last one", () => {
+        expect(runtime.resources.filter(r => r.name.startsWith("c-etcd"))).toEqual([]);
+        waitsFor("c-control-plane-etcd-health", "c-control-plane-cp-3-register-lb-1");
+        expect(byName("c-control-plane-etcd-health").inputs.create).toMatch(/cp-1=https:\/\/10\.0\.10\.11:2379/);
+        for (const w of ["worker-1", "worker-2"]) waitsFor(`c-workers-${w}-join`, "c-control-plane-etcd-health");
+        waitsFor("c-control-plane-cp-2-install", "c-control-plane-cp-1-register-lb-1");
+    });
+
+    test("kubeadm init's one-member etcd on the first; each next one joins the members before it (reference §3.5)", () => {
+        const first = etcdFlags("cp-1");
+        expect(first).toContain("--initial-cluster=cp-1=https://10.0.10.11:2380");
+        expect(first).toContain("--listen-client-urls=https://127.0.0.1:2379,https://10.0.10.11:2379");
+        expect(first.some(f => f.startsWith("--initial-cluster-state"))).toBe(false);
+        const third = etcdFlags("cp-3");
+        expect(third).toContain("--initial-cluster=cp-1=https://10.0.10.11:2380,cp-2=https://10.0.10.12:2380,cp-3=https://10.0.10.13:2380");
+        expect(third).toContain("--initial-cluster-state=existing");
+        // The apiserver uses its local member, as kubeadm's stacked control plane.
+        const apiserver = (yaml.load(placed(install("cp-2").inputs.create, "/etc/kubernetes/manifests/kube-apiserver.yaml")) as any).spec.containers[0].command as string[];
+        expect(apiserver).toContain("--etcd-servers=https://127.0.0.1:2379");
+    });
+
+    test("a joining member is added (as a learner) before its manifest is written, and promoted after", () => {
+        const text = install("cp-2").inputs.create as string;
+        const add = text.indexOf("etcd_api cluster/member/add");
+        expect(add).toBeGreaterThan(0);
+        expect(text).toContain('isLearner\\":true');
+        expect(add).toBeLessThan(text.indexOf("tmp=$(tmpfile /etc/kubernetes/manifests/etcd.yaml)"));
+        expect(text.indexOf("cluster/member/promote")).toBeGreaterThan(text.indexOf("tmp=$(tmpfile /etc/kubernetes/manifests/etcd.yaml)"));
+        expect(text).toContain("etcd_endpoints=(https://10.0.10.11:2379)");
+        expect(install("cp-1").inputs.create).not.toContain("cluster/member/add");
+    });
+
+    test("each member's own certificates; keys only on stdin", () => {
+        for (const cp of ["cp-1", "cp-2", "cp-3"]) {
+            const r = install(cp);
+            const pem = placed(r.inputs.create, "/etc/kubernetes/pki/etcd/server.crt");
+            const cert = new X509Certificate(pem);
+            expect(cert.subject).toBe(`CN=${cp}`);
+            expect(cert.subjectAltName).toContain("IP Address:127.0.0.1");
+            for (const key of ["etcd/server.key", "etcd/peer.key", "etcd/healthcheck-client.key", "etcd/ca.key"]) {
+                expect(r.inputs.stdin).toMatch(new RegExp(`^/etc/kubernetes/pki/${key} \\S+$`, "m"));
+                expect(r.inputs.create).not.toContain("PRIVATE KEY");
+            }
+        }
     });
 });
 

@@ -166,13 +166,6 @@ describe("ControlPlane under the mock runtime", () => {
         expect(runtime.resources.filter(r => r.name.startsWith("cp-key2-"))).toEqual([]);
     });
 
-    test("stacked etcd is refused until the Cluster component orders the kubelet before etcd", () => {
-        const spec = haSpec();
-        spec.hosts = spec.hosts.filter(h => !h.roles.includes("etcd"));
-        expect(() => new ControlPlane("s", { ...spec, pki: {} as any, etcdClientEndpoints: [] })).toThrow(/etcd.topology "stacked" is not supported by ControlPlane yet/);
-        expect(runtime.named("s")).toEqual([]);
-    });
-
     test("a node that is not a control plane, or missing etcd endpoints, is an error naming what to pass", () => {
         const spec = haSpec();
         expect(() => new ControlPlane("x", { ...spec, pki: {} as any })).toThrow(/etcdClientEndpoints is required with etcd.topology "dedicated": pass EtcdCluster's clientEndpoints/);

@@ -17,12 +17,19 @@ const files = [
     { path: "/var/lib/kubelet/config.yaml", mode: "0644", content: "kind: KubeletConfiguration\n" },
     { path: "/etc/kubernetes/manifests/kube-apiserver.yaml", mode: "0600", content: "kind: Pod\n" },
 ];
+const etcdManifest = { path: "/etc/kubernetes/manifests/etcd.yaml", mode: "0600", content: "kind: Pod\n" };
 
 // Every remote step's script, with each branch its inputs can take.
 const scripts: [string, string][] = [
     ["control-plane preflight", controlPlanePreflightScript({ ...ctx, node, bindPort: 6443, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: false, ignore: ["Swap"] })],
     ["control-plane preflight (IPv6, swap tolerated)", controlPlanePreflightScript({ ...ctx, node: v6, bindPort: 443, criSocket: "unix:///run/crio/crio.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: true, ignore: [] })],
     ["control-plane install", controlPlaneInstallScript({ ...ctx, node, bindPort: 6443, version: "v1.33.2", minimumKubeletVersion: "v1.30.0", files, kubeadmDropIn: "[Service]\n", certificatesDir: pki, ignore: [], timeoutSeconds: 60 })],
+    ["control-plane preflight (stacked etcd)", controlPlanePreflightScript({ ...ctx, node, bindPort: 6443, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: false, ignore: [], stackedEtcdDataDir: "/var/lib/etcd data" })],
+    ["control-plane install (stacked etcd, first)", controlPlaneInstallScript({ ...ctx, node, bindPort: 6443, version: "v1.33.2", minimumKubeletVersion: "v1.30.0", files: [...files, etcdManifest], kubeadmDropIn: "[Service]\n", certificatesDir: pki, ignore: [], timeoutSeconds: 60, stackedEtcd: { dataDir: "/var/lib/etcd" } })],
+    ["control-plane install (stacked etcd, joining as a learner)", controlPlaneInstallScript({ ...ctx, node: v6, bindPort: 6443, version: "v1.33.2", minimumKubeletVersion: "v1.30.0", files: [...files, etcdManifest], kubeadmDropIn: "[Service]\n", certificatesDir: pki, ignore: [], timeoutSeconds: 60,
+        stackedEtcd: { dataDir: "/var/lib/etcd", join: { member: v6, existing: [node, { name: "cp-3", address: "10.0.10.13" }], certificatesDir: pki, learner: true, timeoutSeconds: 60 } } })],
+    ["control-plane install (stacked etcd, joining as a voting member)", controlPlaneInstallScript({ ...ctx, node, bindPort: 6443, version: "v1.31.2", minimumKubeletVersion: "v1.28.0", files: [...files, etcdManifest], kubeadmDropIn: "[Service]\n", certificatesDir: pki, ignore: [], timeoutSeconds: 60,
+        stackedEtcd: { dataDir: "/var/lib/etcd", join: { member: node, existing: [v6], certificatesDir: pki, learner: false, timeoutSeconds: 60 } } })],
     ["readiness gate", readinessGateScript({ ...ctx, node: v6, bindPort: 6443, certificatesDir: pki, timeoutSeconds: 60, after: "abc" })],
     ["encryption rotation", encryptionRotationScript({ ...ctx, node, bindPort: 6443, certificatesDir: pki, timeoutSeconds: 60, phase: "add the new key second" })],
     ["rewrite", rewriteResourcesScript({ ...ctx, resources: ["secrets", "configmaps"], endpoint: "k8s-api:6443", required: true })],
