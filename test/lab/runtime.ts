@@ -94,7 +94,8 @@ export class LabCommandRunner {
             record.error = message;
             throw new Error(message);
         };
-        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lab-ssh-"));
+        // Inside the lab's state dir (removed by stop(), also after an aborted run): it holds a copy of the key.
+        const tmp = fs.mkdtempSync(path.join(this.lab?.stateDir ?? os.tmpdir(), "lab-ssh-"));
         try {
             const args = this.sshArgs(conn, tmp);
             const environment: Record<string, string> = inputs.environment ?? {};
