@@ -1,0 +1,28 @@
+// The HA shape: 3 etcd hosts, 3 control planes behind HAProxy, and workers, all from stack config
+// (see Pulumi.example.yaml). `pulumi preview` is the plan; `pulumi up` builds the cluster.
+import * as pulumi from "@pulumi/pulumi";
+import { Cluster, ClusterSpec, HostSpec } from "pulumi-kubeadm";
+
+const config = new pulumi.Config();
+/** A host as stack config gives it: name, address, roles, and how to reach it (the key comes from sshPrivateKey). */
+type HostConfig = Omit<HostSpec, "ssh"> & { ssh?: { host?: string; port?: number; user?: string } };
+const hosts = config.requireObject<HostConfig[]>("hosts");
+const sshPrivateKey = config.requireSecret("sshPrivateKey");
+/** Any other ClusterSpec field (networking, cni, apiServer, kubelet, ignorePreflightErrors, …). */
+const settings = config.getObject<Partial<ClusterSpec>>("cluster") ?? {};
+
+const cluster = new Cluster("ha", {
+    kubernetesVersion: config.get("kubernetesVersion") ?? "v1.33.2",
+    networking: { podSubnet: "10.244.0.0/16" },
+    etcd: { topology: "dedicated" },
+    ...settings,
+    controlPlaneEndpoint: config.require("controlPlaneEndpoint"),
+    hosts: hosts.map(h => ({ ...h, ssh: { ...h.ssh, privateKey: sshPrivateKey } })),
+});
+
+export const endpoint = cluster.endpoint;
+export const kubernetesVersion = cluster.kubernetesVersion;
+export const discoveryTokenCaCertHash = cluster.discoveryTokenCaCertHash;
+export const nodes = cluster.nodes;
+export const kubeconfig = cluster.adminKubeconfig;
+export const joinCommand = cluster.joinCommand;
