@@ -54,7 +54,7 @@ describe("the examples run as programs under the mock runtime", () => {
         expect(await valueOf(program.kubernetesVersion)).toBe("v1.33.2");
         const kubeadmConfig = runtime.registrations.find(r => r.name === "ha-objects-configmap-kube-system-kubeadm-config")!;
         expect(kubeadmConfig.inputs.data.ClusterConfiguration).toContain("podSubnet: 10.200.0.0/16");
-        expect((await valueOf(program.nodes)).map((n: any) => n.name)).toHaveLength(9);
+        expect((await valueOf<any[]>(program.nodes)).map(n => n.name)).toHaveLength(9);
     });
 
     test("single-node: one control plane without the control-plane taint, stacked etcd, no load balancer", async () => {
