@@ -75,7 +75,8 @@ export interface ExecResult { code: number; stdout: string; stderr: string }
 /** A process seen in a lab host: its pid on the machine and inside the host. */
 export interface LabProcess { pid: number; nsPid: number; start: string; command: string }
 
-const LAB_DIR = __dirname;
+/** test/lab in the checkout (its scripts and stand-ins), also when this file runs compiled elsewhere (.tools/). */
+const LAB_DIR = fs.existsSync(path.join(__dirname, "host-init.sh")) ? __dirname : path.resolve(__dirname, "../../../test/lab");
 const REPO_DIR = path.resolve(LAB_DIR, "..", "..");
 const BIN_DIR = path.join(LAB_DIR, "bin");
 const HOST_INIT = path.join(LAB_DIR, "host-init.sh");

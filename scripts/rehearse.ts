@@ -1,0 +1,247 @@
+// `npm run rehearse`: deploys the HA example's shape (3 etcd hosts, 3 control planes, HAProxy, N
+// workers) onto lab hosts on this machine — namespaces with real sshd, bash, openssl, etcd and
+// HAProxy (test/lab) — through Pulumi's mock runtime, and prints what each host ran and received
+// and the health of what can run here. No Pulumi CLI, no cloud, no VMs. Root only.
+//
+//   npm run rehearse -- [--workers N] [--keep DIR] [--program PATH]
+//
+// --program rehearses your own program: it reads the same stack config as examples/ha-cluster
+// (hosts, controlPlaneEndpoint, sshPrivateKey, cluster), which the rehearsal sets to the lab's.
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import * as tls from "node:tls";
+import { spawnSync } from "node:child_process";
+import * as pulumi from "@pulumi/pulumi";
+import { HAPROXY_BACKEND, HAPROXY_SOCKET } from "../render/haproxy";
+import { Lab, labHosts } from "../test/lab/lab";
+import { CommandRun, LabCommandRunner } from "../test/lab/runtime";
+import { MockRuntime, settle } from "../test/support/mocks";
+import { useTypeScriptPrograms } from "./program-loader";
+
+const ROOT = path.resolve(__dirname, "../..");
+const MAX_WORKERS = 13; // the lab has at most 20 hosts
+/** Checks the lab cannot pass: no crictl, and the machine's sysctls are the machine's. */
+const LAB_SKIPS = ["FileExisting-crictl", "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables"];
+/** What the report copies with --keep: every path a step places files under. */
+const KEPT_PATHS = ["/etc/kubernetes", "/var/lib/kubelet", "/etc/systemd/system", "/etc/haproxy", "/etc/default"];
+
+interface Options { workers: number; keep?: string; program: string }
+
+function parseArgs(argv: string[]): Options {
+    const o: Options = { workers: 2, program: path.join(ROOT, "examples/ha-cluster/index.ts") };
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        const value = () => {
+            const v = argv[++i];
+            if (v === undefined) usage(`${a} needs a value`);
+            return v;
+        };
+        if (a === "--workers") {
+            const v = value();
+            o.workers = Number(v);
+            if (!Number.isInteger(o.workers) || o.workers < 0 || o.workers > MAX_WORKERS) usage(`--workers ${v}: a whole number from 0 to ${MAX_WORKERS}`);
+        } else if (a === "--keep") o.keep = path.resolve(value());
+        else if (a === "--program") o.program = path.resolve(value());
+        else usage(`unknown option ${a}`);
+    }
+    if (!fs.existsSync(o.program)) usage(`--program ${o.program}: no such file or directory`);
+    return o;
+}
+
+function usage(problem: string): never {
+    console.error(`rehearse: ${problem}\nusage: npm run rehearse -- [--workers N (0-${MAX_WORKERS}, default 2)] [--keep DIR] [--program PATH]`);
+    process.exit(2);
+}
+
+/** The lab's hosts in the program's stack config (examples/ha-cluster's keys). */
+function labConfig(lab: Lab, hosts: { name: string; address: string }[]): { config: Record<string, string>; secrets: string[] } {
+    const role = (n: string) => (n.startsWith("etcd") ? "etcd" : n.startsWith("cp") ? "control-plane" : n.startsWith("worker") ? "worker" : "load-balancer");
+    const lb = hosts.find(h => h.name === "lb-1")!;
+    const values: Record<string, unknown> = {
+        hosts: hosts.map(h => ({ name: h.name, address: h.address, roles: [role(h.name)], ssh: { port: lab.sshPort } })),
+        controlPlaneEndpoint: `${lb.address}:6443`,
+        sshPrivateKey: lab.privateKey,
+        cluster: {
+            networking: { podSubnet: "10.244.0.0/16" },
+            certificates: { encryptionAlgorithm: "ECDSA-P256" },
+            ignorePreflightErrors: LAB_SKIPS,
+            apiServer: { readinessTimeoutSeconds: 60 },
+            loadBalancer: { bindAddress: lb.address },
+            // Nothing here answers a kubelet's CSR (no kube-apiserver binary): joins do not wait for it.
+            join: { tlsBootstrapTimeoutSeconds: 0 },
+        },
+    };
+    const project = pulumi.getProject();
+    return {
+        config: Object.fromEntries(Object.entries(values).map(([k, v]) => [`${project}:${k}`, typeof v === "string" ? v : JSON.stringify(v)])),
+        secrets: [`${project}:sshPrivateKey`],
+    };
+}
+
+/** Until the program has registered everything and no step is running (or one failed). */
+async function finished(runtime: MockRuntime, runner: LabCommandRunner): Promise<void> {
+    const idle = (async () => {
+        let last = -1;
+        for (let quiet = 0; quiet < 15; ) {
+            await new Promise(r => setTimeout(r, 200));
+            await settle();
+            const running = runner.runs.some(r => r.durationMs === 0 && r.exitCode === null && r.error === undefined);
+            quiet = runtime.registrations.length === last && !running ? quiet + 1 : 0;
+            last = runtime.registrations.length;
+        }
+    })();
+    await Promise.race([idle, runtime.failure]);
+}
+
+/** A step's error without the script it ran: the first words, then what the host printed. */
+function brief(error: string): string {
+    const [first, ...output] = error.split("\n");
+    const head = first.replace(/: running "[\s\S]*$/, "");
+    return [head, ...output.slice(-20)].join("\n");
+}
+
+/** The paths a step placed: its "changed <path>" lines. */
+const filesOf = (run: CommandRun) => run.stdout.split("\n").filter(l => l.startsWith("changed /")).map(l => l.slice("changed ".length));
+
+function etcdHealth(lab: Lab, members: { name: string; address: string }[]): { healthy: boolean; members: string[]; detail: string } {
+    const pki = lab.path(members[0].name, "/etc/kubernetes/pki/etcd");
+    const etcdctl = (...args: string[]) => spawnSync("etcdctl", [
+        `--endpoints=${members.map(m => `https://${m.address}:2379`).join(",")}`, `--cacert=${pki}/ca.crt`,
+        `--cert=${pki}/healthcheck-client.crt`, `--key=${pki}/healthcheck-client.key`, "--command-timeout=5s", ...args,
+    ], { encoding: "utf8", env: { PATH: process.env.PATH, ETCDCTL_API: "3" }, timeout: 30_000 });
+    const health = etcdctl("endpoint", "health");
+    const list = etcdctl("member", "list", "-w", "json");
+    let names: string[] = [];
+    try { names = (JSON.parse(list.stdout).members ?? []).map((m: any) => `${m.name}${m.isLearner ? " (learner)" : ""}`).sort(); } catch { /* reported below */ }
+    return { healthy: health.status === 0, members: names, detail: `${health.stdout}${health.stderr}`.trim() };
+}
+
+function haproxyBackends(lab: Lab, lb: string): Promise<{ [server: string]: string }> {
+    return new Promise(resolve => {
+        const socket = net.createConnection(lab.path(lb, HAPROXY_SOCKET));
+        let out = "";
+        socket.on("connect", () => socket.end("show stat\n"));
+        socket.on("data", d => { out += d; });
+        socket.on("error", e => resolve({ error: e.message }));
+        socket.on("close", () => {
+            const rows = out.split("\n").filter(l => l.startsWith(`${HAPROXY_BACKEND},`)).map(l => l.split(","));
+            resolve(Object.fromEntries(rows.filter(r => r[1] !== "BACKEND").map(r => [r[1], r[17]])));
+        });
+    });
+}
+
+/** The node's kube-apiserver serving certificate, verified against the cluster CA for the node's address. */
+function servingCertificate(lab: Lab, host: { name: string; address: string }): Promise<string> {
+    const ca = fs.readFileSync(lab.path(host.name, "/etc/kubernetes/pki/ca.crt"));
+    return new Promise(resolve => {
+        const s = tls.connect({ host: host.address, port: 6443, ca, servername: undefined, timeout: 5000 }, () => {
+            const cert = s.getPeerCertificate();
+            s.end();
+            resolve(`verified (CN=${cert.subject.CN}, ${cert.subjectaltname})`);
+        });
+        s.on("error", e => resolve(`not verified: ${e.message}`));
+        s.on("timeout", () => { s.destroy(); resolve("not verified: timed out"); });
+    });
+}
+
+function keepFiles(lab: Lab, dir: string, host: string): void {
+    for (const p of KEPT_PATHS) {
+        const from = lab.path(host, p);
+        if (fs.existsSync(from)) fs.cpSync(from, path.join(dir, host, p), { recursive: true, dereference: false, errorOnExist: false });
+    }
+}
+
+async function main(): Promise<number> {
+    const o = parseArgs(process.argv.slice(2));
+    if (process.getuid?.() !== 0) usage("the lab needs root (namespaces, sshd, overlay mounts); run it as root");
+    const names = ["etcd-1", "etcd-2", "etcd-3", "cp-1", "cp-2", "cp-3", ...Array.from({ length: o.workers }, (_, i) => `worker-${i + 1}`), "lb-1"];
+    const hosts = labHosts(names);
+    console.log(`rehearse: ${o.program} on ${hosts.length} lab hosts (${hosts.map(h => `${h.name} ${h.address}`).join(", ")})`);
+
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+        process.on(sig, () => {
+            if (interrupted) return;
+            interrupted = true;
+            console.error(`rehearse: ${sig}: stopping every lab process`);
+            void stopLab().then(() => process.exit(130));
+        });
+    }
+
+    const started = Date.now();
+    try {
+        lab = await Lab.start(hosts);
+        const runner = new LabCommandRunner(lab);
+        const runtime = await new MockRuntime(runner.handle).start();
+        const { config, secrets } = labConfig(lab, hosts);
+        pulumi.runtime.setAllConfig(config, secrets);
+        useTypeScriptPrograms(path.join(ROOT, ".tools/index.js"));
+        require(o.program);
+        await finished(runtime, runner);
+
+        const failed = runner.runs.filter(r => r.error !== undefined);
+        const report: any = { program: o.program, lab: lab.stateDir, seconds: Math.round((Date.now() - started) / 100) / 10, hosts: {}, health: {}, failed: failed.map(f => ({ step: f.name, host: hosts.find(h => h.address === f.host)?.name, error: f.error })) };
+        for (const h of hosts) {
+            const runs = runner.runs.filter(r => r.host === h.address);
+            report.hosts[h.name] = {
+                address: h.address,
+                steps: runs.map(r => ({ step: r.name, seconds: Math.round(r.durationMs / 100) / 10, exitCode: r.exitCode, ...(r.error ? { error: r.error.split("\n").slice(-3).join("\n") } : {}) })),
+                files: [...new Set(runs.flatMap(filesOf))].sort(),
+            };
+        }
+        const etcdMembers = hosts.filter(h => h.name.startsWith("etcd"));
+        report.health.etcd = etcdHealth(lab, etcdMembers);
+        report.health.loadBalancer = await haproxyBackends(lab, "lb-1");
+        report.health.servingCertificates = Object.fromEntries(await Promise.all(hosts.filter(h => h.name.startsWith("cp")).map(async h => [h.name, await servingCertificate(lab!, h)])));
+
+        for (const [name, h] of Object.entries<any>(report.hosts)) {
+            console.log(`\n${name} (${h.address})`);
+            for (const s of h.steps) console.log(`  ${s.exitCode === 0 ? "ok  " : "FAIL"} ${s.step.padEnd(44)} ${String(s.seconds).padStart(6)} s`);
+            console.log(`  files: ${h.files.length ? h.files.join(", ") : "none"}`);
+        }
+        console.log(`\netcd: ${report.health.etcd.healthy ? "healthy" : "NOT healthy"}, members ${report.health.etcd.members.join(", ") || "(none)"}`);
+        console.log(`load balancer (lb-1, ${HAPROXY_BACKEND}): ${Object.entries(report.health.loadBalancer).map(([s, st]) => `${s} ${st}`).join(", ")}`);
+        for (const [cp, v] of Object.entries(report.health.servingCertificates)) console.log(`serving certificate ${cp}: ${v}`);
+
+        if (o.keep) {
+            fs.mkdirSync(o.keep, { recursive: true });
+            for (const h of hosts) keepFiles(lab, o.keep, h.name);
+            fs.writeFileSync(path.join(o.keep, "report.json"), JSON.stringify(report, null, 2) + "\n");
+            console.log(`\nkept each host's files under ${o.keep}/<host>/ and the report as ${o.keep}/report.json`);
+        }
+        const unhealthy = !report.health.etcd.healthy || Object.values(report.health.loadBalancer).some(s => s !== "UP");
+        if (failed.length) {
+            for (const f of report.failed) console.error(`\nrehearse: step ${f.step} on ${f.host} failed:\n${brief(f.error)}`);
+            return 1;
+        }
+        if (unhealthy) {
+            console.error("\nrehearse: every step succeeded but the cluster is not healthy (see above)");
+            return 1;
+        }
+        console.log(`\nrehearse: ${runner.runs.length} steps on ${hosts.length} hosts succeeded in ${report.seconds} s`);
+        return 0;
+    } catch (e) {
+        if (!interrupted) console.error(`rehearse: ${brief((e as Error).message)}`);
+        return 1;
+    } finally {
+        await stopLab();
+    }
+}
+
+let lab: Lab | undefined;
+let stopped: Promise<void> | undefined;
+let interrupted = false;
+/** Stops the lab once (every process it started, by pid; its state dir with the key), whoever asks first. */
+function stopLab(): Promise<void> {
+    stopped ??= (lab?.stop() ?? Promise.resolve()).catch(e => console.error(`rehearse: stopping the lab: ${e.message}`));
+    return stopped;
+}
+
+main().then(async code => {
+    await stopLab();
+    process.exit(interrupted ? 130 : code);
+}, async e => {
+    console.error(e);
+    await stopLab();
+    process.exit(1);
+});
