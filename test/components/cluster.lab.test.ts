@@ -5,7 +5,7 @@ import { Cluster } from "../../components/cluster";
 import { ClusterSpec, HostSpec } from "../../spec/types";
 import { Lab, labHosts } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
-import { MockRuntime, settle, valueOf } from "../support/mocks";
+import { MockRuntime, valueOf } from "../support/mocks";
 
 // The full shape: 3 dedicated etcd hosts, 3 control planes, 2 workers and a load balancer running
 // Debian's haproxy, all real sshd + bash. There is no kube-apiserver binary here, so nothing is
@@ -37,12 +37,7 @@ beforeAll(async () => {
         apiServer: { readinessTimeoutSeconds: 60 }, loadBalancer: { bindAddress: LB.address }, join: { tlsBootstrapTimeoutSeconds: 0 },
     };
     cluster = new Cluster("c", spec);
-    // Until every resource has registered (the add-ons come last), or a step fails.
-    const done = (async () => {
-        while (!runtime.registrations.some(r => r.name === "c-addons-service-kube-system-kube-dns")) await new Promise(r => setTimeout(r, 200));
-    })();
-    await Promise.race([done, runtime.failure]);
-    await settle();
+    await runtime.registered("c-addons-service-kube-system-kube-dns");
 }, 600_000);
 
 afterAll(async () => {

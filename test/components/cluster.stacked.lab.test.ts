@@ -5,7 +5,7 @@ import { Cluster } from "../../components/cluster";
 import { ClusterSpec, HostSpec } from "../../spec/types";
 import { Lab, labHosts } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
-import { MockRuntime, settle } from "../support/mocks";
+import { MockRuntime } from "../support/mocks";
 
 // kubeadm's default shape: etcd stacked on 3 control planes, behind HAProxy, one worker. The hosts
 // start bare (no kubelet package, no container runtime): the cluster's node preparation installs
@@ -57,11 +57,7 @@ beforeAll(async () => {
         nodePreparation: { installer: "command", command: PREPARE },
     };
     new Cluster("s", spec);
-    const done = (async () => {
-        while (!runtime.registrations.some(r => r.name === "s-addons-service-kube-system-kube-dns")) await new Promise(r => setTimeout(r, 200));
-    })();
-    await Promise.race([done, runtime.failure]);
-    await settle();
+    await runtime.registered("s-addons-service-kube-system-kube-dns");
 }, 600_000);
 
 afterAll(async () => {

@@ -20,10 +20,7 @@ async function runExample(dir: string, name: string, config: Record<string, unkn
     );
     let program: any;
     jest.isolateModules(() => { program = require(`../../examples/${dir}`); });
-    const last = `${name}-addons-service-kube-system-kube-dns`;
-    await Promise.race([(async () => {
-        while (!runtime.registrations.some(r => r.name === last)) await new Promise(r => setTimeout(r, 50));
-    })(), runtime.failure]);
+    await runtime.registered(`${name}-addons-service-kube-system-kube-dns`);
     let count = -1;
     for (let quiet = 0; quiet < 10; quiet = runtime.registrations.length === count ? quiet + 1 : 0) {
         count = runtime.registrations.length;

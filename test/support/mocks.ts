@@ -141,6 +141,15 @@ export class MockRuntime {
     get resources(): Registration[] {
         return this.registrations.filter(r => r.custom);
     }
+
+    /** Resolves once a resource of this name has registered (a Cluster's last: `<name>-addons-service-kube-system-kube-dns`); rejects on the first failure. */
+    async registered(name: string): Promise<void> {
+        const seen = (async () => {
+            while (!this.registrations.some(r => r.name === name)) await new Promise(r => setTimeout(r, 100));
+        })();
+        await Promise.race([seen, this.failure]);
+        await settle();
+    }
 }
 
 function isWrappedSecret(v: unknown): boolean {
