@@ -1,5 +1,5 @@
 import { NodePreparationSpec } from "../spec/types";
-import { shellWord } from "./scripts";
+import { fileFunctions, shellWord } from "./scripts";
 
 export const KUBELET_UNIT = "/etc/systemd/system/kubelet.service";
 
@@ -66,12 +66,13 @@ have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || 
 if [ "$have" != ${shellWord(full)} ] || ! command -v containerd >/dev/null 2>&1; then
     echo "[prepare] installing containerd and the kubelet ${full} (found: \${have:-no kubelet})"
 ${install}fi
+changed=()
+${fileFunctions().join("\n")}
 put() { # put MODE PATH: stdin to PATH, atomically, owned by root
-    local dir tmp
-    dir=$(dirname "$2")
-    install -d -m 0755 -o 0 -g 0 "$dir" || fail "cannot create $dir"
-    tmp=$(mktemp "$dir/.pulumi-kubeadm.XXXXXX")
-    if ! { cat > "$tmp" && chown 0:0 "$tmp" && chmod "$1" "$tmp" && mv -f "$tmp" "$2"; }; then rm -f "$tmp"; fail "cannot write $2"; fi
+    local tmp
+    tmp=$(tmpfile "$2")
+    cat > "$tmp" || { rm -f "$tmp"; fail "cannot write $2"; }
+    place "$2" "$1" "$tmp"
 }
 if [ ! -f /etc/containerd/config.toml ] && command -v containerd >/dev/null 2>&1; then
     containerd config default | sed 's/SystemdCgroup = false/SystemdCgroup = true/' | put 0644 /etc/containerd/config.toml

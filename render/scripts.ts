@@ -46,8 +46,16 @@ export function scriptHeader(ctx: ScriptContext): string {
  * functions exist, `$changed` goes on).
  */
 export function placeFilesScript(files: PlacedFile[], continued = false): string {
-    const lines: string[] = continued ? [] : [
-        "changed=()",
+    const lines: string[] = continued ? [] : ["changed=()", ...fileFunctions()];
+    return placeLines(files, lines);
+}
+
+/**
+ * `place PATH MODE TMP` (move TMP over PATH unless identical; PATH joins `$changed`) and
+ * `tmpfile PATH` (a temporary file beside PATH): atomic writes of content made on the host.
+ */
+export function fileFunctions(): string[] {
+    return [
         "place() { # place PATH MODE TMP: move TMP over PATH unless identical (content, mode, owner root)",
         "    local target=$1 mode=$2 tmp=$3",
         "    if [ -f \"$target\" ] && cmp -s \"$tmp\" \"$target\" && [ \"$(stat -c '%a %u %g' \"$target\")\" = \"${mode#0} 0 0\" ]; then",
@@ -65,6 +73,9 @@ export function placeFilesScript(files: PlacedFile[], continued = false): string
         "    mktemp \"$dir/.pulumi-kubeadm.XXXXXX\"",
         "}",
     ];
+}
+
+function placeLines(files: PlacedFile[], lines: string[]): string {
     const secrets = files.filter(f => f.secret);
     if (secrets.length > 0) {
         lines.push(
