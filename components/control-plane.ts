@@ -7,7 +7,7 @@ import {
     ControlPlaneInstallInput, controlPlaneInstallScript, controlPlanePreflightScript, encryptionRotationScript, parseHostFacts,
     readinessGateScript, rewriteResourcesScript,
 } from "../render/control-plane-scripts";
-import { ControlPlaneMaterial, controlPlaneFiles } from "../render/control-plane-files";
+import { ControlPlaneMaterial, controlPlaneFiles, stackedEtcdMember } from "../render/control-plane-files";
 import { ENCRYPTION_CONFIG_PATH, encryptionConfiguration, EncryptionKey, rotationSteps } from "../render/encryption";
 import { haproxyConfig, HAPROXY_CONFIG } from "../render/haproxy";
 import { kubeadmDropIn } from "../render/kubelet";
@@ -246,15 +246,12 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
 /** etcd stacked on this control plane: its data dir, and after the first control plane, how it joins the members before it. */
 function stackedEtcd(cluster: ResolvedCluster, host: HostSpec, certificatesDir: string, timeoutSeconds: number): ControlPlaneInstallInput["stackedEtcd"] {
     if (cluster.etcdTopology !== "stacked") return undefined;
-    const s = cluster.spec;
-    const index = cluster.controlPlanes.findIndex(h => h.name === host.name);
+    const { dataDir, before } = stackedEtcdMember(cluster, host);
     return {
-        dataDir: s.etcd?.dataDir ?? DEFAULTS.etcdDataDir,
-        join: index === 0 ? undefined : {
-            member: { name: host.name, address: host.address },
-            existing: cluster.controlPlanes.slice(0, index).map(h => ({ name: h.name, address: h.address })),
-            certificatesDir, timeoutSeconds,
-            learner: s.featureGates?.EtcdLearnerMode ?? true,
+        dataDir,
+        join: before.length === 0 ? undefined : {
+            member: { name: host.name, address: host.address }, existing: before, certificatesDir, timeoutSeconds,
+            learner: cluster.spec.featureGates?.EtcdLearnerMode ?? true,
         },
     };
 }

@@ -1,5 +1,5 @@
 import { joinHostPort } from "../spec/network";
-import { HostSpec, Taint } from "../spec/types";
+import { HostSpec, NodeAddress, Taint } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
 import { ENCRYPTION_CONFIG_PATH } from "./encryption";
 import { APISERVER_MANIFEST, CONTROLLER_MANAGER_MANIFEST, HostFacts, SCHEDULER_MANIFEST } from "./control-plane-scripts";
@@ -78,6 +78,15 @@ export function controlPlaneInput(cluster: ResolvedCluster, node: HostSpec, fact
     };
 }
 
+/** A control plane's stacked etcd member: its data dir, and the members that join before it (the control planes listed before it). */
+export function stackedEtcdMember(cluster: ResolvedCluster, node: HostSpec): { dataDir: string; before: NodeAddress[] } {
+    const index = cluster.controlPlanes.findIndex(h => h.name === node.name);
+    return {
+        dataDir: cluster.spec.etcd?.dataDir ?? DEFAULTS.etcdDataDir,
+        before: cluster.controlPlanes.slice(0, index).map(h => ({ name: h.name, address: h.address })),
+    };
+}
+
 /**
  * kubeadm's local etcd on a control plane: the first one starts a one-member cluster (kubeadm
  * init); each next one joins the members before it (kubeadm join --control-plane), so its
@@ -85,16 +94,16 @@ export function controlPlaneInput(cluster: ResolvedCluster, node: HostSpec, fact
  */
 export function stackedEtcdPodInput(cluster: ResolvedCluster, node: HostSpec): EtcdPodInput {
     const s = cluster.spec;
-    const index = cluster.controlPlanes.findIndex(h => h.name === node.name);
+    const { dataDir, before } = stackedEtcdMember(cluster, node);
     return {
         minor: cluster.version.minor,
         imageRepository: s.etcd?.imageRepository ?? s.imageRepository ?? DEFAULTS.imageRepository,
         imageTag: s.etcd?.imageTag ?? cluster.version.etcd,
         member: { name: node.name, address: node.address },
-        initialCluster: cluster.controlPlanes.slice(0, index + 1).map(h => ({ name: h.name, address: h.address })),
-        initialClusterState: index === 0 ? "new" : "existing",
+        initialCluster: [...before, { name: node.name, address: node.address }],
+        initialClusterState: before.length === 0 ? "new" : "existing",
         topology: "stacked",
-        dataDir: s.etcd?.dataDir ?? DEFAULTS.etcdDataDir,
+        dataDir,
         certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
         extraArgs: s.etcd?.extraArgs,
         extraEnvs: s.etcd?.extraEnvs,
