@@ -4,7 +4,7 @@ import { controlPlaneNodeMetadata } from "../render/cluster-objects";
 import { clusterConfigurationYaml, controlPlaneAdditions } from "../render/cluster-configuration";
 import { joinHostPort } from "../spec/network";
 import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
-import { dataDirCheckName, ETCD_PREFLIGHT_CHECKS } from "../render/etcd-scripts";
+import { etcdChecks } from "../render/host-preflight";
 import { ClusterNode } from "../spec/types";
 import { DEFAULTS } from "../spec/validate";
 import { AddOns } from "./addons";
@@ -68,7 +68,7 @@ export class Cluster extends pulumi.ComponentResource {
         // Stacked etcd is the control planes' own (each joins the members before it); dedicated etcd hosts come first.
         const etcd = cluster.etcdTopology !== "dedicated" ? undefined : new EtcdCluster(`${name}-etcd`, {
             kubernetesVersion: cluster.version.version, members: cluster.etcdMembers, pki, topology: cluster.etcdTopology,
-            certificatesDir: s.certificates?.certificatesDir, ignorePreflightErrors: etcdChecks(s.ignorePreflightErrors, s.etcd?.dataDir), nodePreparation: s.nodePreparation,
+            certificatesDir: s.certificates?.certificatesDir, ignorePreflightErrors: etcdChecks(s.ignorePreflightErrors, s.etcd?.dataDir ?? DEFAULTS.etcdDataDir), nodePreparation: s.nodePreparation,
             dataDir: s.etcd?.dataDir, imageRepository: s.etcd?.imageRepository ?? s.imageRepository, imageTag: s.etcd?.imageTag,
             extraArgs: s.etcd?.extraArgs, extraEnvs: s.etcd?.extraEnvs,
         }, { ...parent, after: otherPreflights });
@@ -112,10 +112,4 @@ export class Cluster extends pulumi.ComponentResource {
             endpoint: this.endpoint, adminKubeconfig: this.adminKubeconfig, joinCommand: this.joinCommand, nodes: this.nodes,
         });
     }
-}
-
-/** The cluster's skipped checks that exist on etcd hosts (the list names every host's checks). */
-function etcdChecks(ignore: string[] | undefined, dataDir: string | undefined): string[] | undefined {
-    const etcd = [...ETCD_PREFLIGHT_CHECKS.filter(c => !c.startsWith("DirAvailable")), dataDirCheckName(dataDir ?? DEFAULTS.etcdDataDir), "all"].map(c => c.toLowerCase());
-    return ignore?.filter(c => etcd.includes(c.toLowerCase()));
 }

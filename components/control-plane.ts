@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import { hkdfSync } from "node:crypto";
 import { etcdHealthScript } from "../render/etcd-scripts";
 import {
-    ControlPlaneInstallInput, controlPlaneInstallScript, controlPlanePreflightScript, encryptionRotationScript, parseHostFacts,
+    ControlPlaneInstallInput, controlPlaneInstallScript, encryptionRotationScript, parseHostFacts,
     readinessGateScript, rewriteResourcesScript,
 } from "../render/control-plane-scripts";
 import { ControlPlaneMaterial, controlPlaneFiles, stackedEtcdMember } from "../render/control-plane-files";
@@ -13,7 +13,7 @@ import { haproxyConfig, HAPROXY_CONFIG } from "../render/haproxy";
 import { kubeadmDropIn } from "../render/kubelet";
 import { KUBE_VIP_MANIFEST, kubeVipPod } from "../render/kube-vip";
 import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript, leftAsItWas } from "../render/load-balancer-scripts";
-import { nodePreparationScript } from "../render/node-preparation";
+import { controlPlanePreflight } from "../render/host-preflight";
 import { digest, remoteBash, secretStdin } from "../render/scripts";
 import { toYaml } from "../render/yaml";
 import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
@@ -179,12 +179,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
 
         this.preflight = new command.remote.Command(`${name}-preflight`, {
             connection: connectionOf(host),
-            create: publicFiles.apply(pub => remoteBash(controlPlanePreflightScript({
-                ...ctx("control-plane preflight"), node: host, bindPort, criSocket: host.criSocket ?? DEFAULTS.criSocket, certificatesDir,
-                caSha256: digest(pub["ca.crt"] ?? ""), swapTolerated: s.kubelet?.config?.failSwapOn === false, ignore,
-                prepare: s.nodePreparation && nodePreparationScript(s.nodePreparation, cluster.version.version),
-                stackedEtcdDataDir: stacked?.dataDir,
-            }), { host: host.name, step: "control-plane-preflight" })),
+            create: publicFiles.apply(pub => controlPlanePreflight(cluster, host, { caSha256: digest(pub["ca.crt"] ?? ""), prepare: true })),
             ...STEP,
         }, { parent: this });
         const facts = this.preflight.stdout.apply(out => parseHostFacts(out, host.name));

@@ -1,9 +1,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { bootstrapKubeletConf } from "../render/bootstrap-token";
-import { parseHostFacts, workerPreflightScript } from "../render/control-plane-scripts";
+import { parseHostFacts } from "../render/control-plane-scripts";
+import { workerPreflight } from "../render/host-preflight";
 import { kubeadmDropIn } from "../render/kubelet";
-import { nodePreparationScript } from "../render/node-preparation";
 import { digest, remoteBash, secretStdin } from "../render/scripts";
 import { BOOTSTRAP_KUBELET_CONF, DEFAULT_TLS_BOOTSTRAP_TIMEOUT_SECONDS, workerFiles, workerJoinScript } from "../render/worker";
 import { joinHostPort } from "../spec/network";
@@ -34,16 +34,10 @@ export class Workers extends pulumi.ComponentResource {
         super("kubeadm:index:Workers", name, {}, componentOpts);
         this.cluster = cluster;
         this.caCertPem = pulumi.output(args.caCertPem);
-        const s = cluster.spec;
-        const certificatesDir = s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir;
         const caSha256 = this.caCertPem.apply(digest);
         this.preflights = cluster.workers.map(w => new command.remote.Command(`${name}-${w.name}-preflight`, {
             connection: connectionOf(w),
-            create: caSha256.apply(sha => remoteBash(workerPreflightScript({
-                host: w.name, step: "worker preflight", node: w, criSocket: w.criSocket ?? DEFAULTS.criSocket, certificatesDir,
-                caSha256: sha, swapTolerated: s.kubelet?.config?.failSwapOn === false, ignore: s.ignorePreflightErrors ?? [],
-                prepare: s.nodePreparation && nodePreparationScript(s.nodePreparation, cluster.version.version),
-            }), { host: w.name, step: "worker-preflight" })),
+            create: caSha256.apply(sha => workerPreflight(cluster, w, { caSha256: sha, prepare: true })),
             ...STEP,
         }, { parent: this }));
     }

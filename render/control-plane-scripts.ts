@@ -1,5 +1,6 @@
 import { joinHostPort } from "../spec/network";
 import { NodeAddress } from "../spec/types";
+import { discoveryFunctions } from "./discovery";
 import { ENCRYPTION_CONFIG_PATH } from "./encryption";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { OPTIONAL_CA_DIRS } from "./manifests/control-plane";
@@ -59,6 +60,8 @@ export interface ControlPlanePreflightInput extends ScriptContext {
     certificatesDir: string;
     /** sha256 of the cluster's ca.crt: a control plane already on the host is "ours" only under it. */
     caSha256: string;
+    /** Instead of caSha256, kubeadm's CA public key hashes (a cluster known only by its discovery-token-ca-cert-hash). */
+    caCertHashes?: string[];
     /** The kubelet config sets failSwapOn: false (swap tolerated). */
     swapTolerated: boolean;
     ignore: string[];
@@ -106,10 +109,15 @@ fi
 function nodePreflightScript(i: Omit<ControlPlanePreflightInput, "bindPort">, role: { ports: string[]; owner: string; ours: string; extra?: string }): string {
     const socket = i.criSocket.replace(/^unix:\/\//, "");
     const ipv6 = i.node.address.includes(":");
-    return scriptHeader(i) + (i.prepare ?? "") + checkFunctions(i.ignore) + `
+    const caFile = shellWord(`${i.certificatesDir}/ca.crt`);
+    const pinned = i.caCertHashes !== undefined;
+    return scriptHeader(i) + (i.prepare ?? "") + checkFunctions(i.ignore) + (pinned ? discoveryFunctions(i.caCertHashes!) + `for tool in curl openssl; do
+    command -v "$tool" >/dev/null 2>&1 || check "FileExisting-$tool" "$tool is not installed; token discovery needs it: install $tool"
+done
+` : "") + `
 ours=false
 if ${role.ours} \\
-    && [ "$(sha256sum ${shellWord(`${i.certificatesDir}/ca.crt`)} 2>/dev/null | cut -d' ' -f1)" = ${shellWord(i.caSha256)} ]; then
+    && ${pinned ? `ca_pinned ${caFile}` : `[ "$(sha256sum ${caFile} 2>/dev/null | cut -d' ' -f1)" = ${shellWord(i.caSha256)} ]`}; then
     ours=true
 fi
 ${role.extra ?? ""}[ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(id -un); connect as root"

@@ -144,7 +144,7 @@ export function validateCluster(spec: ClusterSpec): ResolvedCluster {
 
 export const NODE_INSTALLERS = ["apt", "dnf", "command"] as const;
 
-function checkNodePreparation(p: Problems, n: NodePreparationSpec | undefined, field: string): void {
+export function checkNodePreparation(p: Problems, n: NodePreparationSpec | undefined, field: string): void {
     if (n === undefined) return;
     if (!(NODE_INSTALLERS as readonly string[]).includes(n?.installer)) p.add(`${field}.installer`, n?.installer, `one of ${NODE_INSTALLERS.map(x => `"${x}"`).join(", ")}`);
     if (n?.installer === "command" && (typeof n.command !== "string" || n.command.trim() === "")) p.add(`${field}.command`, n.command, "the install command to run on each host (installer \"command\")");
@@ -269,7 +269,7 @@ function base64Length(v: string): string {
     return /^[A-Za-z0-9+/]+={0,2}$/.test(v) ? `${Buffer.from(v, "base64").length} bytes` : `${v.length} characters that are not base64`;
 }
 
-function checkDropIns(p: Problems, dropIns: SystemdDropIn[] | undefined, field: string): void {
+export function checkDropIns(p: Problems, dropIns: SystemdDropIn[] | undefined, field: string): void {
     (dropIns ?? []).forEach((d, i) => {
         if (!d || typeof d.name !== "string" || !/^[A-Za-z0-9._-]+\.conf$/.test(d.name) || d.name.startsWith(".")) p.add(`${field}[${i}].name`, d?.name, "a file name ending in \".conf\", e.g. \"20-cloud-provider.conf\"");
         else if (["10-kubeadm.conf", "20-etcd-service-manager.conf"].includes(d.name)) p.add(`${field}[${i}].name`, d.name, "a name other than the drop-ins pulumi-kubeadm and the kubeadm package manage");
@@ -353,7 +353,7 @@ function checkCidrList(p: Problems, text: string, field: string): Cidr[] {
     return cidrs;
 }
 
-function checkHosts(p: Problems, hosts: HostSpec[], networking: ResolvedNetworking | undefined, endpointHost: string): void {
+export function checkHosts(p: Problems, hosts: HostSpec[], networking: ResolvedNetworking | undefined, endpointHost: string): void {
     const names = new Map<string, number>();
     const addresses = new Map<string, number>();
     const ranges = networking ? [...networking.podSubnets.map(c => ["podSubnet", c] as const), ...networking.serviceSubnets.map(c => ["serviceSubnet", c] as const)] : [];

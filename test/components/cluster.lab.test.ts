@@ -1,7 +1,12 @@
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import yaml from "js-yaml";
 import { Cluster } from "../../components/cluster";
+import { WorkerJoin } from "../../components/worker-join";
+import { kubeadmDropIn } from "../../render/kubelet";
+import { discoveryJoinScript } from "../../render/worker";
 import { ClusterSpec, HostSpec } from "../../spec/types";
 import { Lab, labHosts } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
@@ -11,7 +16,9 @@ import { MockRuntime, valueOf } from "../support/mocks";
 // Debian's haproxy, all real sshd + bash. There is no kube-apiserver binary here, so nothing is
 // created through the API (the mock runtime records those objects) and the workers do not wait
 // for a TLS bootstrap that no API server could answer (join.tlsBootstrapTimeoutSeconds: 0).
-const HOSTS = labHosts(["etcd-1", "etcd-2", "etcd-3", "cp-1", "cp-2", "cp-3", "worker-1", "worker-2", "lb-1"]);
+// Two more hosts are not in the spec: they join later by token discovery alone (WorkerJoin).
+const ALL_HOSTS = labHosts(["etcd-1", "etcd-2", "etcd-3", "cp-1", "cp-2", "cp-3", "worker-1", "worker-2", "lb-1", "extra-1", "extra-2"]);
+const HOSTS = ALL_HOSTS.filter(h => !h.name.startsWith("extra"));
 const LB = HOSTS.find(h => h.name === "lb-1")!;
 const ENDPOINT = `${LB.address}:6443`;
 const WORKERS = HOSTS.filter(h => h.name.startsWith("worker"));
@@ -22,15 +29,16 @@ let lab: Lab;
 let runner: LabCommandRunner;
 let runtime: MockRuntime;
 let cluster: Cluster;
+const hostSpec = (name: string): HostSpec => {
+    const h = ALL_HOSTS.find(x => x.name === name)!;
+    return { name, address: h.address, roles: [role(name)], ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey) } };
+};
 
 beforeAll(async () => {
-    lab = await Lab.start(HOSTS);
+    lab = await Lab.start(ALL_HOSTS);
     runner = new LabCommandRunner(lab);
     runtime = await new MockRuntime(runner.handle).start();
-    const hosts: HostSpec[] = HOSTS.map(h => ({
-        name: h.name, address: h.address, roles: [role(h.name)],
-        ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey) },
-    }));
+    const hosts: HostSpec[] = HOSTS.map(h => hostSpec(h.name));
     const spec: ClusterSpec = {
         kubernetesVersion: "v1.33.2", controlPlaneEndpoint: ENDPOINT, networking: { podSubnet: "10.244.0.0/16" }, hosts,
         etcd: { topology: "dedicated" }, certificates: { encryptionAlgorithm: "ECDSA-P256" }, ignorePreflightErrors: SKIPPED,
@@ -80,5 +88,90 @@ describe("Cluster in the lab: 3 etcd + 3 control planes + 2 workers + 1 HAProxy 
     test("the join command names the endpoint, the token and the CA hash", async () => {
         const token = runtime.registrations.find(r => r.name === "c-objects-bootstrap-token-0")!.inputs.stringData;
         expect(await valueOf(cluster.joinCommand)).toBe(`kubeadm join ${ENDPOINT} --token ${token["token-id"]}.${token["token-secret"]} --discovery-token-ca-cert-hash ${await valueOf(cluster.discoveryTokenCaCertHash)}`);
+    });
+});
+
+// kubeadm join with token discovery against the lab's API stand-in, which serves the ConfigMaps the
+// Cluster created (as the mock recorded them) with cluster-info signed by the token, as
+// kube-controller-manager's bootstrapsigner signs it (the signature checked here with openssl).
+describe("WorkerJoin: a node joins the running cluster from its endpoint, CA hash and token alone", () => {
+    let token: string;
+    let caHash: string;
+    const configMap = (name: string) => runtime.registrations.find(r => r.name === `c-objects-configmap-${name}`)!.inputs;
+    beforeAll(async () => {
+        const data = runtime.registrations.find(r => r.name === "c-objects-bootstrap-token-0")!.inputs.stringData;
+        token = `${data["token-id"]}.${data["token-secret"]}`;
+        caHash = await valueOf(cluster.discoveryTokenCaCertHash);
+        for (const cp of ["cp-1", "cp-2", "cp-3"]) {
+            for (const [ns, name] of [["kube-public", "cluster-info"], ["kube-system", "kubeadm-config"], ["kube-system", "kubelet-config"]]) {
+                const file = lab.path(cp, `/var/lib/lab/api/${ns}/configmaps/${name}.json`);
+                fs.mkdirSync(path.dirname(file), { recursive: true });
+                fs.writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", ...configMap(`${ns}-${name}`) }));
+            }
+            fs.writeFileSync(lab.path(cp, "/var/lib/lab/api/tokens"), `${token}\n`);
+        }
+    }, 60_000);
+
+    test("cluster-info's signature is the token's HMAC-SHA256 (openssl)", () => {
+        const info = configMap("kube-public-cluster-info").data;
+        const [header, , signature] = info[`jws-kubeconfig-${token.slice(0, 6)}`].split(".");
+        const mac = execFileSync("openssl", ["dgst", "-sha256", "-hmac", token.slice(7), "-binary"],
+            { input: `${header}.${Buffer.from(info.kubeconfig).toString("base64url")}` });
+        expect(Buffer.from(mac).toString("base64url")).toBe(signature);
+    });
+
+    const script = (pins: string[], discoveryTimeoutSeconds = 20) => discoveryJoinScript({
+        host: "extra-2", step: "worker join", node: hostSpec("extra-2"), version: "v1.33.2", minor: "1.33", minimumKubeletVersion: "v1.30.0",
+        certificatesDir: "/etc/kubernetes/pki", endpoint: ENDPOINT, caCertHashes: pins, files: [], kubeadmDropIn: kubeadmDropIn(),
+        ignore: SKIPPED, tlsBootstrapTimeoutSeconds: 0, discoveryTimeoutSeconds,
+    });
+    const nothingPlaced = () => {
+        for (const f of ["/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/bootstrap-kubelet.conf", "/var/lib/kubelet/config.yaml"]) expect([f, fs.existsSync(lab.path("extra-2", f))]).toEqual([f, false]);
+    };
+
+    test("a CA hash that is not the cluster's stops the join before anything is placed, naming both hashes", async () => {
+        const wrong = `sha256:${"0".repeat(64)}`;
+        const r = await lab.exec("extra-2", script([wrong]), `${token}\n`);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`[extra-2] worker join: the CA that https://${ENDPOINT} presents in cluster-info has the public key hash ${caHash}, which is none of caCertHashes (${wrong})`);
+        nothingPlaced();
+    });
+
+    test("a token the cluster does not know, or with a wrong secret, stops discovery once its time is up", async () => {
+        const unknown = await lab.exec("extra-2", script([caHash], 1), "zzzzzz.0123456789abcdef\n");
+        expect(unknown.code).toBe(1);
+        expect(unknown.stderr).toContain("gave up after 1s: cluster-info has no signature for token id zzzzzz");
+        const wrongSecret = await lab.exec("extra-2", script([caHash], 1), `${token.slice(0, 7)}${"0".repeat(16)}\n`);
+        expect(wrongSecret.code).toBe(1);
+        expect(wrongSecret.stderr).toContain(`cluster-info's signature for token id ${token.slice(0, 6)} does not verify with this token`);
+        nothingPlaced();
+    }, 60_000);
+
+    test("the join places what kubeadm join would: the same files as a worker the Cluster joined, config.yaml from kubelet-config", async () => {
+        new WorkerJoin("extra", {
+            kubernetesVersion: "v1.33.2", controlPlaneEndpoint: ENDPOINT, token: pulumi.secret(token), caCertHashes: [caHash],
+            hosts: [hostSpec("extra-1")], ignorePreflightErrors: SKIPPED, tlsBootstrapTimeoutSeconds: 0,
+        });
+        await runtime.registered("extra-extra-1-join");
+        expect(runtime.failures).toEqual([]);
+        const join = runner.runs.find(r => r.name === "extra-extra-1-join")!;
+        expect(join.stdout).toContain(`discovery: cluster-info signed for token ${token.slice(0, 6)}, CA pinned, server https://${ENDPOINT}`);
+        expect(join.command).not.toContain(token.slice(7));
+        const read = (host: string, f: string) => fs.readFileSync(lab.path(host, f), "utf8");
+        for (const f of ["/etc/kubernetes/bootstrap-kubelet.conf", "/etc/kubernetes/pki/ca.crt", "/var/lib/kubelet/kubeadm-flags.env", "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf"]) {
+            if (!fs.existsSync(lab.path("worker-1", f))) continue;
+            expect([f, read("extra-1", f)]).toEqual([f, read("worker-1", f)]);
+        }
+        expect((fs.statSync(lab.path("extra-1", "/etc/kubernetes/bootstrap-kubelet.conf")).mode & 0o777).toString(8)).toBe("600");
+        expect(read("extra-1", "/var/lib/kubelet/config.yaml")).toBe(configMap("kube-system-kubelet-config").data.kubelet);
+        expect(yaml.load(read("extra-1", "/var/lib/kubelet/config.yaml"))).toEqual(yaml.load(read("worker-1", "/var/lib/kubelet/config.yaml")));
+        expect(lab.systemctlCalls("extra-1").some(c => c.includes("restart kubelet"))).toBe(true);
+    });
+
+    test("run again, the join changes nothing", async () => {
+        const again = runner.runs.find(r => r.name === "extra-extra-1-join")!;
+        const r = await lab.exec("extra-1", again.command, `${token}\n`);
+        expect(r.stderr).toBe("");
+        expect(r.stdout).toMatch(/no changes\n$/);
     });
 });

@@ -8,8 +8,12 @@
 //   kube-apiserver reloads them), --etcd-servers with --etcd-cafile/--etcd-certfile/--etcd-keyfile.
 // It serves GET /livez and /healthz ("ok"), and /readyz, which is "ok" only while etcd answers
 // `etcdctl endpoint health` with those flags (as kube-apiserver's etcd readiness check), otherwise
-// 500 with "[-]etcd failed". Any other path: 404. A missing or unreadable file stops it at start,
-// with kube-apiserver's kind of message.
+// 500 with "[-]etcd failed". It also serves the ConfigMaps a test placed on the host as
+// /var/lib/lab/api/<namespace>/configmaps/<name>.json (GET /api/v1/namespaces/<ns>/configmaps/<name>),
+// encoded as the API server's Go encoder does (<, > and & escaped): kube-public's to anyone (as
+// kubeadm's RBAC lets system:anonymous read cluster-info), the others only with a bearer token listed
+// in /var/lib/lab/api/tokens (401 otherwise). Any other path: 404. A missing or unreadable file stops
+// it at start, with kube-apiserver's kind of message.
 "use strict";
 
 const fs = require("fs");
@@ -92,8 +96,37 @@ function tlsOptions() {
     return { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) };
 }
 
+const API_DIR = "/var/lib/lab/api";
+function apiStatus(code, reason, message) {
+    return { code, type: "application/json", body: JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code }) };
+}
+function configMap(req, path) {
+    const m = /^\/api\/v1\/namespaces\/([a-z0-9-]+)\/configmaps\/([a-z0-9.-]+)$/.exec(path);
+    if (!m) return undefined;
+    const [, namespace, name] = m;
+    if (namespace !== "kube-public") {
+        const auth = /^Bearer (\S+)$/.exec(req.headers.authorization || "");
+        let tokens = [];
+        try { tokens = fs.readFileSync(`${API_DIR}/tokens`, "utf8").split("\n").filter(Boolean); } catch { /* none */ }
+        if (!auth || !tokens.includes(auth[1])) return apiStatus(401, "Unauthorized", "Unauthorized");
+    }
+    let object;
+    try { object = JSON.parse(fs.readFileSync(`${API_DIR}/${namespace}/configmaps/${name}.json`, "utf8")); } catch {
+        return apiStatus(404, "NotFound", `configmaps "${name}" not found`);
+    }
+    const goJson = JSON.stringify(object).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
+    return { code: 200, type: "application/json", body: goJson };
+}
+
 const server = https.createServer(tlsOptions(), async (req, res) => {
     const path = (req.url || "").split("?")[0];
+    const api = configMap(req, path);
+    if (api) {
+        log(`${req.method} ${path} ${api.code}`);
+        res.writeHead(api.code, { "Content-Type": api.type });
+        res.end(api.body);
+        return;
+    }
     let status = 200;
     let body = "ok";
     if (path === "/readyz") {

@@ -21,7 +21,7 @@ describe("the component provider's schema (what `pulumi package add` serves to P
         expect(schema.name).toBe("kubeadm");
         expect(schema.version).toBe(require(path.join(root, "package.json")).version);
         expect(schema.dependencies).toEqual([{ name: "kubernetes", version: require("@pulumi/kubernetes/package.json").version }]);
-        expect(Object.keys(schema.resources).sort()).toEqual(["kubeadm:index:Cluster", "kubeadm:index:ClusterPki", "kubeadm:index:ControlPlane", "kubeadm:index:EtcdCluster"]);
+        expect(Object.keys(schema.resources).sort()).toEqual(["kubeadm:index:Cluster", "kubeadm:index:ClusterPki", "kubeadm:index:ControlPlane", "kubeadm:index:EtcdCluster", "kubeadm:index:Preflight", "kubeadm:index:WorkerJoin"]);
         for (const r of Object.values<any>(schema.resources)) expect(r.isComponent).toBe(true);
     });
 
@@ -53,6 +53,22 @@ describe("the component provider's schema (what `pulumi package add` serves to P
         expect(resource("ControlPlane").requiredInputs.sort()).toEqual(["hosts", "pki"]);
         expect(resource("ControlPlane").inputProperties.pki).toMatchObject({ $ref: "#/types/kubeadm:index:ControlPlanePki" });
         expect(Object.keys(resource("ControlPlane").properties).sort()).toEqual(["endpoint", "ready"]);
+    });
+
+    test("the preflight phase and a standalone worker join: their inputs and outputs", () => {
+        const p = resource("Preflight");
+        expect(p.requiredInputs).toEqual(["hosts"]);
+        expect(typeOf(p.inputProperties.caCertPem)).toBe("string");
+        expect(p.inputProperties.hosts).toMatchObject({ type: "array", items: { $ref: "#/types/kubeadm:index:HostSpec" } });
+        expect(p.properties.reports).toMatchObject({ type: "object", additionalProperties: { type: "string" } });
+        const j = resource("WorkerJoin");
+        expect(j.requiredInputs.sort()).toEqual(["caCertHashes", "controlPlaneEndpoint", "hosts", "kubernetesVersion", "token"]);
+        expect(j.inputProperties.token.plain).toBeUndefined();
+        expect(j.inputProperties.caCertHashes).toMatchObject({ type: "array", items: { type: "string" } });
+        for (const [k, t] of Object.entries({ kubeletExtraArgs: "array", kubeletDropIns: "array", nodePreparation: "#/types/kubeadm:index:NodePreparationSpec", discoveryTimeoutSeconds: "number" })) {
+            expect([k, typeOf(j.inputProperties[k])]).toEqual([k, t]);
+        }
+        expect(j.properties.nodes).toMatchObject({ type: "array", items: { type: "string" } });
     });
 
     test("secrets can come from config: SSH keys and passwords are inputs, not plain values", () => {

@@ -3,7 +3,7 @@ import {
     controlPlaneInstallScript, controlPlanePreflightScript, encryptionRotationScript, readinessGateScript, rewriteResourcesScript, workerPreflightScript,
 } from "../../render/control-plane-scripts";
 import { nodePreparationScript } from "../../render/node-preparation";
-import { workerJoinScript } from "../../render/worker";
+import { discoveryJoinScript, workerJoinScript } from "../../render/worker";
 import { etcdHealthScript, etcdInstallScript, etcdPreflightScript } from "../../render/etcd-scripts";
 import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript, leftAsItWas } from "../../render/load-balancer-scripts";
 
@@ -48,6 +48,9 @@ const scripts: [string, string][] = [
     ["worker preflight (node preparation by command)", workerPreflightScript({ ...ctx, node, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: false, ignore: [], prepare: nodePreparationScript({ installer: "command", command: "curl -sfL https://example.invalid/install.sh | sh -s -- \"$KUBERNETES_VERSION\"" }, "v1.33.2") })],
     ["worker join (waits for the TLS bootstrap, annotates the CRI socket)", workerJoinScript({ ...ctx, node: { ...node, roles: ["worker"], ssh: {} }, version: "v1.33.2", minor: "1.33", minimumKubeletVersion: "v1.30.0", certificatesDir: pki, endpoint: "k8s-api:6443", files, kubeadmDropIn: "[Service]\n", ignore: [], tlsBootstrapTimeoutSeconds: 300 })],
     ["worker join (1.34, no wait)", workerJoinScript({ ...ctx, node: { ...node, roles: ["worker"], ssh: {} }, version: "v1.34.1", minor: "1.34", minimumKubeletVersion: "v1.31.0", certificatesDir: pki, endpoint: "k8s-api:6443", files, kubeadmDropIn: "[Service]\n", ignore: [], tlsBootstrapTimeoutSeconds: 0 })],
+    ["worker preflight (a cluster known by its CA hash)", workerPreflightScript({ ...ctx, node, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "", caCertHashes: [`sha256:${"a".repeat(64)}`], swapTolerated: false, ignore: [] })],
+    ["worker join by token discovery (1.33, waits)", discoveryJoinScript({ ...ctx, node: { ...node, roles: ["worker"], ssh: {} }, version: "v1.33.2", minor: "1.33", minimumKubeletVersion: "v1.30.0", certificatesDir: pki, endpoint: "k8s-api:6443", caCertHashes: [`sha256:${"a".repeat(64)}`, `sha256:${"b".repeat(64)}`], files: files.filter(f => !f.secret), kubeadmDropIn: "[Service]\n", ignore: [], tlsBootstrapTimeoutSeconds: 300, discoveryTimeoutSeconds: 300 })],
+    ["worker join by token discovery (1.34, no wait)", discoveryJoinScript({ ...ctx, node: { ...v6, roles: ["worker"], ssh: {} }, version: "v1.34.1", minor: "1.34", minimumKubeletVersion: "v1.31.0", certificatesDir: pki, endpoint: "[fd00::1]:6443", caCertHashes: [`sha256:${"a".repeat(64)}`], files: [], kubeadmDropIn: "[Service]\n", ignore: ["all"], tlsBootstrapTimeoutSeconds: 0, discoveryTimeoutSeconds: 10 })],
     ["etcd health", etcdHealthScript({ ...ctx, members: [node, v6], certificatesDir: pki, timeoutSeconds: 60, after: "abc" })],
 ];
 

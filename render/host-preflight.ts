@@ -1,0 +1,55 @@
+import { HostSpec } from "../spec/types";
+import { DEFAULTS, ResolvedCluster } from "../spec/validate";
+import { controlPlanePreflightScript, workerPreflightScript } from "./control-plane-scripts";
+import { dataDirCheckName, ETCD_PREFLIGHT_CHECKS, etcdPreflightScript } from "./etcd-scripts";
+import { nodePreparationScript } from "./node-preparation";
+import { remoteBash } from "./scripts";
+
+/** How a host's preflight recognises what this cluster already runs there, and whether node preparation runs first. */
+export interface PreflightContext {
+    /** sha256 of the cluster's ca.crt ("" when there is none yet: nothing on the host is this cluster's). */
+    caSha256: string;
+    /** Run the cluster's nodePreparation before the checks (the install path does; a preflight-only run changes nothing). */
+    prepare: boolean;
+}
+
+const common = (cluster: ResolvedCluster, host: HostSpec, c: PreflightContext) => {
+    const s = cluster.spec;
+    return {
+        node: host, criSocket: host.criSocket ?? DEFAULTS.criSocket, certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
+        caSha256: c.caSha256, swapTolerated: s.kubelet?.config?.failSwapOn === false, ignore: s.ignorePreflightErrors ?? [],
+        prepare: c.prepare && s.nodePreparation ? nodePreparationScript(s.nodePreparation, cluster.version.version) : undefined,
+    };
+};
+
+/** kubeadm init/join --control-plane's preflight on a control-plane host of this cluster (with stacked etcd's checks). */
+export function controlPlanePreflight(cluster: ResolvedCluster, host: HostSpec, c: PreflightContext): string {
+    const s = cluster.spec;
+    return remoteBash(controlPlanePreflightScript({
+        host: host.name, step: "control-plane preflight", ...common(cluster, host, c), bindPort: s.apiServer?.bindPort ?? DEFAULTS.bindPort,
+        stackedEtcdDataDir: cluster.etcdTopology === "stacked" ? s.etcd?.dataDir ?? DEFAULTS.etcdDataDir : undefined,
+    }), { host: host.name, step: "control-plane-preflight" });
+}
+
+/** kubeadm join's preflight on a worker of this cluster. */
+export function workerPreflight(cluster: ResolvedCluster, host: HostSpec, c: PreflightContext): string {
+    return remoteBash(workerPreflightScript({ host: host.name, step: "worker preflight", ...common(cluster, host, c) }), { host: host.name, step: "worker-preflight" });
+}
+
+/** The preflight of a dedicated etcd host (kubeadm's HA etcd guide), with the cluster's etcd settings. */
+export function etcdPreflight(cluster: ResolvedCluster, host: HostSpec, c: PreflightContext & { etcdCaSha256: string }): string {
+    const s = cluster.spec;
+    const dataDir = s.etcd?.dataDir ?? DEFAULTS.etcdDataDir;
+    const { prepare } = common(cluster, host, c);
+    return remoteBash(etcdPreflightScript({
+        host: host.name, step: "etcd preflight", member: host, topology: "dedicated", dataDir,
+        certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir, criSocket: host.criSocket ?? DEFAULTS.criSocket,
+        ignore: etcdChecks(s.ignorePreflightErrors, dataDir) ?? [], caSha256: c.etcdCaSha256, prepare,
+    }), { host: host.name, step: "etcd-preflight" });
+}
+
+/** The cluster's skipped checks that exist on etcd hosts (the list names every host's checks). */
+export function etcdChecks(ignore: string[] | undefined, dataDir: string): string[] | undefined {
+    const etcd = [...ETCD_PREFLIGHT_CHECKS.filter(c => !c.startsWith("DirAvailable")), dataDirCheckName(dataDir), "all"].map(c => c.toLowerCase());
+    return ignore?.filter(c => etcd.includes(c.toLowerCase()));
+}
