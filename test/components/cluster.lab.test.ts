@@ -4,6 +4,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import yaml from "js-yaml";
 import { Cluster } from "../../components/cluster";
+import { Preflight } from "../../components/preflight";
 import { WorkerJoin } from "../../components/worker-join";
 import { kubeadmDropIn } from "../../render/kubelet";
 import { discoveryJoinScript } from "../../render/worker";
@@ -29,6 +30,7 @@ let lab: Lab;
 let runner: LabCommandRunner;
 let runtime: MockRuntime;
 let cluster: Cluster;
+let spec: ClusterSpec;
 const hostSpec = (name: string): HostSpec => {
     const h = ALL_HOSTS.find(x => x.name === name)!;
     return { name, address: h.address, roles: [role(name)], ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey) } };
@@ -39,7 +41,7 @@ beforeAll(async () => {
     runner = new LabCommandRunner(lab);
     runtime = await new MockRuntime(runner.handle).start();
     const hosts: HostSpec[] = HOSTS.map(h => hostSpec(h.name));
-    const spec: ClusterSpec = {
+    spec = {
         kubernetesVersion: "v1.33.2", controlPlaneEndpoint: ENDPOINT, networking: { podSubnet: "10.244.0.0/16" }, hosts,
         etcd: { topology: "dedicated" }, certificates: { encryptionAlgorithm: "ECDSA-P256" }, ignorePreflightErrors: SKIPPED,
         apiServer: { readinessTimeoutSeconds: 60 }, loadBalancer: { bindAddress: LB.address }, join: { tlsBootstrapTimeoutSeconds: 0 },
@@ -174,4 +176,33 @@ describe("WorkerJoin: a node joins the running cluster from its endpoint, CA has
         expect(r.stderr).toBe("");
         expect(r.stdout).toMatch(/no changes\n$/);
     });
+});
+
+// Runs last: its failing half leaves the runtime failed.
+describe("Preflight alone, on the running cluster's hosts", () => {
+    test("given the cluster's CAs, every host passes: its own etcd, API server and kubelet are recognised", async () => {
+        const caCertPem = await valueOf(cluster.caCertPem);
+        const etcdCaCertPem = fs.readFileSync(lab.path("etcd-1", "/etc/kubernetes/pki/etcd/ca.crt"), "utf8");
+        const p = new Preflight("pf-ours", { ...spec, caCertPem, etcdCaCertPem });
+        const reports = await Promise.race([valueOf(p.reports), runtime.failure]);
+        expect(Object.keys(reports).sort()).toEqual(["cp-1/control-plane", "cp-2/control-plane", "cp-3/control-plane", "etcd-1/etcd", "etcd-2/etcd", "etcd-3/etcd", "worker-1/worker", "worker-2/worker"]);
+        for (const [k, out] of Object.entries(reports)) expect([k, out]).toEqual([k, expect.stringContaining(`[preflight] ${k.split("/")[0]}: all checks passed`)]);
+        expect(runner.runs.filter(r => r.name.startsWith("pf-ours-")).every(r => r.exitCode === 0)).toBe(true);
+    }, 120_000);
+
+    test("without them, the hosts that run a cluster fail with every check named and its fix; nothing is changed", async () => {
+        const before = fs.readFileSync(lab.path("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8");
+        new Preflight("pf-new", spec);
+        await expect(runtime.failure).rejects.toThrow(/pf-new-/);
+        await new Promise(r => setTimeout(r, 5000));
+        const cp1 = runner.runs.find(r => r.name === "pf-new-cp-1-control-plane")!;
+        expect(cp1.exitCode).toBe(1);
+        expect(cp1.stderr).toContain("[cp-1] control-plane preflight: 1 check(s) failed:");
+        expect(cp1.stderr).toMatch(new RegExp(`  - Port-6443: port 6443 is in use on ${ALL_HOSTS.find(h => h.name === "cp-1")!.address.replace(/\./g, "\\.")} .* and this control plane of this cluster is not what runs there; stop what listens there`));
+        const etcd1 = runner.runs.find(r => r.name === "pf-new-etcd-1-etcd")!;
+        // (etcd's metrics port 2381 is on 127.0.0.1, which the lab moves to each host's own loopback address.)
+        expect(etcd1.stderr).toMatch(/Port-2379: .*\n  - Port-2380: .*\n  - DirAvailable--var-lib-etcd: \/var\/lib\/etcd is not empty/);
+        expect(runner.runs.find(r => r.name === "pf-new-worker-1-worker")!.exitCode).toBe(0);
+        expect(fs.readFileSync(lab.path("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8")).toBe(before);
+    }, 120_000);
 });
