@@ -79,6 +79,22 @@ describe("the examples run as programs under the mock runtime", () => {
         expect(runtime.registrations.find(r => r.name === "stacked-control-plane-cp-2-install")!.inputs.create).toContain("etcd_api cluster/member/add");
     });
 
+    test("worker-join: more workers for a running cluster from its endpoint, CA hash and a token in secret config", async () => {
+        await runtime.start();
+        const hash = `sha256:${"5f".repeat(32)}`;
+        pulumi.runtime.setAllConfig({
+            "project:controlPlaneEndpoint": "k8s-api.example.internal:6443", "project:caCertHash": hash, "project:joinToken": "abcdef.q1w2e3r4t5y6u7i8",
+            "project:sshPrivateKey": sshPrivateKey(), "project:hosts": JSON.stringify([{ name: "gpu-1", address: "10.0.30.41" }]),
+        }, ["project:joinToken", "project:sshPrivateKey"]);
+        let program: any;
+        jest.isolateModules(() => { program = require("../../examples/worker-join"); });
+        expect(await Promise.race([valueOf(program.joined), runtime.failure])).toEqual(["gpu-1"]);
+        const join = runtime.registrations.find(r => r.name === "workers-gpu-1-join")!;
+        expect(join.inputs.create).toContain(`pins=(${hash})`);
+        expect(join.inputs.create).not.toContain("q1w2e3r4t5y6u7i8");
+        expect(join.secretInputs).toEqual(expect.arrayContaining(["stdin", "connection"]));
+    });
+
     test("yaml: every resource type and property the YAML program uses is in the provider's schema", () => {
         const program = yaml.load(fs.readFileSync(path.join(__dirname, "../../examples/yaml/Pulumi.yaml"), "utf8")) as any;
         const schema = JSON.parse(fs.readFileSync(path.join(__dirname, "../../schema.json"), "utf8"));
