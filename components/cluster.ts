@@ -6,7 +6,8 @@ import { joinHostPort } from "../spec/network";
 import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
 import { etcdChecks } from "../render/host-preflight";
 import { ClusterNode } from "../spec/types";
-import { DEFAULTS } from "../spec/validate";
+import { deployedVersions, DeployedVersions, planUpgrade, UpgradePlan } from "../render/upgrade-plan";
+import { DEFAULTS, ResolvedCluster } from "../spec/validate";
 import { AddOns } from "./addons";
 import { BootstrapObjects } from "./bootstrap-objects";
 import { ControlPlane, controlPlaneSteps } from "./control-plane";
@@ -94,7 +95,8 @@ export class Cluster extends pulumi.ComponentResource {
 
         const allControlPlanes = [...cp.nodes.flatMap(n => n.lastSteps), ...cp.etcdGate];
         const joins = workers.join(`${name}-workers`, objects.joinToken, [...allControlPlanes, ...objects.objects]);
-        new AddOns(`${name}-addons`, {}, { ...parent, cluster, kubernetes: objects.provider, after: [...objects.objects, ...marks, ...allControlPlanes, ...joins] });
+        const addons = new AddOns(`${name}-addons`, {}, { ...parent, cluster, kubernetes: objects.provider, after: [...objects.objects, ...marks, ...allControlPlanes, ...joins] });
+        UPGRADE_PLANS.set(this, upgradeCheck(name, cluster, [...addons.resources, ...joins, ...marks, ...allControlPlanes], this));
 
         const endpoint = joinHostPort(cluster.endpoint.host, cluster.endpoint.port);
         this.clusterConfiguration = pulumi.output(clusterConfigurationYaml(cluster, controlPlaneAdditions()));
@@ -112,4 +114,34 @@ export class Cluster extends pulumi.ComponentResource {
             endpoint: this.endpoint, adminKubeconfig: this.adminKubeconfig, joinCommand: this.joinCommand, nodes: this.nodes,
         });
     }
+}
+
+const UPGRADE_PLANS = new WeakMap<Cluster, pulumi.Output<UpgradePlan>>();
+/** The upgrade this run makes (known in preview; at up it resolves once everything has changed). Not an output of the component. */
+export function upgradePlanOf(cluster: Cluster): pulumi.Output<UpgradePlan> {
+    return UPGRADE_PLANS.get(cluster)!;
+}
+
+/**
+ * The versions this program deploys, recorded in the state once everything else has succeeded (a
+ * Stash). In preview the record is read as it is (ignoreChanges keeps the last deployment's value)
+ * and the skew rules are checked against it: a downgrade or a jump of more than one minor fails the
+ * preview, before anything changes; otherwise kubeadm's plan table is logged.
+ */
+function upgradeCheck(name: string, cluster: ResolvedCluster, last: pulumi.Resource[], parent: Cluster): pulumi.Output<UpgradePlan> {
+    const s = cluster.spec;
+    const target = deployedVersions(cluster.version, s.etcd?.imageTag ?? cluster.version.etcd, s.dns?.imageTag ?? cluster.version.coredns);
+    const preview = pulumi.runtime.isDryRun();
+    const record = new pulumi.Stash(`${name}-deployed-versions`, { input: target },
+        preview ? { parent, ignoreChanges: ["input"] } : { parent, dependsOn: last });
+    const nodes = {
+        controlPlanes: cluster.controlPlanes.map(h => h.name),
+        etcdMembers: cluster.etcdTopology === "external" ? [] : cluster.etcdMembers.map(h => h.name),
+        workers: cluster.workers.map(h => h.name),
+    };
+    return record.input.apply((deployed: DeployedVersions | undefined) => {
+        const plan = planUpgrade(preview ? deployed : target, target, nodes);
+        if (preview && plan.table) pulumi.log.info(`${plan.kind} upgrade ${plan.from!.kubernetesVersion} → ${plan.to.kubernetesVersion}:\n${plan.table}`, parent);
+        return plan;
+    });
 }

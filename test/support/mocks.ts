@@ -29,7 +29,7 @@ export interface Registration {
  */
 export class MockRuntime {
     readonly registrations: Registration[] = [];
-    private readonly pending = new Map<string, { dependsOn: string[]; parent: string; additionalSecretOutputs: string[] }>();
+    private readonly pending = new Map<string, { dependsOn: string[]; parent: string; additionalSecretOutputs: string[]; ignoreChanges: string[] }>();
 
     /**
      * `extra` computes the outputs of resource types beyond tls (the lab runs remote commands for
@@ -66,11 +66,11 @@ export class MockRuntime {
         await pulumi.runtime.setMocks({
             newResource: async args => {
                 const key = `${args.type}::${args.name}`;
-                const meta = this.pending.get(key) ?? { dependsOn: [], parent: "", additionalSecretOutputs: [] };
+                const meta = this.pending.get(key) ?? { dependsOn: [], parent: "", additionalSecretOutputs: [], ignoreChanges: [] };
                 const inputs = unwrapSecrets(args.inputs);
                 let computed: Record<string, any> | undefined;
                 try {
-                    computed = args.custom === false ? undefined : await this.compute(args.type, args.name, inputs);
+                    computed = args.custom === false ? undefined : await this.compute(args.type, args.name, inputs, meta.ignoreChanges);
                 } catch (e) {
                     const error = new Error(`failed to register new resource ${args.name} [${args.type}]: ${(e as Error).message}`);
                     this.failures.push(error);
@@ -102,6 +102,7 @@ export class MockRuntime {
                 dependsOn: req.getDependenciesList(),
                 parent: req.getParent(),
                 additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+                ignoreChanges: req.getIgnorechangesList(),
             });
             return register(req, (err: any, resp: any) => {
                 const r = this.registrations.find(x => x.type === req.getType() && x.name === req.getName() && !x.urn);
@@ -112,10 +113,12 @@ export class MockRuntime {
         return this;
     }
 
-    private async compute(type: string, name: string, inputs: Record<string, any>): Promise<Record<string, any> | undefined> {
+    private async compute(type: string, name: string, inputs: Record<string, any>, ignoreChanges: string[] = []): Promise<Record<string, any> | undefined> {
         const key = `${type}::${name}`;
-        const inputsJson = JSON.stringify(inputs);
         const kept = this.state?.get(key);
+        // As the engine: an ignored input keeps its value from the state (once there is one).
+        if (kept) for (const k of ignoreChanges) inputs = { ...inputs, [k]: JSON.parse(kept.inputs)[k] };
+        const inputsJson = JSON.stringify(inputs);
         if (kept && kept.inputs === inputsJson && !type.startsWith("command:")) return kept.outputs;
         // A Stash keeps the value it was created with; only its input follows the program.
         if (type === "pulumi:index:Stash") {

@@ -1,0 +1,149 @@
+import { Cluster, upgradePlanOf } from "../../components/cluster";
+import { ClusterSpec } from "../../spec/types";
+import { haSpec, host } from "../support/fixtures";
+import { MockRuntime, Registration, settle } from "../support/mocks";
+
+// Upgrades under the mock runtime. The runtimes share one state, as the engine's between runs: the
+// first deploys (pulumi up), the next ones are previews of a changed program (pulumi preview).
+const FACTS = 'facts {"hostname":"%s","caCertDirs":[],"resolvConf":""}';
+const state = new Map<string, { inputs: string; outputs: Record<string, any> }>();
+const answer = async (type: string, _inputs: Record<string, any>, name: string) => {
+    if (type !== "command:remote:Command") return undefined;
+    const node = /-((?:cp|worker)-\d)-preflight$/.exec(name)?.[1];
+    return { stdout: node ? FACTS.replace("%s", node) : "ok", stderr: "" };
+};
+
+const spec = (kubernetesVersion: string, overrides: Partial<ClusterSpec> = {}): ClusterSpec => haSpec({
+    kubernetesVersion, etcd: { topology: "dedicated" },
+    hosts: [
+        ...haSpec().hosts.filter(h => !h.roles.includes("worker")),
+        ...[1, 2, 3, 4, 5].map(i => host(`worker-${i}`, `10.0.30.${20 + i}`, ["worker"])),
+    ],
+    ...overrides,
+});
+
+/** Runs the program to its end; the plan it computed, or the error it failed with. */
+async function run(runtime: MockRuntime, s: ClusterSpec): Promise<{ plan?: any; error?: Error; registrations: Registration[] }> {
+    await runtime.start({ preview: runtime !== deploy });
+    const c = new Cluster("c", s);
+    const out = upgradePlanOf(c) as any;
+    // A failed check rejects every promise of the Output (the program then fails, as a preview does); the test reads the value's.
+    for (const p of [out.isKnown, out.isSecret]) p.catch(() => undefined);
+    const planned = out.promise() as Promise<any>;
+    const outcome = await Promise.race([planned.then(plan => ({ plan }), (error: Error) => ({ error })), runtime.failure.catch((error: Error) => ({ error }))]);
+    let count = -1;
+    for (let quiet = 0; quiet < 10; quiet = runtime.registrations.length === count ? quiet + 1 : 0) {
+        count = runtime.registrations.length;
+        await new Promise(r => setTimeout(r, 50));
+        await settle();
+    }
+    return { ...outcome, registrations: [...runtime.registrations] };
+}
+
+const deploy = new MockRuntime(answer, state);
+let installed: Registration[];
+
+beforeAll(async () => {
+    installed = (await run(deploy, spec("v1.33.2"))).registrations;
+}, 120_000);
+
+describe("the recorded deployment and the skew rules, checked in preview", () => {
+    test("the deployed versions are recorded once everything else has succeeded", () => {
+        const record = installed.find(r => r.name === "c-deployed-versions")!;
+        expect(record.inputs.input).toEqual({ kubernetesVersion: "v1.33.2", etcd: "3.5.21-0", coredns: "v1.12.0" });
+        const byUrn = new Map(installed.map(r => [r.urn, r.name]));
+        expect(record.dependsOn.map(u => byUrn.get(u))).toEqual(expect.arrayContaining(["c-addons-service-kube-system-kube-dns", "c-workers-worker-5-join", "c-control-plane-cp-3-register-lb-1"]));
+    });
+
+    test("a bump to the next minor: kubeadm's plan table, against the recorded versions", async () => {
+        const { plan, error } = await run(new MockRuntime(answer, state), spec("v1.34.1"));
+        expect(error).toBeUndefined();
+        expect(plan.kind).toBe("minor");
+        expect(plan.table).toBe(EXPECTED_TABLE);
+    });
+
+    test("a bump to the next minor changes exactly the steps that place or check what the new version changes", async () => {
+        const bumped = (await run(new MockRuntime(answer, state), spec("v1.34.1"))).registrations;
+        const changed = bumped.filter(r => r.custom && r.type !== "pulumi:index:Stash").filter(r => {
+            const before = installed.find(x => x.name === r.name && x.type === r.type);
+            return !before || JSON.stringify(before.inputs) !== JSON.stringify(r.inputs);
+        }).map(r => r.name).sort();
+        const each = (nodes: string[], steps: string[]) => nodes.flatMap(n => steps.map(step => step.replace("%", n)));
+        expect(changed).toEqual([
+            // The add-ons' images.
+            "c-addons-daemonset-kube-system-kube-proxy", "c-addons-deployment-kube-system-coredns",
+            // Each control plane: out of the load balancer, the new manifests, ready, back in.
+            ...each(["cp-1", "cp-2", "cp-3"], ["c-control-plane-%-deregister-lb-1", "c-control-plane-%-install", "c-control-plane-%-ready", "c-control-plane-%-register-lb-1"]),
+            // etcd 3.5 → 3.6, one member at a time, then the health gate.
+            "c-etcd-etcd-1-install", "c-etcd-etcd-2-install", "c-etcd-etcd-3-install", "c-etcd-health",
+            // 1.34's NodeLocalCRISocket: no more CRI-socket annotation.
+            "c-mark-control-plane-cp-1", "c-mark-control-plane-cp-2", "c-mark-control-plane-cp-3",
+            // upload-config: the new ClusterConfiguration and KubeletConfiguration.
+            "c-objects-configmap-kube-system-kubeadm-config", "c-objects-configmap-kube-system-kubelet-config",
+            // The kubelets' config and flags.
+            ...each(["worker-1", "worker-2", "worker-3", "worker-4", "worker-5"], ["c-workers-%-join"]),
+        ].sort());
+    });
+
+    test("a day-2 flag change (apiServer.extraArgs) changes only the control planes, one at a time behind the load balancer, and kubeadm-config", async () => {
+        const { registrations, plan } = await run(new MockRuntime(answer, state), spec("v1.33.2", { apiServer: { extraArgs: [{ name: "audit-log-maxage", value: "30" }] } }));
+        expect(plan.kind).toBe("unchanged");
+        const changed = registrations.filter(r => r.custom && r.type !== "pulumi:index:Stash").filter(r => {
+            const before = installed.find(x => x.name === r.name && x.type === r.type);
+            return !before || JSON.stringify(before.inputs) !== JSON.stringify(r.inputs);
+        });
+        expect(changed.map(r => r.name).sort()).toEqual([
+            ...["cp-1", "cp-2", "cp-3"].flatMap(n => [`c-control-plane-${n}-deregister-lb-1`, `c-control-plane-${n}-install`, `c-control-plane-${n}-ready`, `c-control-plane-${n}-register-lb-1`]),
+            "c-objects-configmap-kube-system-kubeadm-config",
+        ].sort());
+        // Only the kube-apiserver manifest differs in what the install places.
+        const before = installed.find(x => x.name === "c-control-plane-cp-2-install")!.inputs.create as string;
+        const after = changed.find(x => x.name === "c-control-plane-cp-2-install")!.inputs.create as string;
+        const diff = after.split("\n").filter(l => !before.split("\n").includes(l));
+        expect(diff.filter(l => !/^(PULUMI_KUBEADM|EOF)_/.test(l) && !l.includes("<<'")).map(l => l.trim())).toEqual(["- '--audit-log-maxage=30'"]);
+    });
+
+    test("a jump of two minors fails the preview, naming the release to go through", async () => {
+        const { error } = await run(new MockRuntime(answer, state), spec("v1.35.0"));
+        expect(error?.message).toBe('invalid upgrade (1 problem):\n  - kubernetesVersion: "v1.35.0" — at most one minor above the deployed v1.33.2, as kubeadm upgrades: go through v1.34.7 first (set kubernetesVersion to each, pulumi up, then the next), then v1.35.0');
+    });
+
+    test("a downgrade fails the preview", async () => {
+        const { error } = await run(new MockRuntime(answer, state), spec("v1.33.1"));
+        expect(error?.message).toMatch(/^invalid upgrade \(1 problem\):\n  - kubernetesVersion: "v1\.33\.1" — v1\.33\.2 or newer: the cluster runs v1\.33\.2 \(recorded by the last pulumi up\), and a cluster is never downgraded/);
+    });
+
+    test("the same program again changes nothing: every step's inputs are those of the deployment", async () => {
+        const again = (await run(new MockRuntime(answer, state), spec("v1.33.2"))).registrations;
+        const changed = again.filter(r => r.custom && r.type !== "pulumi:index:Stash").filter(r => {
+            const before = installed.find(x => x.name === r.name && x.type === r.type);
+            return !before || JSON.stringify(before.inputs) !== JSON.stringify(r.inputs);
+        }).map(r => r.name);
+        expect(changed).toEqual([]);
+    });
+});
+
+const EXPECTED_TABLE = `COMPONENT                 NODE       CURRENT    TARGET
+kube-apiserver            cp-1       v1.33.2    v1.34.1
+kube-apiserver            cp-2       v1.33.2    v1.34.1
+kube-apiserver            cp-3       v1.33.2    v1.34.1
+kube-controller-manager   cp-1       v1.33.2    v1.34.1
+kube-controller-manager   cp-2       v1.33.2    v1.34.1
+kube-controller-manager   cp-3       v1.33.2    v1.34.1
+kube-scheduler            cp-1       v1.33.2    v1.34.1
+kube-scheduler            cp-2       v1.33.2    v1.34.1
+kube-scheduler            cp-3       v1.33.2    v1.34.1
+kube-proxy                           v1.33.2    v1.34.1
+CoreDNS                              v1.12.0    v1.12.1
+etcd                      etcd-1     3.5.21-0   3.6.4-0
+etcd                      etcd-2     3.5.21-0   3.6.4-0
+etcd                      etcd-3     3.5.21-0   3.6.4-0
+kubelet                   cp-1       v1.33.2    v1.34.1
+kubelet                   cp-2       v1.33.2    v1.34.1
+kubelet                   cp-3       v1.33.2    v1.34.1
+kubelet                   worker-1   v1.33.2    v1.34.1
+kubelet                   worker-2   v1.33.2    v1.34.1
+kubelet                   worker-3   v1.33.2    v1.34.1
+kubelet                   worker-4   v1.33.2    v1.34.1
+kubelet                   worker-5   v1.33.2    v1.34.1
+`;
