@@ -1,3 +1,4 @@
+import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { controlPlaneNodeMetadata } from "../render/cluster-objects";
@@ -5,7 +6,10 @@ import { clusterConfigurationYaml, controlPlaneAdditions } from "../render/clust
 import { joinHostPort } from "../spec/network";
 import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
 import { etcdChecks } from "../render/host-preflight";
-import { ClusterNode } from "../spec/types";
+import { ETCD_SNAPSHOT_PREFIX, etcdSnapshotScript } from "../render/etcd-scripts";
+import { remoteBash } from "../render/scripts";
+import { connectionOf, later, STEP } from "./connection";
+import { ClusterNode, EtcdSnapshot } from "../spec/types";
 import { deployedVersions, DeployedVersions, planUpgrade, UpgradePlan } from "../render/upgrade-plan";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
 import { AddOns } from "./addons";
@@ -41,6 +45,8 @@ export class Cluster extends pulumi.ComponentResource {
     public readonly nodes: pulumi.Output<ClusterNode[]>;
     /** A provider with admin.conf's credentials, for deploying workloads once the cluster is up. */
     public readonly provider: k8s.Provider;
+    /** The etcd snapshot taken before the last version change (none on a new cluster, or with upgrade.etcdSnapshot false). */
+    public readonly etcdSnapshot: pulumi.Output<EtcdSnapshot | undefined>;
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const { cluster, warnings } = resolveClusterArgs(args);
@@ -66,18 +72,21 @@ export class Cluster extends pulumi.ComponentResource {
         let resolvePreflights!: (r: pulumi.Resource[]) => void;
         const otherPreflights = new Promise<pulumi.Resource[]>(r => { resolvePreflights = r; });
         const workers = new Workers(`${name}-workers`, { caCertPem: pki.caCertPem }, { ...parent, cluster });
+        // Before a version change touches anything (after every preflight): a snapshot of etcd.
+        const snapshot = etcdSnapshotStep(name, cluster, otherPreflights, this);
+        const firstChanges: pulumi.Resource[] = snapshot ? [snapshot.step] : [];
         // Stacked etcd is the control planes' own (each joins the members before it); dedicated etcd hosts come first.
         const etcd = cluster.etcdTopology !== "dedicated" ? undefined : new EtcdCluster(`${name}-etcd`, {
             kubernetesVersion: cluster.version.version, members: cluster.etcdMembers, pki, topology: cluster.etcdTopology,
             certificatesDir: s.certificates?.certificatesDir, ignorePreflightErrors: etcdChecks(s.ignorePreflightErrors, s.etcd?.dataDir ?? DEFAULTS.etcdDataDir), nodePreparation: s.nodePreparation,
             dataDir: s.etcd?.dataDir, imageRepository: s.etcd?.imageRepository ?? s.imageRepository, imageTag: s.etcd?.imageTag,
             extraArgs: s.etcd?.extraArgs, extraEnvs: s.etcd?.extraEnvs,
-        }, { ...parent, after: otherPreflights });
+        }, { ...parent, after: otherPreflights.then(p => [...p, ...firstChanges]) });
 
         let resolveObjects!: (r: pulumi.Resource[]) => void;
         const objectsReady = new Promise<pulumi.Resource[]>(r => { resolveObjects = r; });
         const controlPlane = new ControlPlane(`${name}-control-plane`, { ...args, pki, etcdClientEndpoints: etcd?.clientEndpoints }, {
-            ...parent, resolved: cluster, after: [...(etcd ? [etcdHealthGate(etcd)] : []), ...workers.preflights], afterFirst: objectsReady,
+            ...parent, resolved: cluster, after: [...(etcd ? [etcdHealthGate(etcd)] : []), ...workers.preflights, ...firstChanges], afterFirst: objectsReady,
         });
         const cp = controlPlaneSteps(controlPlane);
         resolvePreflights([...cp.preflights, ...workers.preflights]);
@@ -108,10 +117,12 @@ export class Cluster extends pulumi.ComponentResource {
         this.joinCommand = pulumi.secret(pulumi.interpolate`kubeadm join ${endpoint} --token ${objects.joinToken} --discovery-token-ca-cert-hash ${pki.discoveryTokenCaCertHash}`);
         this.nodes = pulumi.output(s.hosts.map(h => ({ name: h.name, address: h.address, roles: h.roles })));
         this.provider = objects.provider;
+        this.etcdSnapshot = snapshot ? snapshot.step.stdout.apply(out => parseEtcdSnapshot(out, snapshot.host)) : pulumi.output(undefined);
         this.registerOutputs({
             clusterConfiguration: this.clusterConfiguration, kubernetesVersion: this.kubernetesVersion,
             caCertPem: this.caCertPem, discoveryTokenCaCertHash: this.discoveryTokenCaCertHash,
             endpoint: this.endpoint, adminKubeconfig: this.adminKubeconfig, joinCommand: this.joinCommand, nodes: this.nodes,
+            etcdSnapshot: this.etcdSnapshot,
         });
     }
 }
@@ -144,4 +155,31 @@ function upgradeCheck(name: string, cluster: ResolvedCluster, last: pulumi.Resou
         if (preview && plan.table) pulumi.log.info(`${plan.kind} upgrade ${plan.from!.kubernetesVersion} → ${plan.to.kubernetesVersion}:\n${plan.table}`, parent);
         return plan;
     });
+}
+
+/**
+ * The etcd snapshot before a version change, on the first etcd member (the first control plane when
+ * etcd is stacked). Its command names the versions it is taken before, so it runs on a change of
+ * either (and on a new cluster, where there is nothing to keep yet) and not otherwise.
+ */
+function etcdSnapshotStep(name: string, cluster: ResolvedCluster, after: Promise<pulumi.Resource[]>, parent: Cluster): { step: command.remote.Command; host: string } | undefined {
+    const s = cluster.spec;
+    if (s.upgrade?.etcdSnapshot === false || cluster.etcdTopology === "external") return undefined;
+    const member = cluster.etcdTopology === "stacked" ? cluster.controlPlanes[0] : cluster.etcdMembers[0];
+    const etcdTag = s.etcd?.imageTag ?? cluster.version.etcd;
+    const step = new command.remote.Command(`${name}-etcd-snapshot`, {
+        connection: connectionOf(member),
+        create: remoteBash(etcdSnapshotScript({
+            host: member.name, step: "etcd snapshot", member, certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
+            dataDir: s.etcd?.dataDir ?? DEFAULTS.etcdDataDir, before: `${cluster.version.version}-etcd-${etcdTag}`,
+        }), { host: member.name, step: "etcd-snapshot" }),
+        ...STEP,
+    }, { parent, dependsOn: later(after) });
+    return { step, host: member.name };
+}
+
+function parseEtcdSnapshot(stdout: string, host: string): EtcdSnapshot | undefined {
+    const line = String(stdout ?? "").split("\n").find(l => l.startsWith(ETCD_SNAPSHOT_PREFIX));
+    const m = line && /^(\S+) sha256:([0-9a-f]{64})$/.exec(line.slice(ETCD_SNAPSHOT_PREFIX.length));
+    return m ? { host, path: m[1], sha256: m[2] } : undefined;
 }

@@ -5,7 +5,7 @@ import { hkdfSync } from "node:crypto";
 import { etcdHealthScript } from "../render/etcd-scripts";
 import {
     ControlPlaneInstallInput, controlPlaneInstallScript, encryptionRotationScript, parseHostFacts,
-    readinessGateScript, rewriteResourcesScript,
+    controlPlaneManifests, readinessGateScript, rewriteResourcesScript, upgradeVerdictScript,
 } from "../render/control-plane-scripts";
 import { ControlPlaneMaterial, controlPlaneFiles, stackedEtcdMember } from "../render/control-plane-files";
 import { ENCRYPTION_CONFIG_PATH, encryptionConfiguration, EncryptionKey, rotationSteps } from "../render/encryption";
@@ -200,7 +200,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         const installText = pulumi.unsecret(rendered.apply(r => remoteBash(controlPlaneInstallScript({
             ...ctx("control-plane install"), node: host, bindPort, version: cluster.version.version,
             minimumKubeletVersion: cluster.version.row.minimumKubeletVersion ?? cluster.version.version,
-            files: r.files, kubeadmDropIn: kubeadmDropIn(), certificatesDir, ignore, timeoutSeconds, stackedEtcd: stacked,
+            files: r.files, kubeadmDropIn: kubeadmDropIn(), certificatesDir, ignore, timeoutSeconds, stackedEtcd: stacked, backupManifests: true,
         }), { host: host.name, step: "control-plane-install" })));
         // What the node gets, secrets included (as a digest), so that a new key or certificate alone
         // also takes the node out of the load balancer while it changes.
@@ -224,16 +224,27 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
 
         const gate = new command.remote.Command(`${name}-ready`, {
             connection: connectionOf(host),
-            create: after.apply(d => remoteBash(readinessGateScript({
-                ...ctx("readiness gate"), node: host, bindPort, certificatesDir, timeoutSeconds, after: d,
+            // Also after what the install did this time: an install run again (pulumi up --replace) is checked again.
+            create: pulumi.all([after, pulumi.unsecret(this.install.stdout)]).apply(([d, out]) => remoteBash(readinessGateScript({
+                ...ctx("readiness gate"), node: host, bindPort, certificatesDir, timeoutSeconds, after: `${d}-${digest(out).slice(0, 8)}`,
+                rollback: controlPlaneManifests(false),
             }), { host: host.name, step: "readiness-gate" })),
             ...STEP,
         }, { parent: this, dependsOn: [this.install] });
 
         const registers = registration.map(r => r.register(`${name}-register-${r.target}`, after, { parent: this, dependsOn: [gate, ...lb] }));
+        // A node whose new manifests were rolled back is registered again (it is ready with the old
+        // ones), then this step stops the run: nothing that waits for the node goes on.
+        const verdict = new command.remote.Command(`${name}-upgraded`, {
+            connection: connectionOf(host),
+            create: pulumi.all([gate.stdout, this.install.urn]).apply(([out, urn]) => remoteBash(upgradeVerdictScript({
+                ...ctx("control-plane upgrade"), gateOutput: out, timeoutSeconds, installUrn: urn,
+            }), { host: host.name, step: "upgraded" })),
+            ...STEP,
+        }, { parent: this, dependsOn: registers.length ? registers : [gate] });
         // Known once the node is ready and registered with its load balancer.
-        this.ready = pulumi.all([gate.stdout, ...registers.map(r => r.stdout)]).apply(([g]) => g);
-        this.lastSteps = registers.length ? registers : [gate];
+        this.ready = pulumi.all([gate.stdout, verdict.stdout, ...registers.map(r => r.stdout)]).apply(([g]) => g);
+        this.lastSteps = [verdict];
         this.registerOutputs({ ready: this.ready });
     }
 }

@@ -170,6 +170,8 @@ export interface ControlPlaneInstallInput extends ScriptContext {
     timeoutSeconds: number;
     /** etcd stacked on this control plane: its data dir, and for every control plane after the first, its etcd join. */
     stackedEtcd?: { dataDir: string; join?: StackedEtcdJoin };
+    /** Back up the manifests the install replaces, for the readiness gate's rollback (as kubeadm upgrade). */
+    backupManifests?: boolean;
 }
 
 /**
@@ -192,7 +194,7 @@ export function controlPlaneInstallScript(i: ControlPlaneInstallInput): string {
     if (etcd) restarts.unshift([ETCD_MANIFEST, paths.filter(p => p.startsWith(`${pki}/etcd/`))]);
     // A joining member's manifest is written only once the running cluster has it as a member.
     const [early, late] = etcd?.join ? [i.files.filter(f => f.path !== ETCD_MANIFEST), i.files.filter(f => f.path === ETCD_MANIFEST)] : [i.files, []];
-    return scriptHeader(i) + checkFunctions(i.ignore) + kubeletVersionCheck(i) + `
+    return scriptHeader(i) + checkFunctions(i.ignore) + kubeletVersionCheck(i) + runningVersionCheck(i.version) + (i.backupManifests ? manifestBackup() : "") + `
 declare -A had=()
 for m in ${restarts.map(r => r[0]).join(" ")}; do [ -f "$m" ] && had[$m]=1; done
 ` + ensureDir("/etc/kubernetes", "0755")
@@ -215,7 +217,61 @@ if [ -n "\${had[${manifest}]:-}" ] && any_changed; then
 fi
 `).join("")
         + (etcd?.join ? stackedEtcdPromoteScript(etcd.join) : "")
+        + (i.backupManifests ? keepManifestBackup(controlPlaneManifests(false)) : "")
         + summary();
+}
+
+/**
+ * The skew rules against the control plane this host runs (its kube-apiserver manifest's image),
+ * before anything is written: no downgrade, at most one minor up.
+ */
+function runningVersionCheck(version: string): string {
+    const want = version.replace(/^v/, "");
+    const [major, minor] = want.split(".").map(Number);
+    return `running=""
+[ -f ${APISERVER_MANIFEST} ] && running=$(sed -n 's|^ *image: .*/kube-apiserver:v\\{0,1\\}\\([0-9][0-9.]*\\).*$|\\1|p' ${APISERVER_MANIFEST} | head -n1)
+if [ -n "$running" ]; then
+    running_minor=$(printf '%s' "$running" | cut -d. -f1,2)
+    if [ "$(printf '%s\\n%s\\n' "$running" ${shellWord(want)} | sort -V | head -n1)" != "$running" ]; then
+        fail "this node runs kube-apiserver v$running; v${want} would downgrade it, which kubeadm refuses: set kubernetesVersion to v$running or newer"
+    fi
+    if [ "$running_minor" != ${shellWord(`${major}.${minor}`)} ] && [ "$running_minor" != ${shellWord(`${major}.${minor - 1}`)} ]; then
+        fail "this node runs kube-apiserver v$running; v${want} is more than one minor ahead, and kubeadm upgrades one minor at a time: go through each minor in between first"
+    fi
+fi
+`;
+}
+
+/** Every static pod manifest as it was, kept aside until we know whether the install replaces any. */
+function manifestBackup(): string {
+    return `manifests_before=$(mktemp -d)
+trap 'rm -rf "$manifests_before"' EXIT
+cp -p ${MANIFESTS_DIR}/*.yaml "$manifests_before"/ 2>/dev/null || true
+`;
+}
+
+/** `manifests_hash`: one digest of the node's own static pod manifests as they are now. */
+export function manifestsHashFunction(manifests: string[]): string {
+    return `manifests_hash() { cat ${manifests.join(" ")} 2>/dev/null | sha256sum | cut -d' ' -f1; }\n`;
+}
+
+/**
+ * When the install replaced a manifest, the old ones go where kubeadm upgrade keeps them
+ * (/etc/kubernetes/tmp/kubeadm-backup-manifests-<time>), and the readiness gate learns where.
+ */
+function keepManifestBackup(manifests: string[]): string {
+    return manifestsHashFunction(manifests) + `replaced=false
+for f in \${changed[@]+"\${changed[@]}"}; do
+    case $f in ${manifests.join("|")}) [ -f "$manifests_before/$(basename "$f")" ] && replaced=true ;; esac
+done
+if $replaced; then
+    backup=/etc/kubernetes/tmp/kubeadm-backup-manifests-$(date -u +%Y-%m-%d-%H-%M-%S)
+    install -d -m 0700 -o 0 -g 0 /etc/kubernetes/tmp
+    cp -a "$manifests_before" "$backup"
+    printf '%s %s\\n' "$(manifests_hash)" "$backup" >${MANIFEST_BACKUP_POINTER}
+    echo "backed up the replaced manifests to $backup"
+fi
+`;
 }
 
 export function kubeletVersionCheck(i: { version: string; minimumKubeletVersion: string }, what = "a control plane"): string {
@@ -276,6 +332,8 @@ export interface ReadinessGateInput extends ScriptContext {
     timeoutSeconds: number;
     /** A digest of what the gate checks after, so it runs again after each change. */
     after: string;
+    /** The manifests to roll back (kube-apiserver, controller-manager, scheduler): on timeout, when the install that just ran replaced them (and backed them up), restore them and wait again. */
+    rollback?: string[];
 }
 
 /**
@@ -284,8 +342,38 @@ export interface ReadinessGateInput extends ScriptContext {
  * or the timeout passes (then the last answer and where to look).
  */
 export function readinessGateScript(i: ReadinessGateInput): string {
-    return scriptHeader(i) + `# checks after: ${i.after}\n` + waitReadyFunction(i) + "wait_ready\n";
+    const gate = scriptHeader(i) + `# checks after: ${i.after}\n` + waitReadyFunction(i);
+    if (!i.rollback) return gate + "wait_ready || exit 1\n";
+    return gate + manifestsHashFunction(i.rollback) + `if wait_ready; then
+    rm -f ${MANIFEST_BACKUP_POINTER}
+    exit 0
+fi
+# As kubeadm upgrade: the manifests the install replaced go back, and the node must be ready with them.
+backup=""
+if [ -f ${MANIFEST_BACKUP_POINTER} ]; then
+    read -r digest dir <${MANIFEST_BACKUP_POINTER} || true
+    # Only while the manifests in place are still the ones the install wrote when it made the backup.
+    if [ "\${digest:-}" = "$(manifests_hash)" ] && [ -d "\${dir:-}" ]; then backup=$dir; fi
+fi
+[ -n "$backup" ] || fail "kube-apiserver is not ready after ${i.timeoutSeconds}s, and this install replaced no manifest to roll back to (nothing was upgraded here); fix the cause above"
+# etcd is never rolled back (kubeadm never downgrades etcd: a member may have moved its data on).
+for target in ${i.rollback.join(" ")}; do
+    old=$backup/$(basename "$target")
+    [ -f "$old" ] || continue
+    tmp=$(mktemp "${MANIFESTS_DIR}/.pulumi-kubeadm.XXXXXX")
+    if ! { cp "$old" "$tmp" && chmod 0600 "$tmp" && mv -f "$tmp" "$target"; }; then fail "cannot restore $target from $backup"; fi
+done
+rm -f ${MANIFEST_BACKUP_POINTER}
+echo "rolling back: restored the manifests of $backup"
+wait_ready || fail "kube-apiserver is not ready after ${i.timeoutSeconds}s with the new manifests, nor with the ones restored from $backup; the node is out of the load balancer: fix it by hand"
+echo "${ROLLED_BACK_PREFIX}$backup"
+`;
 }
+
+/** Where the install leaves "<install digest> <backup dir>" for the readiness gate's rollback. */
+export const MANIFEST_BACKUP_POINTER = "/etc/kubernetes/tmp/pulumi-kubeadm-manifests-backup";
+/** The readiness gate's last line after a rollback. */
+export const ROLLED_BACK_PREFIX = "rolled back to the manifests of ";
 
 /** `wait_ready`: the bounded wait for the node's /readyz. */
 function waitReadyFunction(i: { node: NodeAddress; bindPort: number; certificatesDir: string; timeoutSeconds: number }): string {
@@ -316,7 +404,7 @@ wait_ready() {
         if [ "$(date +%s)" -ge "$deadline" ]; then
             printf '[%s] %s: kube-apiserver is not ready after ${i.timeoutSeconds}s at %s; last answer: %s\\n' "$HOST" "$STEP" ${shellWord(url)} "$(printf '%s' "$answer" | tr '\\n' ' ' | cut -c1-400)" >&2
             printf 'Look at its container (crictl ps -a --name kube-apiserver; crictl logs <id>) and the kubelet (journalctl -u kubelet).\\n' >&2
-            exit 1
+            return 1
         fi
         sleep 2
     done
@@ -380,5 +468,24 @@ for resource in "\${resources[@]}"; do
         || fail "rewriting $resource through ${i.endpoint} failed; the old key is kept until this succeeds"
     echo "rewrote every $resource with the new key ($(printf '%s\\n' "$count" | wc -l))"
 done
+`;
+}
+
+/** A control plane's own static pod manifests (etcd's too when it is stacked there). */
+export function controlPlaneManifests(stackedEtcd: boolean): string[] {
+    return [...(stackedEtcd ? [ETCD_MANIFEST] : []), APISERVER_MANIFEST, CONTROLLER_MANAGER_MANIFEST, SCHEDULER_MANIFEST];
+}
+
+/**
+ * After a control plane's readiness gate and registration: when the gate rolled the new manifests
+ * back, the run stops here, saying so (the node is ready and registered with its old manifests; no
+ * other node was touched). Otherwise it says nothing changes, and does not run again.
+ */
+export function upgradeVerdictScript(i: ScriptContext & { gateOutput: string; timeoutSeconds: number; installUrn: string }): string {
+    const line = String(i.gateOutput ?? "").split("\n").find(l => l.startsWith(ROLLED_BACK_PREFIX));
+    if (!line) return scriptHeader(i) + "echo \"$HOST: ready with the manifests this program placed\"\n";
+    const backup = line.slice(ROLLED_BACK_PREFIX.length);
+    // The message is literal: the URN's "$" must not expand.
+    return scriptHeader(i) + `# shellcheck disable=SC2016\nfail ${shellWord(`kube-apiserver was not ready within ${i.timeoutSeconds}s with the new manifests, so they were rolled back to ${backup} (kubeadm's backup) and the node is ready and back in the load balancer; no other node was changed. Find the cause (crictl logs of kube-apiserver; journalctl -u kubelet on ${i.host}), fix the program or the host, and run pulumi up again; to retry the same program: pulumi up --replace '${i.installUrn}'`)}
 `;
 }

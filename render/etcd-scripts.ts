@@ -259,3 +259,39 @@ while :; do
 done
 `;
 }
+
+export const ETCD_SNAPSHOT_DIR = "/var/lib/etcd-snapshots";
+/** The snapshot step's line: "etcd snapshot: <path> sha256:<hex>". */
+export const ETCD_SNAPSHOT_PREFIX = "etcd snapshot: ";
+
+export interface EtcdSnapshotInput extends ScriptContext {
+    member: NodeAddress;
+    certificatesDir: string;
+    dataDir: string;
+    /** What the snapshot is taken before (its file is named for it), e.g. "v1.33.2". */
+    before: string;
+}
+
+/**
+ * Before an upgrade changes anything: a snapshot of etcd from this member (etcdctl snapshot save,
+ * the host's or the etcd container's), kept on the host in /var/lib/etcd-snapshots (0700, file
+ * 0600) with its sha256. A host with no etcd yet (a new cluster) has nothing to keep.
+ */
+export function etcdSnapshotScript(i: EtcdSnapshotInput): string {
+    const url = `https://${joinHostPort(i.member.address, 2379)}`;
+    const name = `pre-upgrade-${i.before.replace(/[^A-Za-z0-9.-]/g, "_")}`;
+    return scriptHeader(i) + `if [ ! -f ${shellWord(`${i.certificatesDir}/etcd/healthcheck-client.key`)} ] || [ ! -f ${ETCD_MANIFEST} ]; then
+    echo "no etcd member on $HOST yet: nothing to snapshot"
+    exit 0
+fi
+` + etcdctlFunction(i.certificatesDir) + `install -d -m 0700 -o 0 -g 0 ${ETCD_SNAPSHOT_DIR}
+stamp=$(date -u +%Y-%m-%d-%H-%M-%S)
+file=${ETCD_SNAPSHOT_DIR}/${name}-$stamp.db
+# Inside the etcd container only its data dir is the host's: the snapshot is written there, then moved out.
+scratch=${shellWord(i.dataDir)}/pulumi-kubeadm-snapshot-$stamp.db
+out=$(etcdctl_ --endpoints=${shellWord(url)} snapshot save "$scratch" 2>&1) || { rm -f "$scratch"; fail "etcdctl snapshot save from ${url} failed: $(printf '%s' "$out" | tail -n3 | tr '\\n' ' ')"; }
+chmod 0600 "$scratch"
+mv -f "$scratch" "$file"
+echo "${ETCD_SNAPSHOT_PREFIX}$file sha256:$(sha256sum "$file" | cut -d' ' -f1)"
+`;
+}

@@ -8,13 +8,12 @@
 // --program rehearses your own program: it reads the same stack config as examples/ha-cluster
 // (hosts, controlPlaneEndpoint, sshPrivateKey, cluster), which the rehearsal sets to the lab's.
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
-import { HAPROXY_BACKEND, HAPROXY_SOCKET } from "../render/haproxy";
-import { Lab, labHosts } from "../test/lab/lab";
+import { HAPROXY_BACKEND } from "../render/haproxy";
+import { haproxyBackends, Lab, labHosts } from "../test/lab/lab";
 import { CommandRun, LabCommandRunner } from "../test/lab/runtime";
 import { MockRuntime, settle } from "../test/support/mocks";
 import { useTypeScriptPrograms } from "./program-loader";
@@ -115,20 +114,6 @@ function etcdHealth(lab: Lab, members: { name: string; address: string }[]): { h
     let names: string[] = [];
     try { names = (JSON.parse(list.stdout).members ?? []).map((m: any) => `${m.name}${m.isLearner ? " (learner)" : ""}`).sort(); } catch { /* reported below */ }
     return { healthy: health.status === 0, members: names, detail: `${health.stdout}${health.stderr}`.trim() };
-}
-
-function haproxyBackends(lab: Lab, lb: string): Promise<{ [server: string]: string }> {
-    return new Promise(resolve => {
-        const socket = net.createConnection(lab.path(lb, HAPROXY_SOCKET));
-        let out = "";
-        socket.on("connect", () => socket.end("show stat\n"));
-        socket.on("data", d => { out += d; });
-        socket.on("error", e => resolve({ error: e.message }));
-        socket.on("close", () => {
-            const rows = out.split("\n").filter(l => l.startsWith(`${HAPROXY_BACKEND},`)).map(l => l.split(","));
-            resolve(Object.fromEntries(rows.filter(r => r[1] !== "BACKEND").map(r => [r[1], r[17]])));
-        });
-    });
 }
 
 /** The node's kube-apiserver serving certificate, verified against the cluster CA for the node's address. */

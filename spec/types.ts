@@ -46,6 +46,16 @@ export interface ClusterSpec {
     cni?: CniSpec;
     /** Installs the container runtime and the kubelet on the hosts before anything else. Off by default. */
     nodePreparation?: NodePreparationSpec;
+    /** How a change of kubernetesVersion is carried out. */
+    upgrade?: UpgradeSpec;
+}
+
+export interface UpgradeSpec {
+    /**
+     * Before a version change touches anything, save an etcd snapshot on the first etcd member
+     * (the first control plane when etcd is stacked) under /var/lib/etcd-snapshots. Default true.
+     */
+    etcdSnapshot?: boolean;
 }
 
 export interface JoinSpec {
@@ -170,6 +180,16 @@ export interface HostSpec {
     criSocket?: string;
     /** Extra kubelet flags for this host only, after the cluster-wide ones. */
     kubeletExtraArgs?: Arg[];
+}
+
+/** The etcd snapshot taken before the last version change. */
+export interface EtcdSnapshot {
+    /** The host it is kept on. */
+    host: string;
+    /** Its path there, under /var/lib/etcd-snapshots. */
+    path: string;
+    /** The lower-case hex SHA-256 of the file. */
+    sha256: string;
 }
 
 /** A host of the cluster as the Cluster component lists it. */

@@ -34,7 +34,7 @@ describe("the configuration reference", () => {
         });
     }
     // Outputs and the arguments of other components, not inputs of Cluster or of a phase's own.
-    for (const notInput of ["ClusterNode", "NodeAddress", "WorkerJoinPlan"]) fields.delete(notInput);
+    for (const notInput of ["ClusterNode", "NodeAddress", "EtcdSnapshot", "WorkerJoinPlan"]) fields.delete(notInput);
     const rows = [...doc.matchAll(/^\| `([^`]+)` \|/gm)].map(m => m[1]);
     const lastSegments = new Set(rows.map(r => r.split(".").pop()!.replace(/\[\]$/, "")));
 

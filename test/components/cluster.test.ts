@@ -104,11 +104,11 @@ describe("Cluster under the mock runtime: kubeadm's order, read from the recorde
         });
     });
 
-    test("two resources per worker; six per control plane", () => {
+    test("two resources per worker; seven per control plane", () => {
         expect(runtime.resources.filter(r => r.name.includes("worker-1")).map(r => r.name).sort()).toEqual(["c-workers-worker-1-join", "c-workers-worker-1-preflight"]);
         expect(runtime.resources.filter(r => /-cp-2(-|$)/.test(r.name) && !r.name.startsWith("c-pki-")).map(r => r.name).sort()).toEqual([
             "c-control-plane-cp-2-deregister-lb-1", "c-control-plane-cp-2-install", "c-control-plane-cp-2-preflight",
-            "c-control-plane-cp-2-ready", "c-control-plane-cp-2-register-lb-1", "c-mark-control-plane-cp-2",
+            "c-control-plane-cp-2-ready", "c-control-plane-cp-2-register-lb-1", "c-control-plane-cp-2-upgraded", "c-mark-control-plane-cp-2",
         ]);
     });
 
@@ -244,7 +244,10 @@ describe("etcd stacked on the control planes (kubeadm's default)", () => {
     const etcdFlags = (cp: string) => (yaml.load(placed(install(cp).inputs.create, "/etc/kubernetes/manifests/etcd.yaml")) as any).spec.containers[0].command as string[];
 
     test("no etcd hosts' steps: each control plane carries its member; the gate over all members after the last one", () => {
-        expect(runtime.resources.filter(r => r.name.startsWith("c-etcd"))).toEqual([]);
+        // Only the snapshot before a version change, on the first control plane, before any control plane changes.
+        expect(runtime.resources.filter(r => r.name.startsWith("c-etcd")).map(r => r.name)).toEqual(["c-etcd-snapshot"]);
+        expect(byName("c-etcd-snapshot").inputs.connection.host).toBe("10.0.10.11");
+        waitsFor("c-control-plane-cp-1-install", "c-etcd-snapshot");
         waitsFor("c-control-plane-etcd-health", "c-control-plane-cp-3-register-lb-1");
         expect(byName("c-control-plane-etcd-health").inputs.create).toMatch(/cp-1=https:\/\/10\.0\.10\.11:2379/);
         for (const w of ["worker-1", "worker-2"]) waitsFor(`c-workers-${w}-join`, "c-control-plane-etcd-health");

@@ -47,7 +47,7 @@ describe("ControlPlane under the mock runtime", () => {
     test("per control plane: preflight, deregister, install, readiness gate, register; few resources per node", async () => {
         await run(haSpec());
         const steps = runtime.resources.filter(r => r.name.startsWith("cp-cp-1-")).map(r => r.name).sort();
-        expect(steps).toEqual(["cp-cp-1-deregister-lb-1", "cp-cp-1-install", "cp-cp-1-preflight", "cp-cp-1-ready", "cp-cp-1-register-lb-1"]);
+        expect(steps).toEqual(["cp-cp-1-deregister-lb-1", "cp-cp-1-install", "cp-cp-1-preflight", "cp-cp-1-ready", "cp-cp-1-register-lb-1", "cp-cp-1-upgraded"]);
         expect(runtime.resources.filter(r => r.name.startsWith("cp-") && !r.name.startsWith("cp-cp-")).map(r => r.name).sort())
             .toEqual(["cp-encryption-seed", "cp-lb-1-haproxy"]);
     });
@@ -61,8 +61,10 @@ describe("ControlPlane under the mock runtime", () => {
             expect(byName(`cp-${n}-register-lb-1`).dependsOn).toEqual(expect.arrayContaining([urnOf(`cp-${n}-ready`), urnOf("cp-lb-1-haproxy")]));
             expect(byName(`cp-${n}-preflight`).dependsOn.filter(u => u.includes("command:"))).toEqual([]);
         }
-        expect(byName("cp-cp-2-deregister-lb-1").dependsOn).toContain(urnOf("cp-cp-1-register-lb-1"));
-        expect(byName("cp-cp-3-install").dependsOn).toContain(urnOf("cp-cp-2-register-lb-1"));
+        for (const n of ["cp-1", "cp-2", "cp-3"]) expect(byName(`cp-${n}-upgraded`).dependsOn).toContain(urnOf(`cp-${n}-register-lb-1`));
+        // The next node waits for the previous one's verdict (after its registration): a rolled-back node stops the run.
+        expect(byName("cp-cp-2-deregister-lb-1").dependsOn).toContain(urnOf("cp-cp-1-upgraded"));
+        expect(byName("cp-cp-3-install").dependsOn).toContain(urnOf("cp-cp-2-upgraded"));
     });
 
     test("after any deregistration the gate and the registration run again, even for the same install (a failed change reverted)", async () => {
@@ -154,7 +156,7 @@ describe("ControlPlane under the mock runtime", () => {
         await runtime.start({ preview: true });
         const cp = program(haSpec());
         await settle(20);
-        expect(runtime.resources.filter(r => r.name.startsWith("cp-cp-")).length).toBe(15);
+        expect(runtime.resources.filter(r => r.name.startsWith("cp-cp-")).length).toBe(18);
         expect(cp).toBeDefined();
     });
 

@@ -52,7 +52,7 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
         const record = installed.find(r => r.name === "c-deployed-versions")!;
         expect(record.inputs.input).toEqual({ kubernetesVersion: "v1.33.2", etcd: "3.5.21-0", coredns: "v1.12.0" });
         const byUrn = new Map(installed.map(r => [r.urn, r.name]));
-        expect(record.dependsOn.map(u => byUrn.get(u))).toEqual(expect.arrayContaining(["c-addons-service-kube-system-kube-dns", "c-workers-worker-5-join", "c-control-plane-cp-3-register-lb-1"]));
+        expect(record.dependsOn.map(u => byUrn.get(u))).toEqual(expect.arrayContaining(["c-addons-service-kube-system-kube-dns", "c-workers-worker-5-join", "c-control-plane-cp-3-upgraded"]));
     });
 
     test("a bump to the next minor: kubeadm's plan table, against the recorded versions", async () => {
@@ -74,8 +74,8 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
             "c-addons-daemonset-kube-system-kube-proxy", "c-addons-deployment-kube-system-coredns",
             // Each control plane: out of the load balancer, the new manifests, ready, back in.
             ...each(["cp-1", "cp-2", "cp-3"], ["c-control-plane-%-deregister-lb-1", "c-control-plane-%-install", "c-control-plane-%-ready", "c-control-plane-%-register-lb-1"]),
-            // etcd 3.5 → 3.6, one member at a time, then the health gate.
-            "c-etcd-etcd-1-install", "c-etcd-etcd-2-install", "c-etcd-etcd-3-install", "c-etcd-health",
+            // A snapshot first; then etcd 3.5 → 3.6, one member at a time, then the health gate.
+            "c-etcd-snapshot", "c-etcd-etcd-1-install", "c-etcd-etcd-2-install", "c-etcd-etcd-3-install", "c-etcd-health",
             // 1.34's NodeLocalCRISocket: no more CRI-socket annotation.
             "c-mark-control-plane-cp-1", "c-mark-control-plane-cp-2", "c-mark-control-plane-cp-3",
             // upload-config: the new ClusterConfiguration and KubeletConfiguration.

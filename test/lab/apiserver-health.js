@@ -12,7 +12,8 @@
 // /var/lib/lab/api/<namespace>/configmaps/<name>.json (GET /api/v1/namespaces/<ns>/configmaps/<name>),
 // encoded as the API server's Go encoder does (<, > and & escaped): kube-public's to anyone (as
 // kubeadm's RBAC lets system:anonymous read cluster-info), the others only with a bearer token listed
-// in /var/lib/lab/api/tokens (401 otherwise). Any other path: 404. A missing or unreadable file stops
+// in /var/lib/lab/api/tokens (401 otherwise). /readyz also fails while the pod's image (LAB_IMAGE, from the
+// lab kubelet) is listed in /var/lib/lab/unready-images: how a test makes an upgrade fail. Any other path: 404. A missing or unreadable file stops
 // it at start, with kube-apiserver's kind of message.
 "use strict";
 
@@ -96,6 +97,12 @@ function tlsOptions() {
     return { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) };
 }
 
+// A test makes the pod of an image never ready by listing the image here (a failed upgrade).
+const UNREADY_IMAGES = "/var/lib/lab/unready-images";
+function unready() {
+    try { return fs.readFileSync(UNREADY_IMAGES, "utf8").split("\n").includes(process.env.LAB_IMAGE); } catch { return false; }
+}
+
 const API_DIR = "/var/lib/lab/api";
 function apiStatus(code, reason, message) {
     return { code, type: "application/json", body: JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code }) };
@@ -131,7 +138,10 @@ const server = https.createServer(tlsOptions(), async (req, res) => {
     let body = "ok";
     if (path === "/readyz") {
         const e = await checkEtcd();
-        if (!e.ok) {
+        if (unready()) {
+            status = 500;
+            body = `[-]lab failed: the image ${process.env.LAB_IMAGE} is listed in ${UNREADY_IMAGES}\nreadyz check failed`;
+        } else if (!e.ok) {
             status = 500;
             body = `[-]etcd failed: ${e.detail}\nreadyz check failed`;
         }

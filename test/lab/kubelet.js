@@ -267,7 +267,7 @@ function apiServerStandIn(args, c) {
     return {
         run: {
             bin: process.execPath, args: [path.join(__dirname, "apiserver-health.js"), ...translateLoopback(args, translated)], translated,
-            cwd: "/", env: { PATH: SYSTEM_PATH, HOSTNAME: NODE_NAME, LAB_LOCALHOST: LOCALHOST }, grace: STOP_GRACE_MS,
+            cwd: "/", env: { PATH: SYSTEM_PATH, HOSTNAME: NODE_NAME, LAB_LOCALHOST: LOCALHOST, LAB_IMAGE: String(c.image || "") }, grace: STOP_GRACE_MS,
             standIn: `kube-apiserver health endpoints (image ${c.image})`,
         },
     };

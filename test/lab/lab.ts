@@ -26,6 +26,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { HAPROXY_BACKEND, HAPROXY_SOCKET } from "../../render/haproxy";
 
 export interface LabHostSpec {
     name: string;
@@ -771,4 +772,19 @@ export function labHosts(names: string[]): LabHostSpec[] {
     const r = 100 + crypto.randomInt(150);
     const b = 11 + 20 * crypto.randomInt(12);
     return names.map((name, i) => ({ name, address: `127.0.${r}.${b + i}` }));
+}
+
+/** HAProxy's view of the API servers on a load-balancer host (its admin socket): server name → status (UP, DOWN, MAINT, …). */
+export function haproxyBackends(lab: Lab, lb: string): Promise<{ [server: string]: string }> {
+    return new Promise(resolve => {
+        const socket = net.createConnection(lab.path(lb, HAPROXY_SOCKET));
+        let out = "";
+        socket.on("connect", () => socket.end("show stat\n"));
+        socket.on("data", d => { out += d; });
+        socket.on("error", e => resolve({ error: e.message }));
+        socket.on("close", () => {
+            const rows = out.split("\n").filter(l => l.startsWith(`${HAPROXY_BACKEND},`)).map(l => l.split(","));
+            resolve(Object.fromEntries(rows.filter(r => r[1] !== "BACKEND").map(r => [r[1], r[17]])));
+        });
+    });
 }

@@ -37,7 +37,7 @@ describe("the component provider's schema (what `pulumi package add` serves to P
         })) expect([k, typeOf(c.inputProperties[k])]).toEqual([k, t]);
         expect(Object.fromEntries(Object.entries<any>(c.properties).map(([k, p]) => [k, typeOf(p)]))).toEqual({
             clusterConfiguration: "string", kubernetesVersion: "string", caCertPem: "string", discoveryTokenCaCertHash: "string",
-            endpoint: "string", adminKubeconfig: "string", joinCommand: "string", nodes: "array",
+            endpoint: "string", adminKubeconfig: "string", joinCommand: "string", nodes: "array", etcdSnapshot: "#/types/kubeadm:index:EtcdSnapshot",
             provider: expect.stringMatching(/^\/kubernetes\/v[\d.]+\/schema\.json#\/resources\/kubernetes$/),
         });
         expect(c.properties.nodes.items).toEqual({ $ref: "#/types/kubeadm:index:ClusterNode" });

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import {
-    controlPlaneInstallScript, controlPlanePreflightScript, encryptionRotationScript, readinessGateScript, rewriteResourcesScript, workerPreflightScript,
+    controlPlaneInstallScript, controlPlaneManifests, controlPlanePreflightScript, encryptionRotationScript, readinessGateScript, rewriteResourcesScript,
+    ROLLED_BACK_PREFIX, upgradeVerdictScript, workerPreflightScript,
 } from "../../render/control-plane-scripts";
 import { nodePreparationScript } from "../../render/node-preparation";
 import { discoveryJoinScript, workerJoinScript } from "../../render/worker";
@@ -31,6 +32,10 @@ const scripts: [string, string][] = [
     ["control-plane install (stacked etcd, joining as a voting member)", controlPlaneInstallScript({ ...ctx, node, bindPort: 6443, version: "v1.31.2", minimumKubeletVersion: "v1.28.0", files: [...files, etcdManifest], kubeadmDropIn: "[Service]\n", certificatesDir: pki, ignore: [], timeoutSeconds: 60,
         stackedEtcd: { dataDir: "/var/lib/etcd", join: { member: node, existing: [v6], certificatesDir: pki, learner: false, timeoutSeconds: 60 } } })],
     ["readiness gate", readinessGateScript({ ...ctx, node: v6, bindPort: 6443, certificatesDir: pki, timeoutSeconds: 60, after: "abc" })],
+    ["readiness gate (rolls an upgrade back)", readinessGateScript({ ...ctx, node, bindPort: 6443, certificatesDir: pki, timeoutSeconds: 60, after: "abc", rollback: controlPlaneManifests(false) })],
+    ["control-plane install (backs up replaced manifests)", controlPlaneInstallScript({ ...ctx, node, bindPort: 6443, version: "v1.34.1", minimumKubeletVersion: "v1.31.0", files, kubeadmDropIn: "[Service]\n", certificatesDir: pki, ignore: [], timeoutSeconds: 60, backupManifests: true, stackedEtcd: { dataDir: "/var/lib/etcd" } })],
+    ["upgrade verdict (ready)", upgradeVerdictScript({ ...ctx, gateOutput: "kube-apiserver on cp-1 is ready", timeoutSeconds: 60, installUrn: "urn:pulumi:s::p::t::n" })],
+    ["upgrade verdict (rolled back)", upgradeVerdictScript({ ...ctx, gateOutput: `x\n${ROLLED_BACK_PREFIX}/etc/kubernetes/tmp/kubeadm-backup-manifests-2026-11-29-11-00-00`, timeoutSeconds: 60, installUrn: "urn:pulumi:s::p::kubeadm:index:ControlPlaneNode$command:remote:Command::n" })],
     ["encryption rotation", encryptionRotationScript({ ...ctx, node, bindPort: 6443, certificatesDir: pki, timeoutSeconds: 60, phase: "add the new key second" })],
     ["rewrite", rewriteResourcesScript({ ...ctx, resources: ["secrets", "configmaps"], endpoint: "k8s-api:6443", required: true })],
     ["rewrite (nothing encrypted yet)", rewriteResourcesScript({ ...ctx, resources: ["secrets"], endpoint: "k8s-api:6443", required: false })],

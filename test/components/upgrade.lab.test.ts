@@ -1,0 +1,131 @@
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { Cluster } from "../../components/cluster";
+import { ClusterSpec, HostSpec } from "../../spec/types";
+import { haproxyBackends, Lab, labHosts } from "../lab/lab";
+import { CommandRun, LabCommandRunner } from "../lab/runtime";
+import { MockRuntime, settle } from "../support/mocks";
+
+// A minor upgrade in the lab: etcd stacked on 3 control planes behind HAProxy, one worker, deployed
+// at v1.32.8 (kubelets of v1.32.8), then the same program at v1.33.2 (etcd 3.5.16 → 3.5.21: the
+// machine's etcd runs both members' flags; 1.34's etcd 3.6 flags it would reject). cp-2's kube-apiserver is made never ready with the
+// new image (the lab's apiserver stand-in reads /var/lib/lab/unready-images): its manifests must be
+// rolled back, the node registered again and the run stopped with cp-3 untouched. The runs share
+// the engine's state (the same keys and certificates, the recorded versions).
+const HOSTS = labHosts(["cp-1", "cp-2", "cp-3", "worker-1", "lb-1"]);
+const LB = HOSTS.find(h => h.name === "lb-1")!;
+const CONTROL_PLANES = ["cp-1", "cp-2", "cp-3"];
+const SKIPPED = ["FileExisting-crictl", "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables"];
+const role = (name: string) => (name.startsWith("cp") ? "control-plane" : name.startsWith("worker") ? "worker" : "load-balancer");
+const NEW_APISERVER = "registry.k8s.io/kube-apiserver:v1.33.2";
+const OLD_APISERVER = "registry.k8s.io/kube-apiserver:v1.32.8";
+
+let lab: Lab;
+let runner: LabCommandRunner;
+const state = new Map<string, { inputs: string; outputs: Record<string, any> }>();
+let spec: (version: string) => ClusterSpec;
+
+/** Runs the program at `version` to its end; the steps it ran and the failures it stopped with. */
+async function up(version: string): Promise<{ runs: CommandRun[]; failures: Error[] }> {
+    const runtime = await new MockRuntime(runner.handle, state).start();
+    const first = runner.runs.length;
+    new Cluster("u", spec(version));
+    await Promise.race([runtime.registered("u-deployed-versions"), runtime.failure.catch(() => undefined)]);
+    // What does not depend on a failed step still runs: wait until nothing more starts.
+    for (let quiet = 0, count = -1; quiet < 20; quiet = runner.runs.length === count ? quiet + 1 : 0) {
+        count = runner.runs.length;
+        await new Promise(r => setTimeout(r, 250));
+        await settle();
+    }
+    // The tail of each failure: the command's output (its text, the whole script, comes first).
+    return { runs: runner.runs.slice(first), failures: runtime.failures.map(f => new Error(f.message.length > 1500 ? `${f.message.slice(0, 200)} … ${f.message.slice(-1200)}` : f.message)) };
+}
+const apiserverImage = (host: string) => /image: (\S+)/.exec(fs.readFileSync(lab.path(host, "/etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8"))![1];
+const backups = (host: string) => fs.readdirSync(lab.path(host, "/etc/kubernetes/tmp")).filter(d => d.startsWith("kubeadm-backup-manifests-"));
+function etcdHealthy(): boolean {
+    const pki = lab.path("cp-1", "/etc/kubernetes/pki/etcd");
+    return spawnSync("etcdctl", [`--endpoints=${HOSTS.filter(h => h.name.startsWith("cp")).map(h => `https://${h.address}:2379`).join(",")}`,
+        `--cacert=${pki}/ca.crt`, `--cert=${pki}/healthcheck-client.crt`, `--key=${pki}/healthcheck-client.key`, "endpoint", "health"],
+    { env: { PATH: process.env.PATH, ETCDCTL_API: "3" }, timeout: 30_000 }).status === 0;
+}
+/** [start, end] of each control plane's time out of the load balancer: from its deregistration to its registration. */
+function outOfRotation(runs: CommandRun[]): [string, number, number][] {
+    return CONTROL_PLANES.flatMap(cp => {
+        const out = runs.find(r => r.name === `u-control-plane-${cp}-deregister-lb-1`);
+        const back = runs.find(r => r.name === `u-control-plane-${cp}-register-lb-1`);
+        return out && back ? [[cp, out.startedAt, back.startedAt + back.durationMs] as [string, number, number]] : [];
+    });
+}
+
+beforeAll(async () => {
+    lab = await Lab.start(HOSTS, { kubeletVersion: "1.32.8" });
+    runner = new LabCommandRunner(lab);
+    const hosts: HostSpec[] = HOSTS.map(h => ({
+        name: h.name, address: h.address, roles: [role(h.name)],
+        ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey) },
+    }));
+    spec = version => ({
+        kubernetesVersion: version, controlPlaneEndpoint: `${LB.address}:6443`, networking: { podSubnet: "10.244.0.0/16" }, hosts,
+        certificates: { encryptionAlgorithm: "ECDSA-P256" }, ignorePreflightErrors: SKIPPED,
+        apiServer: { readinessTimeoutSeconds: 20 }, loadBalancer: { bindAddress: LB.address }, join: { tlsBootstrapTimeoutSeconds: 0 },
+    });
+    const installed = await up("v1.32.8");
+    expect(installed.failures).toEqual([]);
+    expect(installed.runs.find(r => r.name === "u-etcd-snapshot")!.stdout).toBe("no etcd member on cp-1 yet: nothing to snapshot");
+}, 600_000);
+
+afterAll(async () => {
+    await lab?.stop();
+}, 60_000);
+
+describe("a minor upgrade in the lab, v1.32.8 → v1.33.2", () => {
+    let failed: { runs: CommandRun[]; failures: Error[] };
+    let upgraded: { runs: CommandRun[]; failures: Error[] };
+
+    test("a control plane that is not ready with the new version is rolled back and registered again; the run stops before the next one", async () => {
+        fs.writeFileSync(lab.path("cp-2", "/var/lib/lab/unready-images"), `${NEW_APISERVER}\n`);
+        failed = await up("v1.33.2");
+        expect(failed.failures.map(f => f.message)).toEqual([expect.stringContaining("u-control-plane-cp-2-upgraded")]);
+        expect(failed.failures[0].message).toMatch(/kube-apiserver was not ready within 20s with the new manifests, so they were rolled back to \/etc\/kubernetes\/tmp\/kubeadm-backup-manifests-[0-9-]+ \(kubeadm's backup\) and the node is ready and back in the load balancer; no other node was changed/);
+        expect(apiserverImage("cp-1")).toBe(NEW_APISERVER);
+        expect(apiserverImage("cp-2")).toBe(OLD_APISERVER);
+        expect(apiserverImage("cp-3")).toBe(OLD_APISERVER);
+        // cp-3 was not touched: not even taken out of the load balancer.
+        expect(failed.runs.map(r => r.name)).not.toContain("u-control-plane-cp-3-deregister-lb-1");
+        expect(failed.runs.find(r => r.name === "u-control-plane-cp-2-ready")!.stdout).toMatch(/rolling back: restored the manifests of .*\n.*kube-apiserver on cp-2 is ready/);
+        // kubeadm's backup of what each upgraded node ran before.
+        for (const cp of ["cp-1", "cp-2"]) {
+            const [dir] = backups(cp);
+            expect(fs.readFileSync(lab.path(cp, `/etc/kubernetes/tmp/${dir}/kube-apiserver.yaml`), "utf8")).toContain(`image: ${OLD_APISERVER}`);
+        }
+        expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "UP", "cp-3": "UP" });
+        expect(etcdHealthy()).toBe(true);
+        // Before anything changed: a snapshot of etcd on cp-1, which etcdctl reads back.
+        const snapshot = failed.runs.find(r => r.name === "u-etcd-snapshot")!;
+        const [, file, sha] = /etcd snapshot: (\/var\/lib\/etcd-snapshots\/pre-upgrade-v1\.33\.2-etcd-3\.5\.21-0-[0-9-]+\.db) sha256:([0-9a-f]{64})/.exec(snapshot.stdout)!;
+        expect(snapshot.startedAt + snapshot.durationMs).toBeLessThanOrEqual(failed.runs.find(r => r.name === "u-control-plane-cp-1-deregister-lb-1")!.startedAt);
+        const onHost = lab.path("cp-1", file);
+        expect((fs.statSync(onHost).mode & 0o777).toString(8)).toBe("600");
+        expect(createHash("sha256").update(fs.readFileSync(onHost)).digest("hex")).toBe(sha);
+        const status = spawnSync("etcdctl", ["snapshot", "status", onHost, "-w", "json"], { encoding: "utf8", env: { PATH: process.env.PATH, ETCDCTL_API: "3" } });
+        expect(JSON.parse(status.stdout).totalKey).toBeGreaterThan(0);
+        // Nothing after the failed node: the workers and add-ons wait for every control plane, and the record keeps v1.32.8.
+        expect(failed.runs.map(r => r.name)).not.toContain("u-workers-worker-1-join");
+        expect(JSON.parse(state.get("pulumi:index:Stash::u-deployed-versions")!.inputs).input.kubernetesVersion).toBe("v1.32.8");
+    }, 600_000);
+
+    test("fixed and run again: every control plane upgraded one at a time, never two out of the load balancer", async () => {
+        fs.rmSync(lab.path("cp-2", "/var/lib/lab/unready-images"));
+        upgraded = await up("v1.33.2");
+        expect(upgraded.failures).toEqual([]);
+        for (const cp of CONTROL_PLANES) expect([cp, apiserverImage(cp)]).toEqual([cp, NEW_APISERVER]);
+        const windows = outOfRotation(upgraded.runs);
+        expect(windows.map(w => w[0])).toEqual(CONTROL_PLANES);
+        for (let i = 1; i < windows.length; i++) expect(windows[i][1]).toBeGreaterThanOrEqual(windows[i - 1][2]);
+        expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "UP", "cp-3": "UP" });
+        expect(etcdHealthy()).toBe(true);
+        expect(JSON.parse(state.get("pulumi:index:Stash::u-deployed-versions")!.inputs).input.kubernetesVersion).toBe("v1.33.2");
+    }, 600_000);
+});
