@@ -7,6 +7,7 @@ import { joinHostPort } from "../spec/network";
 import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
 import { etcdChecks } from "../render/host-preflight";
 import { ETCD_SNAPSHOT_PREFIX, etcdSnapshotScript } from "../render/etcd-scripts";
+import { upgradePreflightScript } from "../render/control-plane-scripts";
 import { remoteBash } from "../render/scripts";
 import { connectionOf, later, STEP } from "./connection";
 import { ClusterNode, EtcdSnapshot } from "../spec/types";
@@ -72,9 +73,10 @@ export class Cluster extends pulumi.ComponentResource {
         let resolvePreflights!: (r: pulumi.Resource[]) => void;
         const otherPreflights = new Promise<pulumi.Resource[]>(r => { resolvePreflights = r; });
         const workers = new Workers(`${name}-workers`, { caCertPem: pki.caCertPem }, { ...parent, cluster });
-        // Before a version change touches anything (after every preflight): a snapshot of etcd.
-        const snapshot = etcdSnapshotStep(name, cluster, otherPreflights, this);
-        const firstChanges: pulumi.Resource[] = snapshot ? [snapshot.step] : [];
+        // Before a version change touches anything (after every preflight): the cluster's health, then a snapshot of etcd.
+        const healthy = upgradePreflightStep(name, cluster, otherPreflights, this);
+        const snapshot = etcdSnapshotStep(name, cluster, healthy, this);
+        const firstChanges: pulumi.Resource[] = [healthy, ...(snapshot ? [snapshot.step] : [])];
         // Stacked etcd is the control planes' own (each joins the members before it); dedicated etcd hosts come first.
         const etcd = cluster.etcdTopology !== "dedicated" ? undefined : new EtcdCluster(`${name}-etcd`, {
             kubernetesVersion: cluster.version.version, members: cluster.etcdMembers, pki, topology: cluster.etcdTopology,
@@ -162,20 +164,37 @@ function upgradeCheck(name: string, cluster: ResolvedCluster, last: pulumi.Resou
  * etcd is stacked). Its command names the versions it is taken before, so it runs on a change of
  * either (and on a new cluster, where there is nothing to keep yet) and not otherwise.
  */
-function etcdSnapshotStep(name: string, cluster: ResolvedCluster, after: Promise<pulumi.Resource[]>, parent: Cluster): { step: command.remote.Command; host: string } | undefined {
+function etcdSnapshotStep(name: string, cluster: ResolvedCluster, after: pulumi.Resource, parent: Cluster): { step: command.remote.Command; host: string } | undefined {
     const s = cluster.spec;
     if (s.upgrade?.etcdSnapshot === false || cluster.etcdTopology === "external") return undefined;
     const member = cluster.etcdTopology === "stacked" ? cluster.controlPlanes[0] : cluster.etcdMembers[0];
-    const etcdTag = s.etcd?.imageTag ?? cluster.version.etcd;
     const step = new command.remote.Command(`${name}-etcd-snapshot`, {
         connection: connectionOf(member),
         create: remoteBash(etcdSnapshotScript({
             host: member.name, step: "etcd snapshot", member, certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
-            dataDir: s.etcd?.dataDir ?? DEFAULTS.etcdDataDir, before: `${cluster.version.version}-etcd-${etcdTag}`,
+            dataDir: s.etcd?.dataDir ?? DEFAULTS.etcdDataDir, before: upgradeTarget(cluster),
         }), { host: member.name, step: "etcd-snapshot" }),
         ...STEP,
-    }, { parent, dependsOn: later(after) });
+    }, { parent, dependsOn: [after] });
     return { step, host: member.name };
+}
+
+/** The versions a version change goes to: its upgrade steps name them, so they run on a change of either and not otherwise. */
+const upgradeTarget = (cluster: ResolvedCluster) => `${cluster.version.version}-etcd-${cluster.spec.etcd?.imageTag ?? cluster.version.etcd}`;
+
+/** kubeadm upgrade's health checks on the first control plane: every control plane ready, every etcd member healthy. */
+function upgradePreflightStep(name: string, cluster: ResolvedCluster, after: Promise<pulumi.Resource[]>, parent: Cluster): command.remote.Command {
+    const s = cluster.spec;
+    const first = cluster.controlPlanes[0];
+    return new command.remote.Command(`${name}-upgrade-preflight`, {
+        connection: connectionOf(first),
+        create: remoteBash(upgradePreflightScript({
+            host: first.name, step: "upgrade preflight", controlPlanes: cluster.controlPlanes, bindPort: s.apiServer?.bindPort ?? DEFAULTS.bindPort,
+            certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
+            etcdMembers: cluster.etcdTopology === "external" ? [] : cluster.etcdMembers, before: upgradeTarget(cluster),
+        }), { host: first.name, step: "upgrade-preflight" }),
+        ...STEP,
+    }, { parent, dependsOn: later(after) });
 }
 
 function parseEtcdSnapshot(stdout: string, host: string): EtcdSnapshot | undefined {

@@ -489,3 +489,55 @@ export function upgradeVerdictScript(i: ScriptContext & { gateOutput: string; ti
     return scriptHeader(i) + `# shellcheck disable=SC2016\nfail ${shellWord(`kube-apiserver was not ready within ${i.timeoutSeconds}s with the new manifests, so they were rolled back to ${backup} (kubeadm's backup) and the node is ready and back in the load balancer; no other node was changed. Find the cause (crictl logs of kube-apiserver; journalctl -u kubelet on ${i.host}), fix the program or the host, and run pulumi up again; to retry the same program: pulumi up --replace '${i.installUrn}'`)}
 `;
 }
+
+export interface UpgradePreflightInput extends ScriptContext {
+    controlPlanes: NodeAddress[];
+    bindPort: number;
+    certificatesDir: string;
+    /** The etcd members the API servers use (none for external etcd, which is not checked). */
+    etcdMembers: NodeAddress[];
+    /** What the check is before (it runs again on a change of it), e.g. "v1.33.2". */
+    before: string;
+}
+
+/**
+ * kubeadm upgrade's health checks, run on the first control plane before a version change touches
+ * anything: every control plane ready (/readyz with the cluster CA), every etcd member healthy and
+ * the member list exactly the expected one (etcd's JSON gateway, with the API server's etcd client
+ * certificate). Every problem is listed, and nothing is changed. A cluster with no control plane
+ * yet has nothing to check.
+ */
+export function upgradePreflightScript(i: UpgradePreflightInput): string {
+    const pki = i.certificatesDir;
+    const expected = i.etcdMembers.map(m => m.name).sort().join(",");
+    return scriptHeader(i) + `# before: ${i.before}
+if [ ! -f ${APISERVER_MANIFEST} ]; then
+    echo "no control plane on $HOST yet: a new cluster, nothing to check"
+    exit 0
+fi
+command -v curl >/dev/null 2>&1 || fail "the upgrade's health checks need curl on $HOST; install curl"
+problems=()
+control_planes=(${i.controlPlanes.map(c => shellWord(`${c.name}=https://${joinHostPort(c.address, i.bindPort)}/readyz`)).join(" ")})
+for entry in "\${control_planes[@]}"; do
+    name=\${entry%%=*} url=\${entry#*=}
+    if ! answer=$(curl -sS --max-time 5 --cacert ${shellWord(`${pki}/ca.crt`)} -o - -w '\\n%{http_code}' "$url" 2>&1) || [ "\${answer##*$'\\n'}" != 200 ]; then
+        problems+=("control plane $name is not ready: $url answered $(printf '%s' "$answer" | tr '\\n' ' ' | cut -c1-200)")
+    fi
+done
+${i.etcdMembers.length ? `etcd_get() { curl -sS --max-time 5 --cacert ${shellWord(`${pki}/etcd/ca.crt`)} --cert ${shellWord(`${pki}/apiserver-etcd-client.crt`)} --key ${shellWord(`${pki}/apiserver-etcd-client.key`)} "$@" 2>&1; }
+etcd_members=(${i.etcdMembers.map(m => shellWord(`${m.name}=https://${joinHostPort(m.address, 2379)}`)).join(" ")})
+for entry in "\${etcd_members[@]}"; do
+    name=\${entry%%=*} url=\${entry#*=}
+    answer=$(etcd_get "$url/health" || true)
+    [[ $answer == *'"health":"true"'* ]] || problems+=("etcd member $name is not healthy: $url/health answered $(printf '%s' "$answer" | tr '\\n' ' ' | cut -c1-200)")
+done
+members=$(etcd_get -X POST ${shellWord(`https://${joinHostPort(i.etcdMembers[0].address, 2379)}/v3/cluster/member/list`)} -d '{}' | grep -o '"name":"[^"]*"' | cut -d'"' -f4 | sort | paste -sd, - || true)
+[ "$members" = ${shellWord(expected)} ] || problems+=("etcd's members are [$members], not the expected [${expected}]")
+` : ""}if [ "\${#problems[@]}" -gt 0 ]; then
+    printf '[%s] %s: the cluster is not healthy, so the upgrade to %s does not start (nothing was changed):\\n' "$HOST" "$STEP" ${shellWord(i.before)} >&2
+    printf '  - %s\\n' "\${problems[@]}" >&2
+    exit 1
+fi
+echo "cluster healthy before the upgrade to ${i.before}: ${i.controlPlanes.length} control plane(s) ready${i.etcdMembers.length ? `, etcd members ${expected} healthy` : ""}"
+`;
+}

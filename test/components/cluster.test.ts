@@ -248,6 +248,7 @@ describe("etcd stacked on the control planes (kubeadm's default)", () => {
         expect(runtime.resources.filter(r => r.name.startsWith("c-etcd")).map(r => r.name)).toEqual(["c-etcd-snapshot"]);
         expect(byName("c-etcd-snapshot").inputs.connection.host).toBe("10.0.10.11");
         waitsFor("c-control-plane-cp-1-install", "c-etcd-snapshot");
+        waitsFor("c-etcd-snapshot", "c-upgrade-preflight", "c-workers-worker-2-preflight", "c-control-plane-cp-3-preflight");
         waitsFor("c-control-plane-etcd-health", "c-control-plane-cp-3-register-lb-1");
         expect(byName("c-control-plane-etcd-health").inputs.create).toMatch(/cp-1=https:\/\/10\.0\.10\.11:2379/);
         for (const w of ["worker-1", "worker-2"]) waitsFor(`c-workers-${w}-join`, "c-control-plane-etcd-health");

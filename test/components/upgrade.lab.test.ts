@@ -73,7 +73,8 @@ beforeAll(async () => {
     });
     const installed = await up("v1.32.8");
     expect(installed.failures).toEqual([]);
-    expect(installed.runs.find(r => r.name === "u-etcd-snapshot")!.stdout).toBe("no etcd member on cp-1 yet: nothing to snapshot");
+    expect(installed.runs.find(r => r.name === "u-upgrade-preflight")!.stdout.trim()).toBe("no control plane on cp-1 yet: a new cluster, nothing to check");
+    expect(installed.runs.find(r => r.name === "u-etcd-snapshot")!.stdout.trim()).toBe("no etcd member on cp-1 yet: nothing to snapshot");
 }, 600_000);
 
 afterAll(async () => {
@@ -102,7 +103,8 @@ describe("a minor upgrade in the lab, v1.32.8 → v1.33.2", () => {
         }
         expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "UP", "cp-3": "UP" });
         expect(etcdHealthy()).toBe(true);
-        // Before anything changed: a snapshot of etcd on cp-1, which etcdctl reads back.
+        // Before anything changed: kubeadm upgrade's health checks, then a snapshot of etcd on cp-1, which etcdctl reads back.
+        expect(failed.runs.find(r => r.name === "u-upgrade-preflight")!.stdout.trim()).toBe("cluster healthy before the upgrade to v1.33.2-etcd-3.5.21-0: 3 control plane(s) ready, etcd members cp-1,cp-2,cp-3 healthy");
         const snapshot = failed.runs.find(r => r.name === "u-etcd-snapshot")!;
         const [, file, sha] = /etcd snapshot: (\/var\/lib\/etcd-snapshots\/pre-upgrade-v1\.33\.2-etcd-3\.5\.21-0-[0-9-]+\.db) sha256:([0-9a-f]{64})/.exec(snapshot.stdout)!;
         expect(snapshot.startedAt + snapshot.durationMs).toBeLessThanOrEqual(failed.runs.find(r => r.name === "u-control-plane-cp-1-deregister-lb-1")!.startedAt);
@@ -128,4 +130,14 @@ describe("a minor upgrade in the lab, v1.32.8 → v1.33.2", () => {
         expect(etcdHealthy()).toBe(true);
         expect(JSON.parse(state.get("pulumi:index:Stash::u-deployed-versions")!.inputs).input.kubernetesVersion).toBe("v1.33.2");
     }, 600_000);
+
+    test("an unhealthy cluster does not start an upgrade: every problem named, nothing changed", async () => {
+        fs.writeFileSync(lab.path("cp-3", "/var/lib/lab/unready-images"), `${NEW_APISERVER}\n`);
+        const before = fs.readFileSync(lab.path("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8");
+        const refused = await up("v1.33.3");
+        expect(refused.failures).toHaveLength(1);
+        expect(refused.failures[0].message).toMatch(/\[cp-1\] upgrade preflight: the cluster is not healthy, so the upgrade to v1\.33\.3-etcd-3\.5\.21-0 does not start \(nothing was changed\):\n  - control plane cp-3 is not ready: https:\/\/[0-9.]+:6443\/readyz answered \[-\]lab failed/);
+        expect(refused.runs.map(r => r.name).filter(n => /deregister|install|snapshot/.test(n))).toEqual([]);
+        expect(fs.readFileSync(lab.path("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8")).toBe(before);
+    }, 300_000);
 });

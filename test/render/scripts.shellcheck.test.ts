@@ -1,11 +1,11 @@
 import { spawnSync } from "node:child_process";
 import {
     controlPlaneInstallScript, controlPlaneManifests, controlPlanePreflightScript, encryptionRotationScript, readinessGateScript, rewriteResourcesScript,
-    ROLLED_BACK_PREFIX, upgradeVerdictScript, workerPreflightScript,
+    ROLLED_BACK_PREFIX, upgradePreflightScript, upgradeVerdictScript, workerPreflightScript,
 } from "../../render/control-plane-scripts";
 import { nodePreparationScript } from "../../render/node-preparation";
 import { discoveryJoinScript, workerJoinScript } from "../../render/worker";
-import { etcdHealthScript, etcdInstallScript, etcdPreflightScript } from "../../render/etcd-scripts";
+import { etcdHealthScript, etcdInstallScript, etcdPreflightScript, etcdSnapshotScript } from "../../render/etcd-scripts";
 import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript, leftAsItWas } from "../../render/load-balancer-scripts";
 
 const node = { name: "cp-1", address: "10.0.10.11" };
@@ -56,6 +56,9 @@ const scripts: [string, string][] = [
     ["worker preflight (a cluster known by its CA hash)", workerPreflightScript({ ...ctx, node, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "", caCertHashes: [`sha256:${"a".repeat(64)}`], swapTolerated: false, ignore: [] })],
     ["worker join by token discovery (1.33, waits)", discoveryJoinScript({ ...ctx, node: { ...node, roles: ["worker"], ssh: {} }, version: "v1.33.2", minor: "1.33", minimumKubeletVersion: "v1.30.0", certificatesDir: pki, endpoint: "k8s-api:6443", caCertHashes: [`sha256:${"a".repeat(64)}`, `sha256:${"b".repeat(64)}`], files: files.filter(f => !f.secret), kubeadmDropIn: "[Service]\n", ignore: [], tlsBootstrapTimeoutSeconds: 300, discoveryTimeoutSeconds: 300 })],
     ["worker join by token discovery (1.34, no wait)", discoveryJoinScript({ ...ctx, node: { ...v6, roles: ["worker"], ssh: {} }, version: "v1.34.1", minor: "1.34", minimumKubeletVersion: "v1.31.0", certificatesDir: pki, endpoint: "[fd00::1]:6443", caCertHashes: [`sha256:${"a".repeat(64)}`], files: [], kubeadmDropIn: "[Service]\n", ignore: ["all"], tlsBootstrapTimeoutSeconds: 0, discoveryTimeoutSeconds: 10 })],
+    ["upgrade preflight", upgradePreflightScript({ ...ctx, controlPlanes: [node, v6], bindPort: 6443, certificatesDir: pki, etcdMembers: [node, v6], before: "v1.34.1-etcd-3.6.4-0" })],
+    ["upgrade preflight (external etcd)", upgradePreflightScript({ ...ctx, controlPlanes: [node], bindPort: 6443, certificatesDir: pki, etcdMembers: [], before: "v1.34.1" })],
+    ["etcd snapshot", etcdSnapshotScript({ ...ctx, member: node, certificatesDir: pki, dataDir: "/var/lib/etcd", before: "v1.34.1-etcd-3.6.4-0" })],
     ["etcd health", etcdHealthScript({ ...ctx, members: [node, v6], certificatesDir: pki, timeoutSeconds: 60, after: "abc" })],
 ];
 
