@@ -1,4 +1,3 @@
-import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { controlPlaneNodeMetadata } from "../render/cluster-objects";
@@ -6,22 +5,19 @@ import { clusterConfigurationYaml, controlPlaneAdditions } from "../render/clust
 import { joinHostPort } from "../spec/network";
 import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
 import { etcdChecks } from "../render/host-preflight";
-import { ETCD_SNAPSHOT_PREFIX, etcdSnapshotScript } from "../render/etcd-scripts";
-import { upgradePreflightScript } from "../render/control-plane-scripts";
-import { remoteBash } from "../render/scripts";
-import { connectionOf, later, STEP } from "./connection";
 import { ClusterNode, EtcdSnapshot } from "../spec/types";
-import { deployedVersions, DeployedVersions, planUpgrade, UpgradePlan } from "../render/upgrade-plan";
-import { DEFAULTS, ResolvedCluster } from "../spec/validate";
+import { DEFAULTS } from "../spec/validate";
 import { AddOns } from "./addons";
 import { BootstrapObjects } from "./bootstrap-objects";
 import { ControlPlane, controlPlaneSteps } from "./control-plane";
 import { EtcdCluster, etcdHealthGate } from "./etcd";
 import { ClusterPki } from "./pki";
+import { etcdSnapshotStep, parseEtcdSnapshot, recordUpgrade, upgradePreflightStep } from "./upgrade";
 import { Workers } from "./worker";
 
 export type { ClusterArgs } from "../spec/cluster-args";
 export { resolveClusterArgs } from "../spec/cluster-args";
+export { upgradePlanOf } from "./upgrade";
 
 /**
  * A kubeadm-style cluster on existing hosts, in kubeadm's order: PKI; (node preparation;) every
@@ -107,7 +103,7 @@ export class Cluster extends pulumi.ComponentResource {
         const allControlPlanes = [...cp.nodes.flatMap(n => n.lastSteps), ...cp.etcdGate];
         const joins = workers.join(`${name}-workers`, objects.joinToken, [...allControlPlanes, ...objects.objects]);
         const addons = new AddOns(`${name}-addons`, {}, { ...parent, cluster, kubernetes: objects.provider, after: [...objects.objects, ...marks, ...allControlPlanes, ...joins] });
-        UPGRADE_PLANS.set(this, upgradeCheck(name, cluster, [...addons.resources, ...joins, ...marks, ...allControlPlanes], this));
+        recordUpgrade(this, name, cluster, [...addons.resources, ...joins, ...marks, ...allControlPlanes]);
 
         const endpoint = joinHostPort(cluster.endpoint.host, cluster.endpoint.port);
         this.clusterConfiguration = pulumi.output(clusterConfigurationYaml(cluster, controlPlaneAdditions()));
@@ -127,78 +123,4 @@ export class Cluster extends pulumi.ComponentResource {
             etcdSnapshot: this.etcdSnapshot,
         });
     }
-}
-
-const UPGRADE_PLANS = new WeakMap<Cluster, pulumi.Output<UpgradePlan>>();
-/** The upgrade this run makes (known in preview; at up it resolves once everything has changed). Not an output of the component. */
-export function upgradePlanOf(cluster: Cluster): pulumi.Output<UpgradePlan> {
-    return UPGRADE_PLANS.get(cluster)!;
-}
-
-/**
- * The versions this program deploys, recorded in the state once everything else has succeeded (a
- * Stash). In preview the record is read as it is (ignoreChanges keeps the last deployment's value)
- * and the skew rules are checked against it: a downgrade or a jump of more than one minor fails the
- * preview, before anything changes; otherwise kubeadm's plan table is logged.
- */
-function upgradeCheck(name: string, cluster: ResolvedCluster, last: pulumi.Resource[], parent: Cluster): pulumi.Output<UpgradePlan> {
-    const s = cluster.spec;
-    const target = deployedVersions(cluster.version, s.etcd?.imageTag ?? cluster.version.etcd, s.dns?.imageTag ?? cluster.version.coredns);
-    const preview = pulumi.runtime.isDryRun();
-    const record = new pulumi.Stash(`${name}-deployed-versions`, { input: target },
-        preview ? { parent, ignoreChanges: ["input"] } : { parent, dependsOn: last });
-    const nodes = {
-        controlPlanes: cluster.controlPlanes.map(h => h.name),
-        etcdMembers: cluster.etcdTopology === "external" ? [] : cluster.etcdMembers.map(h => h.name),
-        workers: cluster.workers.map(h => h.name),
-    };
-    return record.input.apply((deployed: DeployedVersions | undefined) => {
-        const plan = planUpgrade(preview ? deployed : target, target, nodes);
-        if (preview && plan.table) pulumi.log.info(`${plan.kind} upgrade ${plan.from!.kubernetesVersion} → ${plan.to.kubernetesVersion}:\n${plan.table}`, parent);
-        return plan;
-    });
-}
-
-/**
- * The etcd snapshot before a version change, on the first etcd member (the first control plane when
- * etcd is stacked). Its command names the versions it is taken before, so it runs on a change of
- * either (and on a new cluster, where there is nothing to keep yet) and not otherwise.
- */
-function etcdSnapshotStep(name: string, cluster: ResolvedCluster, after: pulumi.Resource, parent: Cluster): { step: command.remote.Command; host: string } | undefined {
-    const s = cluster.spec;
-    if (s.upgrade?.etcdSnapshot === false || cluster.etcdTopology === "external") return undefined;
-    const member = cluster.etcdTopology === "stacked" ? cluster.controlPlanes[0] : cluster.etcdMembers[0];
-    const step = new command.remote.Command(`${name}-etcd-snapshot`, {
-        connection: connectionOf(member),
-        create: remoteBash(etcdSnapshotScript({
-            host: member.name, step: "etcd snapshot", member, certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
-            dataDir: s.etcd?.dataDir ?? DEFAULTS.etcdDataDir, before: upgradeTarget(cluster),
-        }), { host: member.name, step: "etcd-snapshot" }),
-        ...STEP,
-    }, { parent, dependsOn: [after] });
-    return { step, host: member.name };
-}
-
-/** The versions a version change goes to: its upgrade steps name them, so they run on a change of either and not otherwise. */
-const upgradeTarget = (cluster: ResolvedCluster) => `${cluster.version.version}-etcd-${cluster.spec.etcd?.imageTag ?? cluster.version.etcd}`;
-
-/** kubeadm upgrade's health checks on the first control plane: every control plane ready, every etcd member healthy. */
-function upgradePreflightStep(name: string, cluster: ResolvedCluster, after: Promise<pulumi.Resource[]>, parent: Cluster): command.remote.Command {
-    const s = cluster.spec;
-    const first = cluster.controlPlanes[0];
-    return new command.remote.Command(`${name}-upgrade-preflight`, {
-        connection: connectionOf(first),
-        create: remoteBash(upgradePreflightScript({
-            host: first.name, step: "upgrade preflight", controlPlanes: cluster.controlPlanes, bindPort: s.apiServer?.bindPort ?? DEFAULTS.bindPort,
-            certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
-            etcdMembers: cluster.etcdTopology === "external" ? [] : cluster.etcdMembers, before: upgradeTarget(cluster),
-        }), { host: first.name, step: "upgrade-preflight" }),
-        ...STEP,
-    }, { parent, dependsOn: later(after) });
-}
-
-function parseEtcdSnapshot(stdout: string, host: string): EtcdSnapshot | undefined {
-    const line = String(stdout ?? "").split("\n").find(l => l.startsWith(ETCD_SNAPSHOT_PREFIX));
-    const m = line && /^(\S+) sha256:([0-9a-f]{64})$/.exec(line.slice(ETCD_SNAPSHOT_PREFIX.length));
-    return m ? { host, path: m[1], sha256: m[2] } : undefined;
 }

@@ -3,8 +3,10 @@
 // HAProxy (test/lab) — through Pulumi's mock runtime, and prints what each host ran and received
 // and the health of what can run here. No Pulumi CLI, no cloud, no VMs. Root only.
 //
-//   npm run rehearse -- [--workers N] [--keep DIR] [--program PATH]
+//   npm run rehearse -- [--workers N] [--keep DIR] [--program PATH] [--upgrade-to VERSION [--from VERSION]]
 //
+// --upgrade-to deploys at the example's version (or --from), then runs the program again at VERSION
+// against the same hosts and state, and prints the upgrade's timeline per host.
 // --program rehearses your own program: it reads the same stack config as examples/ha-cluster
 // (hosts, controlPlaneEndpoint, sshPrivateKey, cluster), which the rehearsal sets to the lab's.
 import * as fs from "node:fs";
@@ -13,6 +15,7 @@ import * as tls from "node:tls";
 import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { HAPROXY_BACKEND } from "../render/haproxy";
+import { resolveVersion } from "../render/versions";
 import { haproxyBackends, Lab, labHosts } from "../test/lab/lab";
 import { CommandRun, LabCommandRunner } from "../test/lab/runtime";
 import { MockRuntime, settle } from "../test/support/mocks";
@@ -25,7 +28,9 @@ const LAB_SKIPS = ["FileExisting-crictl", "FileContent--proc-sys-net-ipv4-ip_for
 /** What the report copies with --keep: every path a step places files under. */
 const KEPT_PATHS = ["/etc/kubernetes", "/var/lib/kubelet", "/etc/systemd/system", "/etc/haproxy", "/etc/default"];
 
-interface Options { workers: number; keep?: string; program: string }
+interface Options { workers: number; keep?: string; program: string; upgradeTo?: string; from?: string }
+/** The example's version, which the lab's kubelets run unless --from says otherwise. */
+const DEFAULT_VERSION = "v1.33.2";
 
 function parseArgs(argv: string[]): Options {
     const o: Options = { workers: 2, program: path.join(ROOT, "examples/ha-cluster/index.ts") };
@@ -42,22 +47,32 @@ function parseArgs(argv: string[]): Options {
             if (!Number.isInteger(o.workers) || o.workers < 0 || o.workers > MAX_WORKERS) usage(`--workers ${v}: a whole number from 0 to ${MAX_WORKERS}`);
         } else if (a === "--keep") o.keep = path.resolve(value());
         else if (a === "--program") o.program = path.resolve(value());
+        else if (a === "--upgrade-to") o.upgradeTo = version(a, value());
+        else if (a === "--from") o.from = version(a, value());
         else usage(`unknown option ${a}`);
     }
+    if (o.from && !o.upgradeTo) usage("--from goes with --upgrade-to");
     if (!fs.existsSync(o.program)) usage(`--program ${o.program}: no such file or directory`);
     return o;
 }
 
+function version(option: string, v: string): string {
+    const r = resolveVersion(v);
+    if (!r.ok) usage(`${option} ${v}: ${r.accepted}`);
+    return r.value.version;
+}
+
 function usage(problem: string): never {
-    console.error(`rehearse: ${problem}\nusage: npm run rehearse -- [--workers N (0-${MAX_WORKERS}, default 2)] [--keep DIR] [--program PATH]`);
+    console.error(`rehearse: ${problem}\nusage: npm run rehearse -- [--workers N (0-${MAX_WORKERS}, default 2)] [--keep DIR] [--program PATH] [--upgrade-to VERSION [--from VERSION]]`);
     process.exit(2);
 }
 
 /** The lab's hosts in the program's stack config (examples/ha-cluster's keys). */
-function labConfig(lab: Lab, hosts: { name: string; address: string }[]): { config: Record<string, string>; secrets: string[] } {
+function labConfig(lab: Lab, hosts: { name: string; address: string }[], kubernetesVersion: string): { config: Record<string, string>; secrets: string[] } {
     const role = (n: string) => (n.startsWith("etcd") ? "etcd" : n.startsWith("cp") ? "control-plane" : n.startsWith("worker") ? "worker" : "load-balancer");
     const lb = hosts.find(h => h.name === "lb-1")!;
     const values: Record<string, unknown> = {
+        kubernetesVersion,
         hosts: hosts.map(h => ({ name: h.name, address: h.address, roles: [role(h.name)], ssh: { port: lab.sshPort } })),
         controlPlaneEndpoint: `${lb.address}:6443`,
         sshPrivateKey: lab.privateKey,
@@ -102,6 +117,21 @@ function brief(error: string): string {
 
 /** The paths a step placed: its "changed <path>" lines. */
 const filesOf = (run: CommandRun) => run.stdout.split("\n").filter(l => l.startsWith("changed /")).map(l => l.slice("changed ".length));
+
+/** What an upgrade step means on its host, for the timeline. */
+const EVENTS: [RegExp, string][] = [
+    [/-upgrade-preflight$/, "cluster healthy"], [/-etcd-snapshot$/, "etcd snapshot saved"], [/-preflight$/, "preflight passed"],
+    [/-deregister-/, "deregistered"], [/^.*-etcd-.*-install$/, "etcd member changed"], [/-workers-.*-join$/, "kubelet config written"],
+    [/-install$/, "manifests written"], [/-ready$/, "ready"], [/-register-/, "re-registered"], [/-upgraded$/, "upgraded"], [/-health$/, "etcd healthy"],
+];
+
+/** The upgrade's steps as events with the time each ended, in order. */
+function timeline(runs: CommandRun[], hosts: { name: string; address: string }[]): { at: string; host: string; event: string; step: string }[] {
+    return runs.filter(r => r.exitCode === 0).map(r => ({ r, event: EVENTS.find(([re]) => re.test(r.name))?.[1] })).filter(x => x.event)
+        .map(({ r, event }) => ({ end: r.startedAt + r.durationMs, host: hosts.find(h => h.address === r.host)?.name ?? r.host, event: event!, step: r.name }))
+        .sort((a, b) => a.end - b.end)
+        .map(e => ({ at: new Date(e.end).toISOString(), host: e.host, event: e.event, step: e.step }));
+}
 
 function etcdHealth(lab: Lab, members: { name: string; address: string }[]): { healthy: boolean; members: string[]; detail: string } {
     const pki = lab.path(members[0].name, "/etc/kubernetes/pki/etcd");
@@ -155,14 +185,30 @@ async function main(): Promise<number> {
 
     const started = Date.now();
     try {
-        lab = await Lab.start(hosts);
+        const from = o.upgradeTo ? o.from ?? DEFAULT_VERSION : undefined;
+        lab = await Lab.start(hosts, from ? { kubeletVersion: from } : {});
         const runner = new LabCommandRunner(lab);
-        const runtime = await new MockRuntime(runner.handle).start();
-        const { config, secrets } = labConfig(lab, hosts);
-        pulumi.runtime.setAllConfig(config, secrets);
         useTypeScriptPrograms(path.join(ROOT, ".tools/index.js"));
-        require(o.program);
-        await finished(runtime, runner);
+        // The engine's state between the two runs: the same keys and certificates, the recorded versions.
+        const state = new Map<string, { inputs: string; outputs: Record<string, any> }>();
+        const deploy = async (kubernetesVersion: string | undefined) => {
+            const runtime = await new MockRuntime(runner.handle, state).start();
+            const { config, secrets } = labConfig(lab!, hosts, kubernetesVersion ?? DEFAULT_VERSION);
+            if (!kubernetesVersion) delete config[`${pulumi.getProject()}:kubernetesVersion`];
+            pulumi.runtime.setAllConfig(config, secrets);
+            delete require.cache[require.resolve(o.program)];
+            require(o.program);
+            await finished(runtime, runner);
+        };
+        await deploy(from);
+        let upgrade: { from: string; to: string; timeline: ReturnType<typeof timeline> } | undefined;
+        if (o.upgradeTo && !runner.runs.some(r => r.error !== undefined)) {
+            console.log(`rehearse: deployed ${from} in ${Math.round((Date.now() - started) / 1000)} s; upgrading to ${o.upgradeTo}`);
+            const first = runner.runs.length;
+            await deploy(o.upgradeTo);
+            upgrade = { from: from!, to: o.upgradeTo, timeline: timeline(runner.runs.slice(first), hosts) };
+            runner.runs.splice(0, first);
+        }
 
         const failed = runner.runs.filter(r => r.error !== undefined);
         const report: any = { program: o.program, lab: lab.stateDir, seconds: Math.round((Date.now() - started) / 100) / 10, hosts: {}, health: {}, failed: failed.map(f => ({ step: f.name, host: hosts.find(h => h.address === f.host)?.name, error: f.error })) };
@@ -187,11 +233,17 @@ async function main(): Promise<number> {
         console.log(`\netcd: ${report.health.etcd.healthy ? "healthy" : "NOT healthy"}, members ${report.health.etcd.members.join(", ") || "(none)"}`);
         console.log(`load balancer (lb-1, ${HAPROXY_BACKEND}): ${Object.entries(report.health.loadBalancer).map(([s, st]) => `${s} ${st}`).join(", ")}`);
         for (const [cp, v] of Object.entries(report.health.servingCertificates)) console.log(`serving certificate ${cp}: ${v}`);
+        if (upgrade) {
+            report.upgrade = upgrade;
+            console.log(`\nupgrade ${upgrade.from} → ${upgrade.to}, timeline:`);
+            for (const e of upgrade.timeline) console.log(`  ${e.at}  ${e.host.padEnd(10)} ${e.event}`);
+        }
 
         if (o.keep) {
             fs.mkdirSync(o.keep, { recursive: true });
             for (const h of hosts) keepFiles(lab, o.keep, h.name);
             fs.writeFileSync(path.join(o.keep, "report.json"), JSON.stringify(report, null, 2) + "\n");
+            if (upgrade) fs.writeFileSync(path.join(o.keep, "timeline.json"), JSON.stringify(upgrade.timeline, null, 2) + "\n");
             console.log(`\nkept each host's files under ${o.keep}/<host>/ and the report as ${o.keep}/report.json`);
         }
         const unhealthy = !report.health.etcd.healthy || Object.values(report.health.loadBalancer).some(s => s !== "UP");

@@ -27,7 +27,7 @@ describe("npm run rehearse -- --workers 1 --keep DIR", () => {
         expect(out).toContain("etcd: healthy, members etcd-1, etcd-2, etcd-3");
         expect(out).toContain("load balancer (lb-1, apiserverbackend): cp-1 UP, cp-2 UP, cp-3 UP");
         expect(out.match(/^serving certificate cp-\d: verified \(CN=kube-apiserver/gm)).toHaveLength(3);
-        expect(out).toMatch(/rehearse: 25 steps on 8 hosts succeeded/);
+        expect(out).toMatch(/rehearse: 30 steps on 8 hosts succeeded/);
     });
 
     test("leaves each host's files under DIR/<node>/ mirroring their paths, and the report", () => {
@@ -40,7 +40,7 @@ describe("npm run rehearse -- --workers 1 --keep DIR", () => {
         const report = JSON.parse(fs.readFileSync(path.join(keep, "report.json"), "utf8"));
         expect(report.failed).toEqual([]);
         expect(report.health.etcd).toMatchObject({ healthy: true, members: ["etcd-1", "etcd-2", "etcd-3"] });
-        expect(report.hosts["cp-2"].steps.map((s: any) => s.step)).toEqual(["ha-control-plane-cp-2-preflight", "ha-control-plane-cp-2-install", "ha-control-plane-cp-2-ready"]);
+        expect(report.hosts["cp-2"].steps.map((s: any) => s.step)).toEqual(["ha-control-plane-cp-2-preflight", "ha-control-plane-cp-2-install", "ha-control-plane-cp-2-ready", "ha-control-plane-cp-2-upgraded"]);
         expect(report.hosts["cp-2"].files).toContain("/etc/kubernetes/manifests/kube-apiserver.yaml");
     });
 
@@ -50,5 +50,39 @@ describe("npm run rehearse -- --workers 1 --keep DIR", () => {
         expect(fs.existsSync(lab)).toBe(false);
         const ps = spawnSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" }).stdout.split("\n");
         expect(ps.filter(line => line.includes(lab))).toEqual([]);
+    });
+});
+
+describe("npm run rehearse -- --workers 0 --from v1.32.8 --upgrade-to v1.33.2 --keep DIR", () => {
+    let dir: string;
+    let upgrade: ReturnType<typeof spawnSync>;
+    beforeAll(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "rehearse-upgrade-"));
+        upgrade = spawnSync(process.execPath, [".tools/scripts/rehearse.js", "--workers", "0", "--from", "v1.32.8", "--upgrade-to", "v1.33.2", "--keep", dir], { cwd: ROOT, encoding: "utf8", timeout: 400_000 });
+    }, 420_000);
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    test("deploys v1.32.8, upgrades to v1.33.2 and prints the timeline: each control plane out, upgraded, ready and back before the next", () => {
+        expect(upgrade.stderr).toBe("");
+        expect(upgrade.status).toBe(0);
+        const out = String(upgrade.stdout);
+        expect(out).toContain("upgrade v1.32.8 → v1.33.2, timeline:");
+        const timeline: { at: string; host: string; event: string }[] = JSON.parse(fs.readFileSync(path.join(dir, "timeline.json"), "utf8"));
+        const at = (host: string, event: string) => {
+            const e = timeline.find(x => x.host === host && x.event === event);
+            if (!e) throw new Error(`no ${event} on ${host} in ${JSON.stringify(timeline)}`);
+            return Date.parse(e.at);
+        };
+        expect(at("cp-1", "cluster healthy")).toBeLessThan(at("etcd-1", "etcd snapshot saved"));
+        expect(at("etcd-1", "etcd snapshot saved")).toBeLessThan(at("etcd-1", "etcd member changed"));
+        expect(at("etcd-3", "etcd member changed")).toBeLessThan(at("cp-1", "deregistered"));
+        for (const cp of ["cp-1", "cp-2", "cp-3"]) {
+            expect([cp, at(cp, "deregistered") < at(cp, "manifests written"), at(cp, "manifests written") < at(cp, "ready"), at(cp, "ready") < at(cp, "re-registered")]).toEqual([cp, true, true, true]);
+        }
+        expect(at("cp-1", "re-registered")).toBeLessThan(at("cp-2", "deregistered"));
+        expect(at("cp-2", "re-registered")).toBeLessThan(at("cp-3", "deregistered"));
+        for (const cp of ["cp-1", "cp-2", "cp-3"]) expect(fs.readFileSync(path.join(dir, cp, "etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8")).toContain("image: registry.k8s.io/kube-apiserver:v1.33.2");
+        expect(out).toContain("load balancer (lb-1, apiserverbackend): cp-1 UP, cp-2 UP, cp-3 UP");
+        expect(out).toContain("etcd: healthy, members etcd-1, etcd-2, etcd-3");
     });
 });
