@@ -125,12 +125,19 @@ const EVENTS: [RegExp, string][] = [
     [/-install$/, "manifests written"], [/-ready$/, "ready"], [/-register-/, "re-registered"], [/-upgraded$/, "upgraded"], [/-health$/, "etcd healthy"],
 ];
 
-/** The upgrade's steps as events with the time each ended, in order. */
-function timeline(runs: CommandRun[], hosts: { name: string; address: string }[]): { at: string; host: string; event: string; step: string }[] {
+/**
+ * The upgrade's steps as events with the time each ended, in order. `host` is the node an event is
+ * about (the one its step names: cp-1's deregistration runs on lb-1), `on` where its step ran.
+ */
+function timeline(runs: CommandRun[], hosts: { name: string; address: string }[]): { at: string; host: string; on: string; event: string; step: string }[] {
+    const named = (step: string) => hosts.map(h => h.name).filter(n => step.includes(`-${n}-`)).sort((a, b) => b.length - a.length)[0];
     return runs.filter(r => r.exitCode === 0).map(r => ({ r, event: EVENTS.find(([re]) => re.test(r.name))?.[1] })).filter(x => x.event)
-        .map(({ r, event }) => ({ end: r.startedAt + r.durationMs, host: hosts.find(h => h.address === r.host)?.name ?? r.host, event: event!, step: r.name }))
+        .map(({ r, event }) => {
+            const on = hosts.find(h => h.address === r.host)?.name ?? r.host;
+            return { end: r.startedAt + r.durationMs, host: named(r.name) ?? on, on, event: event!, step: r.name };
+        })
         .sort((a, b) => a.end - b.end)
-        .map(e => ({ at: new Date(e.end).toISOString(), host: e.host, event: e.event, step: e.step }));
+        .map(e => ({ at: new Date(e.end).toISOString(), host: e.host, on: e.on, event: e.event, step: e.step }));
 }
 
 function etcdHealth(lab: Lab, members: { name: string; address: string }[]): { healthy: boolean; members: string[]; detail: string } {
@@ -236,7 +243,7 @@ async function main(): Promise<number> {
         if (upgrade) {
             report.upgrade = upgrade;
             console.log(`\nupgrade ${upgrade.from} → ${upgrade.to}, timeline:`);
-            for (const e of upgrade.timeline) console.log(`  ${e.at}  ${e.host.padEnd(10)} ${e.event}`);
+            for (const e of upgrade.timeline) console.log(`  ${e.at}  ${e.host.padEnd(10)} ${e.event}${e.on !== e.host ? ` (on ${e.on})` : ""}`);
         }
 
         if (o.keep) {

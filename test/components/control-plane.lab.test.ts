@@ -115,7 +115,7 @@ describe("ControlPlane: 3 control planes behind HAProxy on a 3-member etcd clust
         for (const h of CPS) expect(ready[h.name]).toBe(`kube-apiserver on ${h.name} is ready (https://${h.address}:6443/readyz)`);
         const order = first.runner.runs.filter(r => r.name.startsWith("cp-cp-")).sort((a, b) => a.startedAt - b.startedAt);
         const steps = order.filter(r => !r.name.endsWith("-preflight")).map(r => r.name);
-        expect(steps).toEqual(CPS.flatMap(h => [`cp-${h.name}-deregister-lb-1`, `cp-${h.name}-install`, `cp-${h.name}-ready`, `cp-${h.name}-register-lb-1`]));
+        expect(steps).toEqual(CPS.flatMap(h => [`cp-${h.name}-deregister-lb-1`, `cp-${h.name}-install`, `cp-${h.name}-ready`, `cp-${h.name}-register-lb-1`, `cp-${h.name}-upgraded`]));
         const end = (name: string) => { const r = order.find(x => x.name === name)!; return r.startedAt + r.durationMs; };
         const start = (name: string) => order.find(x => x.name === name)!.startedAt;
         for (const h of CPS) expect(start(`cp-${h.name}-install`)).toBeGreaterThanOrEqual(Math.max(...CPS.map(c => end(`cp-${c.name}-preflight`))));
@@ -308,7 +308,7 @@ describe("ControlPlane: 3 control planes behind HAProxy on a 3-member etcd clust
         const run = await up({ apiServer: { readinessTimeoutSeconds: 60, extraArgs: [{ name: "audit-log-maxage", value: "30" }] } });
         await finished(run);
         const steps = run.runner.runs.filter(r => r.name.startsWith("cp-cp-") && !r.name.endsWith("-preflight")).sort((a, b) => a.startedAt - b.startedAt);
-        expect(steps.map(r => r.name)).toEqual(CPS.flatMap(h => [`cp-${h.name}-deregister-lb-1`, `cp-${h.name}-install`, `cp-${h.name}-ready`, `cp-${h.name}-register-lb-1`]));
+        expect(steps.map(r => r.name)).toEqual(CPS.flatMap(h => [`cp-${h.name}-deregister-lb-1`, `cp-${h.name}-install`, `cp-${h.name}-ready`, `cp-${h.name}-register-lb-1`, `cp-${h.name}-upgraded`]));
         for (let i = 1; i < steps.length; i++) expect(steps[i].startedAt).toBeGreaterThanOrEqual(steps[i - 1].startedAt + steps[i - 1].durationMs);
         for (const h of CPS) {
             const pod = lab.pods(h.name)["kube-apiserver"];
