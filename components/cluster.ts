@@ -63,6 +63,8 @@ export class Cluster extends pulumi.ComponentResource {
             etcdPeerCertSANs: s.etcd?.peerCertSANs,
             certificates: s.certificates,
             kubeconfigs: true,
+            // As kubeadm upgrade: a new version renews every leaf certificate.
+            renewal: s.upgrade?.renewCertificates === false ? undefined : cluster.version.version,
         }, parent);
 
         // Every host's preflight comes before any change: the etcd members', the control planes' and the workers'.

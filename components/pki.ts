@@ -59,7 +59,7 @@ export class ClusterPki extends pulumi.ComponentResource {
                 const preSigned = plan.preSigned.get(preSignedKey(spec.name, spec.node));
                 material = preSigned
                     ? { cert: pulumi.output(preSigned.certPem), key: pulumi.secret(preSigned.keyPem) }
-                    : signedLeaf(newKey(id), spec, cas[spec.signer!]!, plan.validityHours, `${name}-${id}`, parent);
+                    : signedLeaf(newKey(id), spec, cas[spec.signer!]!, plan.validityHours, `${name}-${id}`, { ...parent, replacementTrigger: args.renewal });
             }
             issued.set(preSignedKey(spec.name, spec.node), material);
         }

@@ -18,7 +18,7 @@ import { HAPROXY_BACKEND } from "../render/haproxy";
 import { resolveVersion } from "../render/versions";
 import { haproxyBackends, Lab, labHosts } from "../test/lab/lab";
 import { CommandRun, LabCommandRunner } from "../test/lab/runtime";
-import { MockRuntime, settle } from "../test/support/mocks";
+import { EngineState, MockRuntime, settle } from "../test/support/mocks";
 import { useTypeScriptPrograms } from "./program-loader";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -197,7 +197,7 @@ async function main(): Promise<number> {
         const runner = new LabCommandRunner(lab);
         useTypeScriptPrograms(path.join(ROOT, ".tools/index.js"));
         // The engine's state between the two runs: the same keys and certificates, the recorded versions.
-        const state = new Map<string, { inputs: string; outputs: Record<string, any> }>();
+        const state: EngineState = new Map();
         const deploy = async (kubernetesVersion: string | undefined) => {
             const runtime = await new MockRuntime(runner.handle, state).start();
             const { config, secrets } = labConfig(lab!, hosts, kubernetesVersion ?? DEFAULT_VERSION);

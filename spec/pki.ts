@@ -27,6 +27,12 @@ export interface ClusterPkiArgs {
     etcdServerCertSANs?: string[];
     etcdPeerCertSANs?: string[];
     certificates?: CertificatesSpec;
+    /**
+     * Any change of this value re-issues every leaf certificate this component signs, with the same
+     * keys, as `kubeadm certs renew all` (CAs and the service-account key are never renewed). Cluster
+     * sets it to the Kubernetes version, so an upgrade renews them, as kubeadm upgrade does.
+     */
+    renewal?: string;
 }
 
 export interface KeyAlgorithm {

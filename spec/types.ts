@@ -56,6 +56,12 @@ export interface UpgradeSpec {
      * (the first control plane when etcd is stacked) under /var/lib/etcd-snapshots. Default true.
      */
     etcdSnapshot?: boolean;
+    /**
+     * Re-issue every leaf certificate (with the same keys) and the control planes' kubeconfig client
+     * certificates when kubernetesVersion changes, as kubeadm upgrade renews them. CAs are never
+     * renewed. Default true.
+     */
+    renewCertificates?: boolean;
 }
 
 export interface JoinSpec {

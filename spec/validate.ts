@@ -132,7 +132,9 @@ export function validateCluster(spec: ClusterSpec): ResolvedCluster {
     if (join !== undefined && !(isWhole(join) && join >= 0)) p.add("join.tlsBootstrapTimeoutSeconds", join, "a whole number of seconds, 0 or more (0: do not wait)");
     const cniManifest = checkCni(p, spec.cni, "cni", networking?.podSubnet);
     checkNodePreparation(p, spec.nodePreparation, "nodePreparation");
-    if (spec.upgrade?.etcdSnapshot !== undefined && typeof spec.upgrade.etcdSnapshot !== "boolean") p.add("upgrade.etcdSnapshot", spec.upgrade.etcdSnapshot, "true or false");
+    for (const k of ["etcdSnapshot", "renewCertificates"] as const) {
+        if (spec.upgrade?.[k] !== undefined && typeof spec.upgrade[k] !== "boolean") p.add(`upgrade.${k}`, spec.upgrade[k], "true or false");
+    }
 
     p.throwIfAny();
     if (version!.warning) p.warn(version!.warning);

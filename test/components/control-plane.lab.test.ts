@@ -12,7 +12,7 @@ import { ClusterPki } from "../../components/pki";
 import { ClusterSpec, HostSpec } from "../../spec/types";
 import { Lab, labHosts } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
-import { MockRuntime, settle } from "../support/mocks";
+import { EngineState, MockRuntime, settle } from "../support/mocks";
 import { tempDir } from "../support/openssl";
 
 // 3 dedicated etcd hosts, 3 control planes and a load balancer running Debian's haproxy, all real
@@ -30,7 +30,7 @@ const CLOUD_DROPIN = "[Service]\nEnvironment=\"KUBELET_EXTRA_ARGS=--cloud-provid
 
 let lab: Lab;
 let scratch: { dir: string; remove: () => void };
-const engineState = new Map<string, { inputs: string; outputs: Record<string, any> }>();
+const engineState: EngineState = new Map();
 
 interface Run { runner: LabCommandRunner; runtime: MockRuntime; cp: ControlPlane; etcd: EtcdCluster }
 

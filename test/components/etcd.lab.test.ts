@@ -10,7 +10,7 @@ import { etcdHealthScript, etcdPreflightScript } from "../../render/etcd-scripts
 import { HostSpec } from "../../spec/types";
 import { Lab } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
-import { MockRuntime, settle } from "../support/mocks";
+import { EngineState, MockRuntime, settle } from "../support/mocks";
 import { opensslCa, opensslLeaf, tempDir } from "../support/openssl";
 
 // Three dedicated etcd hosts in the lab: real sshd, bash, openssl, etcd and etcdctl.
@@ -25,7 +25,7 @@ const PLACED = [
 
 let lab: Lab;
 /** The engine's state between runs: unchanged tls resources keep their keys and certificates. */
-const engineState = new Map<string, { inputs: string; outputs: Record<string, any> }>();
+const engineState: EngineState = new Map();
 let certs: { dir: string; remove: () => void };
 
 /** Resolves with an Output's value once known. */

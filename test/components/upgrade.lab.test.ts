@@ -6,7 +6,7 @@ import { Cluster } from "../../components/cluster";
 import { ClusterSpec, HostSpec } from "../../spec/types";
 import { haproxyBackends, Lab, labHosts } from "../lab/lab";
 import { CommandRun, LabCommandRunner } from "../lab/runtime";
-import { MockRuntime, settle } from "../support/mocks";
+import { EngineState, MockRuntime, settle } from "../support/mocks";
 
 // A minor upgrade in the lab: etcd stacked on 3 control planes behind HAProxy, one worker, deployed
 // at v1.32.8 (kubelets of v1.32.8), then the same program at v1.33.2 (etcd 3.5.16 → 3.5.21: the
@@ -24,7 +24,7 @@ const OLD_APISERVER = "registry.k8s.io/kube-apiserver:v1.32.8";
 
 let lab: Lab;
 let runner: LabCommandRunner;
-const state = new Map<string, { inputs: string; outputs: Record<string, any> }>();
+const state: EngineState = new Map();
 let spec: (version: string) => ClusterSpec;
 
 /** Runs the program at `version` to its end; the steps it ran and the failures it stopped with. */
@@ -120,9 +120,16 @@ describe("a minor upgrade in the lab, v1.32.8 → v1.33.2", () => {
 
     test("fixed and run again: every control plane upgraded one at a time, never two out of the load balancer", async () => {
         fs.rmSync(lab.path("cp-2", "/var/lib/lab/unready-images"));
+        const pki = (f: string) => fs.readFileSync(lab.path("cp-3", `/etc/kubernetes/pki/${f}`), "utf8");
+        const before = { crt: pki("apiserver.crt"), key: pki("apiserver.key") };
         upgraded = await up("v1.33.2");
         expect(upgraded.failures).toEqual([]);
         for (const cp of CONTROL_PLANES) expect([cp, apiserverImage(cp)]).toEqual([cp, NEW_APISERVER]);
+        // kubeadm upgrade's certificate renewal: a new serving certificate for the same key, signed by the same CA.
+        expect(pki("apiserver.crt")).not.toBe(before.crt);
+        expect(pki("apiserver.key")).toBe(before.key);
+        const verify = spawnSync("openssl", ["verify", "-CAfile", lab.path("cp-3", "/etc/kubernetes/pki/ca.crt"), lab.path("cp-3", "/etc/kubernetes/pki/apiserver.crt")], { encoding: "utf8" });
+        expect(verify.stdout.trim()).toMatch(/: OK$/);
         const windows = outOfRotation(upgraded.runs);
         expect(windows.map(w => w[0])).toEqual(CONTROL_PLANES);
         for (let i = 1; i < windows.length; i++) expect(windows[i][1]).toBeGreaterThanOrEqual(windows[i - 1][2]);

@@ -1,12 +1,12 @@
 import { Cluster, upgradePlanOf } from "../../components/cluster";
 import { ClusterSpec } from "../../spec/types";
 import { haSpec, host } from "../support/fixtures";
-import { MockRuntime, Registration, settle } from "../support/mocks";
+import { EngineState, MockRuntime, Registration, settle } from "../support/mocks";
 
 // Upgrades under the mock runtime. The runtimes share one state, as the engine's between runs: the
 // first deploys (pulumi up), the next ones are previews of a changed program (pulumi preview).
 const FACTS = 'facts {"hostname":"%s","caCertDirs":[],"resolvConf":""}';
-const state = new Map<string, { inputs: string; outputs: Record<string, any> }>();
+const state: EngineState = new Map();
 const answer = async (type: string, _inputs: Record<string, any>, name: string) => {
     if (type !== "command:remote:Command") return undefined;
     const node = /-((?:cp|worker)-\d)-preflight$/.exec(name)?.[1];
@@ -80,6 +80,8 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
             "c-mark-control-plane-cp-1", "c-mark-control-plane-cp-2", "c-mark-control-plane-cp-3",
             // upload-config: the new ClusterConfiguration and KubeletConfiguration.
             "c-objects-configmap-kube-system-kubeadm-config", "c-objects-configmap-kube-system-kubelet-config",
+            // The renewed admin.conf and super-admin.conf client certificates reach the API providers (updated, not replaced).
+            "c-objects-admin", "c-objects-super-admin",
             // The kubelets' config and flags.
             ...each(["worker-1", "worker-2", "worker-3", "worker-4", "worker-5"], ["c-workers-%-join"]),
         ].sort());
@@ -101,6 +103,21 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
         const after = changed.find(x => x.name === "c-control-plane-cp-2-install")!.inputs.create as string;
         const diff = after.split("\n").filter(l => !before.split("\n").includes(l));
         expect(diff.filter(l => !/^(PULUMI_KUBEADM|EOF)_/.test(l) && !l.includes("<<'")).map(l => l.trim())).toEqual(["- '--audit-log-maxage=30'"]);
+    });
+
+    test("a new version renews every leaf certificate with its key, as kubeadm upgrade; the CAs stay", async () => {
+        const bumped = (await run(new MockRuntime(answer, state), spec("v1.34.1"))).registrations;
+        const stateOf = (regs: Registration[], type: string, name: string) => regs.find(r => r.type === type && r.name === name)!.state;
+        for (const leaf of ["c-pki-apiserver-cp-1", "c-pki-etcd-server-etcd-2", "c-pki-kubeconfig-admin-cp-1", "c-pki-front-proxy-client"]) {
+            expect([leaf, stateOf(bumped, "tls:index/locallySignedCert:LocallySignedCert", leaf).certPem === stateOf(installed, "tls:index/locallySignedCert:LocallySignedCert", leaf).certPem]).toEqual([leaf, false]);
+            expect(stateOf(bumped, "tls:index/privateKey:PrivateKey", leaf).privateKeyPem).toBe(stateOf(installed, "tls:index/privateKey:PrivateKey", leaf).privateKeyPem);
+        }
+        for (const ca of ["c-pki-ca", "c-pki-etcd-ca", "c-pki-front-proxy-ca"]) {
+            expect(stateOf(bumped, "tls:index/selfSignedCert:SelfSignedCert", ca).certPem).toBe(stateOf(installed, "tls:index/selfSignedCert:SelfSignedCert", ca).certPem);
+        }
+        // With upgrade.renewCertificates false, the same bump keeps them.
+        const kept = (await run(new MockRuntime(answer, state), spec("v1.34.1", { upgrade: { renewCertificates: false } }))).registrations;
+        expect(stateOf(kept, "tls:index/locallySignedCert:LocallySignedCert", "c-pki-apiserver-cp-1").certPem).toBe(stateOf(installed, "tls:index/locallySignedCert:LocallySignedCert", "c-pki-apiserver-cp-1").certPem);
     });
 
     test("a jump of two minors fails the preview, naming the release to go through", async () => {

@@ -5,6 +5,9 @@ import { mockTlsResource, unwrapSecrets } from "./mock-tls";
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
+/** The engine's state between runs of a program, as MockRuntime keeps it: by "type::name". */
+export type EngineState = Map<string, { inputs: string; outputs: Record<string, any>; trigger?: string }>;
+
 /** What the program asked the engine to register, as the mock monitor saw it. */
 export interface Registration {
     type: string;
@@ -29,7 +32,7 @@ export interface Registration {
  */
 export class MockRuntime {
     readonly registrations: Registration[] = [];
-    private readonly pending = new Map<string, { dependsOn: string[]; parent: string; additionalSecretOutputs: string[]; ignoreChanges: string[] }>();
+    private readonly pending = new Map<string, { dependsOn: string[]; parent: string; additionalSecretOutputs: string[]; ignoreChanges: string[]; replacementTrigger?: string }>();
 
     /**
      * `extra` computes the outputs of resource types beyond tls (the lab runs remote commands for
@@ -40,12 +43,14 @@ export class MockRuntime {
      */
     constructor(
         private readonly extra?: (type: string, inputs: Record<string, any>, name: string) => Promise<Record<string, any> | undefined>,
-        private readonly state?: Map<string, { inputs: string; outputs: Record<string, any> }>,
+        private readonly state?: EngineState,
     ) {
         this.failure.catch(() => undefined);
     }
 
     private started = false;
+    /** A preview changes nothing: the state is read, not written. */
+    private preview = false;
     /** Resource registrations that failed (what `pulumi up` would report), in order. */
     readonly failures: Error[] = [];
     private rejectFailure!: (e: Error) => void;
@@ -63,6 +68,7 @@ export class MockRuntime {
         this.registrations.length = 0;
         if (this.started) return this;
         this.started = true;
+        this.preview = options.preview ?? false;
         await pulumi.runtime.setMocks({
             newResource: async args => {
                 const key = `${args.type}::${args.name}`;
@@ -70,7 +76,7 @@ export class MockRuntime {
                 const inputs = unwrapSecrets(args.inputs);
                 let computed: Record<string, any> | undefined;
                 try {
-                    computed = args.custom === false ? undefined : await this.compute(args.type, args.name, inputs, meta.ignoreChanges);
+                    computed = args.custom === false ? undefined : await this.compute(args.type, args.name, inputs, meta.ignoreChanges, meta.replacementTrigger);
                 } catch (e) {
                     const error = new Error(`failed to register new resource ${args.name} [${args.type}]: ${(e as Error).message}`);
                     this.failures.push(error);
@@ -103,6 +109,7 @@ export class MockRuntime {
                 parent: req.getParent(),
                 additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                 ignoreChanges: req.getIgnorechangesList(),
+                replacementTrigger: req.getReplacementTrigger?.() ? JSON.stringify(req.getReplacementTrigger().toJavaScript()) : undefined,
             });
             return register(req, (err: any, resp: any) => {
                 const r = this.registrations.find(x => x.type === req.getType() && x.name === req.getName() && !x.urn);
@@ -113,9 +120,11 @@ export class MockRuntime {
         return this;
     }
 
-    private async compute(type: string, name: string, inputs: Record<string, any>, ignoreChanges: string[] = []): Promise<Record<string, any> | undefined> {
+    private async compute(type: string, name: string, inputs: Record<string, any>, ignoreChanges: string[] = [], trigger?: string): Promise<Record<string, any> | undefined> {
         const key = `${type}::${name}`;
-        const kept = this.state?.get(key);
+        // As the engine: a changed replacementTrigger replaces the resource (nothing is kept).
+        const stored = this.state?.get(key);
+        const kept = stored && (trigger === undefined || stored.trigger === undefined || stored.trigger === trigger) ? stored : undefined;
         // As the engine: an ignored input keeps its value from the state (once there is one).
         if (kept) for (const k of ignoreChanges) inputs = { ...inputs, [k]: JSON.parse(kept.inputs)[k] };
         const inputsJson = JSON.stringify(inputs);
@@ -123,11 +132,11 @@ export class MockRuntime {
         // A Stash keeps the value it was created with; only its input follows the program.
         if (type === "pulumi:index:Stash") {
             const outputs = { input: inputs.input, output: kept ? kept.outputs.output : inputs.input };
-            this.state?.set(key, { inputs: inputsJson, outputs });
+            if (!this.preview) this.state?.set(key, { inputs: inputsJson, outputs, trigger });
             return outputs;
         }
         const outputs = (await mockTlsResource(type, inputs)) ?? mockRandomResource(type, inputs) ?? (await this.extra?.(type, inputs, name));
-        if (outputs) this.state?.set(key, { inputs: inputsJson, outputs });
+        if (outputs && !this.preview) this.state?.set(key, { inputs: inputsJson, outputs, trigger });
         return outputs;
     }
 
