@@ -329,7 +329,7 @@ export interface AddonSpec {
     disabled?: boolean;
     imageRepository?: string;
     imageTag?: string;
-    /** Fields merged over the generated component configuration (kube-proxy's KubeProxyConfiguration). */
+    /** kube-proxy only: fields merged over the generated KubeProxyConfiguration (an error on dns, which has none). */
     config?: { [field: string]: any };
 }
 

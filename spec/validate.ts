@@ -113,6 +113,9 @@ export function validateCluster(spec: ClusterSpec): ResolvedCluster {
     checkImageRepository(p, spec.proxy?.imageRepository, "proxy.imageRepository");
     checkImageTag(p, spec.etcd?.imageTag, "etcd.imageTag");
     checkImageTag(p, spec.dns?.imageTag, "dns.imageTag");
+    if (spec.dns?.config !== undefined) {
+        p.add("dns.config", spec.dns.config, "nothing: CoreDNS has no component configuration and kubeadm's Corefile is used as it is; to run your own, set dns.disabled and deploy CoreDNS yourself");
+    }
     checkImageTag(p, spec.proxy?.imageTag, "proxy.imageTag");
     checkTaints(p, spec.controlPlaneTaints, "controlPlaneTaints");
     checkIgnoredChecks(p, spec.ignorePreflightErrors, "ignorePreflightErrors");

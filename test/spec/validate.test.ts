@@ -57,6 +57,7 @@ const rules: [string, ClusterSpec, string, string][] = [
     ["owned apiserver flag", haSpec({ apiServer: { extraArgs: [{ name: "etcd-servers", value: "https://10.0.0.1:2379" }] } }), `apiServer.extraArgs[0].name: "etcd-servers"`, "--etcd-servers comes from the etcd topology"],
     ["owned controller-manager flag", haSpec({ controllerManager: { extraArgs: [{ name: "cluster-cidr", value: "10.0.0.0/8" }] } }), `controllerManager.extraArgs[0].name: "cluster-cidr"`, "set networking.podSubnet"],
     ["owned etcd flag", haSpec({ etcd: { extraArgs: [{ name: "initial-cluster", value: "a=https://x:2380" }] } }), `etcd.extraArgs[0].name: "initial-cluster"`, "comes from the etcd members"],
+    ["dns.config, which nothing reads", haSpec({ dns: { config: { forward: "8.8.8.8" } } }), `dns.config: {"forward":"8.8.8.8"}`, "CoreDNS has no component configuration"],
     ["owned kubelet flag", haSpec({ kubelet: { extraArgs: [{ name: "kubeconfig", value: "/tmp/k" }] } }), `kubelet.extraArgs[0].name: "kubeconfig"`, "points at a file pulumi-kubeadm places"],
     ["flag written with dashes", haSpec({ scheduler: { extraArgs: [{ name: "--v", value: "4" }] } }), `scheduler.extraArgs[0].name: "--v"`, `without leading dashes ("v")`],
     ["relative extra volume path", haSpec({ apiServer: { extraVolumes: [{ name: "audit", hostPath: "audit", mountPath: "/audit" }] } }), `apiServer.extraVolumes[0].hostPath: "audit"`, "an absolute path on the host"],
