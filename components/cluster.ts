@@ -10,7 +10,7 @@ import { DEFAULTS } from "../spec/validate";
 import { AddOns } from "./addons";
 import { BootstrapObjects } from "./bootstrap-objects";
 import { ControlPlane, controlPlaneSteps } from "./control-plane";
-import { EtcdCluster, etcdHealthGate } from "./etcd";
+import { EtcdCluster, etcdHealthGate, etcdPreflights } from "./etcd";
 import { ClusterPki } from "./pki";
 import { etcdSnapshotStep, parseEtcdSnapshot, recordUpgrade, upgradePreflightStep } from "./upgrade";
 import { Workers } from "./worker";
@@ -67,7 +67,8 @@ export class Cluster extends pulumi.ComponentResource {
             renewal: s.upgrade?.renewCertificates === false ? undefined : cluster.version.version,
         }, parent);
 
-        // Every host's preflight comes before any change: the etcd members', the control planes' and the workers'.
+        // Every host's preflight comes before any change: the etcd members', the control planes' and the workers'
+        // (the etcd members' own installs wait for theirs inside EtcdCluster too).
         let resolvePreflights!: (r: pulumi.Resource[]) => void;
         const otherPreflights = new Promise<pulumi.Resource[]>(r => { resolvePreflights = r; });
         const workers = new Workers(`${name}-workers`, { caCertPem: pki.caCertPem }, { ...parent, cluster });
@@ -89,7 +90,7 @@ export class Cluster extends pulumi.ComponentResource {
             ...parent, resolved: cluster, after: [...(etcd ? [etcdHealthGate(etcd)] : []), ...workers.preflights, ...firstChanges], afterFirst: objectsReady,
         });
         const cp = controlPlaneSteps(controlPlane);
-        resolvePreflights([...cp.preflights, ...workers.preflights]);
+        resolvePreflights([...cp.preflights, ...workers.preflights, ...(etcd ? etcdPreflights(etcd) : [])]);
 
         const first = cp.nodes[0];
         const objects = new BootstrapObjects(`${name}-objects`, {

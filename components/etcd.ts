@@ -25,6 +25,11 @@ const ETCD_GATES = new WeakMap<EtcdCluster, pulumi.Resource>();
 export function etcdHealthGate(etcd: EtcdCluster): pulumi.Resource {
     return ETCD_GATES.get(etcd)!;
 }
+const ETCD_PREFLIGHTS = new WeakMap<EtcdCluster, pulumi.Resource[]>();
+/** The members' preflights: what a cluster's first change waits for, with every other host's. */
+export function etcdPreflights(etcd: EtcdCluster): pulumi.Resource[] {
+    return ETCD_PREFLIGHTS.get(etcd)!;
+}
 
 /**
  * kubeadm's external etcd (its HA guide), or etcd stacked on the control planes: per member a
@@ -84,6 +89,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             addPreviousOutputInEnv: false,
         }, { parent: this }));
 
+        ETCD_PREFLIGHTS.set(this, preflights);
         // Resources stay Resources inside a Promise (an Output would lift their fields).
         const waitFor: Promise<pulumi.Resource[]> = Promise.resolve(othersFirst ?? []).then(a => [...preflights, ...a]);
         // Members change one at a time: each install waits for the one before it, and a member that

@@ -54,12 +54,15 @@ export function etcdSnapshotStep(name: string, cluster: ResolvedCluster, after: 
         connection: connectionOf(member),
         create: remoteBash(etcdSnapshotScript({
             host: member.name, step: "etcd snapshot", member, certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
-            dataDir: s.etcd?.dataDir ?? DEFAULTS.etcdDataDir, before: upgradeTarget(cluster),
+            dataDir: s.etcd?.dataDir ?? DEFAULTS.etcdDataDir, before: upgradeTarget(cluster), timeoutSeconds: ETCD_SNAPSHOT_TIMEOUT_SECONDS,
         }), { host: member.name, step: "etcd-snapshot" }),
         ...STEP,
     }, { parent, dependsOn: [after] });
     return { step, host: member.name };
 }
+
+/** etcd databases are at most 8 GiB by default; this streams one over a slow link. */
+const ETCD_SNAPSHOT_TIMEOUT_SECONDS = 900;
 
 /** The versions a version change goes to: its upgrade steps name them, so they run on a change of either and not otherwise. */
 const upgradeTarget = (cluster: ResolvedCluster) => `${cluster.version.version}-etcd-${cluster.spec.etcd?.imageTag ?? cluster.version.etcd}`;

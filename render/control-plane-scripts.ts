@@ -69,6 +69,8 @@ export interface ControlPlanePreflightInput extends ScriptContext {
     prepare?: string;
     /** The data dir of etcd stacked on this control plane (kubeadm then also checks etcd's ports and that the dir is empty). */
     stackedEtcdDataDir?: string;
+    /** The version to deploy: the kube-apiserver this host runs must not be newer, nor more than one minor older. */
+    version?: string;
 }
 
 /**
@@ -90,7 +92,7 @@ fi
 `,
         // A control plane already on the host is "ours" when it advertises this node under this cluster's CA.
         ours: `[ -f ${APISERVER_MANIFEST} ] && grep -q -- ${shellWord(`--advertise-address=${i.node.address}`)} ${APISERVER_MANIFEST}`,
-    });
+    }) + (i.version ? runningVersionCheck(i.version) : "");
 }
 
 /** kubeadm join's checks for a worker: the kubelet's port, the runtime, binaries and sysctls; facts as for a control plane. */
@@ -194,7 +196,7 @@ export function controlPlaneInstallScript(i: ControlPlaneInstallInput): string {
     if (etcd) restarts.unshift([ETCD_MANIFEST, paths.filter(p => p.startsWith(`${pki}/etcd/`))]);
     // A joining member's manifest is written only once the running cluster has it as a member.
     const [early, late] = etcd?.join ? [i.files.filter(f => f.path !== ETCD_MANIFEST), i.files.filter(f => f.path === ETCD_MANIFEST)] : [i.files, []];
-    return scriptHeader(i) + checkFunctions(i.ignore) + kubeletVersionCheck(i) + runningVersionCheck(i.version) + (i.backupManifests ? manifestBackup() : "") + `
+    return scriptHeader(i) + checkFunctions(i.ignore) + kubeletVersionCheck(i) + (i.backupManifests ? apiserverConfigHashFunction() + manifestBackup() : "") + `
 declare -A had=()
 for m in ${restarts.map(r => r[0]).join(" ")}; do [ -f "$m" ] && had[$m]=1; done
 ` + ensureDir("/etc/kubernetes", "0755")
@@ -203,6 +205,8 @@ for m in ${restarts.map(r => r[0]).join(" ")}; do [ -f "$m" ] && had[$m]=1; done
         + ensureDir("/var/lib/kubelet", "0700")
         + (etcd ? ensureDir(etcd.dataDir, "0700") : "")
         + placeFilesScript(early)
+        // The backup and its pointer right away: a step that fails after this still leaves the gate its rollback.
+        + (i.backupManifests ? keepManifestBackup(controlPlaneManifests(false)) : "")
         + (etcd?.join ? stackedEtcdMemberAddScript(etcd.join) + placeFilesScript(late, true) : "")
         + `packaged_dropin=""
 for f in ${PACKAGED_KUBEADM_DROPINS.slice(0, 2).join(" ")}; do [ -f "$f" ] && packaged_dropin=$f; done
@@ -217,13 +221,12 @@ if [ -n "\${had[${manifest}]:-}" ] && any_changed; then
 fi
 `).join("")
         + (etcd?.join ? stackedEtcdPromoteScript(etcd.join) : "")
-        + (i.backupManifests ? keepManifestBackup(controlPlaneManifests(false)) : "")
         + summary();
 }
 
 /**
- * The skew rules against the control plane this host runs (its kube-apiserver manifest's image),
- * before anything is written: no downgrade, at most one minor up.
+ * The skew rules against the control plane this host runs (its kube-apiserver manifest's image), in
+ * its preflight, before anything changes: no downgrade, at most one minor up.
  */
 function runningVersionCheck(version: string): string {
     const want = version.replace(/^v/, "");
@@ -247,6 +250,22 @@ function manifestBackup(): string {
     return `manifests_before=$(mktemp -d)
 trap 'rm -rf "$manifests_before"' EXIT
 cp -p ${MANIFESTS_DIR}/*.yaml "$manifests_before"/ 2>/dev/null || true
+apiserver_hash=$(apiserver_config_hash)
+`;
+}
+
+/**
+ * \`apiserver_config_hash\`: the kubelet's hash of the kube-apiserver static pod it runs ready
+ * (kubernetes.io/config.hash on its sandbox, through crictl), or "-" where crictl cannot tell.
+ */
+function apiserverConfigHashFunction(): string {
+    return `apiserver_config_hash() {
+    local h=""
+    if command -v crictl >/dev/null 2>&1; then
+        h=$(crictl pods --name '^kube-apiserver' --state ready -o json 2>/dev/null | grep -o '"kubernetes.io/config.hash": *"[^"]*"' | head -n1 | sed 's/.*"\\([^"]*\\)"$/\\1/' || true)
+    fi
+    printf '%s' "\${h:--}"
+}
 `;
 }
 
@@ -266,9 +285,10 @@ for f in \${changed[@]+"\${changed[@]}"}; do
 done
 if $replaced; then
     backup=/etc/kubernetes/tmp/kubeadm-backup-manifests-$(date -u +%Y-%m-%d-%H-%M-%S)
+    while [ -e "$backup" ]; do backup=$backup-1; done
     install -d -m 0700 -o 0 -g 0 /etc/kubernetes/tmp
     cp -a "$manifests_before" "$backup"
-    printf '%s %s\\n' "$(manifests_hash)" "$backup" >${MANIFEST_BACKUP_POINTER}
+    printf '%s %s %s\\n' "$(manifests_hash)" "$backup" "$apiserver_hash" >${MANIFEST_BACKUP_POINTER}
     echo "backed up the replaced manifests to $backup"
 fi
 `;
@@ -344,17 +364,31 @@ export interface ReadinessGateInput extends ScriptContext {
 export function readinessGateScript(i: ReadinessGateInput): string {
     const gate = scriptHeader(i) + `# checks after: ${i.after}\n` + waitReadyFunction(i);
     if (!i.rollback) return gate + "wait_ready || exit 1\n";
-    return gate + manifestsHashFunction(i.rollback) + `if wait_ready; then
+    return gate + manifestsHashFunction(i.rollback) + apiserverConfigHashFunction() + `backup="" old_hash=-
+if [ -f ${MANIFEST_BACKUP_POINTER} ]; then
+    read -r digest dir old_hash <${MANIFEST_BACKUP_POINTER} || true
+    # Only while the manifests in place are still the ones the install wrote when it made the backup.
+    if [ "\${digest:-}" = "$(manifests_hash)" ] && [ -d "\${dir:-}" ]; then backup=$dir; else old_hash=-; fi
+fi
+# As kubeadm (the mirror pod's hash): the new kube-apiserver pod must run before its /readyz counts,
+# not the old one still answering. Where crictl cannot tell (old_hash "-"), /readyz alone.
+wait_new_pod() {
+    local deadline
+    [ "\${old_hash:--}" != - ] || return 0
+    deadline=$(( $(date +%s) + ${i.timeoutSeconds} ))
+    until [ "$(apiserver_config_hash)" != - ] && [ "$(apiserver_config_hash)" != "$old_hash" ]; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            printf '[%s] %s: the kubelet did not run the new kube-apiserver pod within ${i.timeoutSeconds}s (its config hash is still %s)\\n' "$HOST" "$STEP" "$old_hash" >&2
+            return 1
+        fi
+        sleep 2
+    done
+}
+if wait_new_pod && wait_ready; then
     rm -f ${MANIFEST_BACKUP_POINTER}
     exit 0
 fi
 # As kubeadm upgrade: the manifests the install replaced go back, and the node must be ready with them.
-backup=""
-if [ -f ${MANIFEST_BACKUP_POINTER} ]; then
-    read -r digest dir <${MANIFEST_BACKUP_POINTER} || true
-    # Only while the manifests in place are still the ones the install wrote when it made the backup.
-    if [ "\${digest:-}" = "$(manifests_hash)" ] && [ -d "\${dir:-}" ]; then backup=$dir; fi
-fi
 [ -n "$backup" ] || fail "kube-apiserver is not ready after ${i.timeoutSeconds}s, and this install replaced no manifest to roll back to (nothing was upgraded here); fix the cause above"
 # etcd is never rolled back (kubeadm never downgrades etcd: a member may have moved its data on).
 for target in ${i.rollback.join(" ")}; do
@@ -511,13 +545,20 @@ export function upgradePreflightScript(i: UpgradePreflightInput): string {
     const pki = i.certificatesDir;
     const expected = i.etcdMembers.map(m => m.name).sort().join(",");
     return scriptHeader(i) + `# before: ${i.before}
+command -v curl >/dev/null 2>&1 || fail "the upgrade's health checks need curl on $HOST; install curl"
+control_planes=(${i.controlPlanes.map(c => shellWord(`${c.name}=https://${joinHostPort(c.address, i.bindPort)}/readyz`)).join(" ")})
 if [ ! -f ${APISERVER_MANIFEST} ]; then
+    # A new cluster, unless another control plane already answers (this host was replaced or moved first).
+    for entry in "\${control_planes[@]}"; do
+        name=\${entry%%=*} url=\${entry#*=}
+        if [ "$(curl -sk --max-time 5 -o /dev/null -w '%{http_code}' "$url" 2>/dev/null || true)" != 000 ]; then
+            fail "$HOST runs no control plane yet, but $name answers at $url: the cluster runs, and its health checks and etcd snapshot run on the first control plane listed; list one that already runs first"
+        fi
+    done
     echo "no control plane on $HOST yet: a new cluster, nothing to check"
     exit 0
 fi
-command -v curl >/dev/null 2>&1 || fail "the upgrade's health checks need curl on $HOST; install curl"
 problems=()
-control_planes=(${i.controlPlanes.map(c => shellWord(`${c.name}=https://${joinHostPort(c.address, i.bindPort)}/readyz`)).join(" ")})
 for entry in "\${control_planes[@]}"; do
     name=\${entry%%=*} url=\${entry#*=}
     if ! answer=$(curl -sS --max-time 5 --cacert ${shellWord(`${pki}/ca.crt`)} -o - -w '\\n%{http_code}' "$url" 2>&1) || [ "\${answer##*$'\\n'}" != 200 ]; then
@@ -531,7 +572,7 @@ for entry in "\${etcd_members[@]}"; do
     answer=$(etcd_get "$url/health" || true)
     [[ $answer == *'"health":"true"'* ]] || problems+=("etcd member $name is not healthy: $url/health answered $(printf '%s' "$answer" | tr '\\n' ' ' | cut -c1-200)")
 done
-members=$(etcd_get -X POST ${shellWord(`https://${joinHostPort(i.etcdMembers[0].address, 2379)}/v3/cluster/member/list`)} -d '{}' | grep -o '"name":"[^"]*"' | cut -d'"' -f4 | sort | paste -sd, - || true)
+members=$(etcd_get -X POST ${shellWord(`https://${joinHostPort(i.etcdMembers[0].address, 2379)}/v3/cluster/member/list`)} -d '{}' | grep -o '"name":"[^"]*"' | cut -d'"' -f4 | LC_ALL=C sort | paste -sd, - || true)
 [ "$members" = ${shellWord(expected)} ] || problems+=("etcd's members are [$members], not the expected [${expected}]")
 ` : ""}if [ "\${#problems[@]}" -gt 0 ]; then
     printf '[%s] %s: the cluster is not healthy, so the upgrade to %s does not start (nothing was changed):\\n' "$HOST" "$STEP" ${shellWord(i.before)} >&2

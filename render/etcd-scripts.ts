@@ -270,6 +270,8 @@ export interface EtcdSnapshotInput extends ScriptContext {
     dataDir: string;
     /** What the snapshot is taken before (its file is named for it), e.g. "v1.33.2". */
     before: string;
+    /** How long the snapshot may take to stream, in seconds. */
+    timeoutSeconds: number;
 }
 
 /**
@@ -289,7 +291,8 @@ stamp=$(date -u +%Y-%m-%d-%H-%M-%S)
 file=${ETCD_SNAPSHOT_DIR}/${name}-$stamp.db
 # Inside the etcd container only its data dir is the host's: the snapshot is written there, then moved out.
 scratch=${shellWord(i.dataDir)}/pulumi-kubeadm-snapshot-$stamp.db
-out=$(etcdctl_ --endpoints=${shellWord(url)} snapshot save "$scratch" 2>&1) || { rm -f "$scratch"; fail "etcdctl snapshot save from ${url} failed: $(printf '%s' "$out" | tail -n3 | tr '\\n' ' ')"; }
+# (A later --command-timeout wins over etcdctl_'s 5 s: a large database takes longer to stream.)
+out=$(etcdctl_ --endpoints=${shellWord(url)} --command-timeout=${i.timeoutSeconds}s snapshot save "$scratch" 2>&1) || { rm -f "$scratch"; fail "etcdctl snapshot save from ${url} failed: $(printf '%s' "$out" | tail -n3 | tr '\\n' ' ')"; }
 chmod 0600 "$scratch"
 mv -f "$scratch" "$file"
 echo "${ETCD_SNAPSHOT_PREFIX}$file sha256:$(sha256sum "$file" | cut -d' ' -f1)"

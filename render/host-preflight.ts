@@ -27,7 +27,7 @@ export function controlPlanePreflight(cluster: ResolvedCluster, host: HostSpec, 
     const s = cluster.spec;
     return remoteBash(controlPlanePreflightScript({
         host: host.name, step: "control-plane preflight", ...common(cluster, host, c), bindPort: s.apiServer?.bindPort ?? DEFAULTS.bindPort,
-        stackedEtcdDataDir: cluster.etcdTopology === "stacked" ? s.etcd?.dataDir ?? DEFAULTS.etcdDataDir : undefined,
+        stackedEtcdDataDir: cluster.etcdTopology === "stacked" ? s.etcd?.dataDir ?? DEFAULTS.etcdDataDir : undefined, version: cluster.version.version,
     }), { host: host.name, step: "control-plane-preflight" });
 }
 

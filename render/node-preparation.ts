@@ -30,8 +30,8 @@ export function kubeletUnit(): string {
  * pkgs.k8s.io, as Kubernetes' install guide, or the user's command), containerd with the systemd
  * cgroup driver, the kernel settings kubeadm's preflight checks, and the kubelet unit when none is
  * installed. Idempotent: a host with the right versions is left alone. A node already in the cluster
- * keeps an older kubelet (the skew policy allows it): kubelets are upgraded after the control planes,
- * never in the preflight that comes before them.
+ * keeps its kubelet (the KubeletVersion check says whether the skew policy allows it): a kubelet
+ * changes after the control planes, never in the preflight that comes before them.
  */
 export function nodePreparationScript(p: NodePreparationSpec, version: string): string {
     const full = version.replace(/^v/, "");
@@ -64,11 +64,9 @@ dnf install -y containerd "kubelet-${full}" "kubectl-${full}" --disableexcludes=
 `;
     return `# node preparation (${p.installer})
 have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
-older=false
-if [ -n "$have" ] && [ "$have" != ${shellWord(full)} ] && [ "$(printf '%s\\n%s\\n' "$have" ${shellWord(full)} | sort -V | head -n1)" = "$have" ]; then older=true; fi
-if [ -f /etc/kubernetes/kubelet.conf ] && $older && command -v containerd >/dev/null 2>&1; then
-    # A node of the cluster is upgraded after the control planes, never in its preflight (a kubelet is never newer than the API servers).
-    echo "[prepare] kubelet $have is kept: this node is in the cluster, and its kubelet follows the control planes to ${full}"
+if [ -f /etc/kubernetes/kubelet.conf ] && [ -n "$have" ] && command -v containerd >/dev/null 2>&1; then
+    # A node of the cluster changes its kubelet after the control planes, never in its preflight (a kubelet is never newer than the API servers).
+    [ "$have" = ${shellWord(full)} ] || echo "[prepare] kubelet $have is kept: this node is in the cluster, and its kubelet does not change before the control planes (${full})"
 elif [ "$have" != ${shellWord(full)} ] || ! command -v containerd >/dev/null 2>&1; then
     echo "[prepare] installing containerd and the kubelet ${full} (found: \${have:-no kubelet})"
 ${install}fi

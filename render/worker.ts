@@ -252,7 +252,8 @@ ${template.replace(/\n$/, "")}
 ${end}
 )
     bootstrap_token="$token_id.$token_secret"
-    case $bootstrap_token in *[!0-9.]*) ;; *) bootstrap_token="\\"$bootstrap_token\\"" ;; esac
+    # Quoted where YAML would read a number (as the program's YAML writer quotes it), e.g. 123456.0123456789012e34.
+    if [[ $bootstrap_token =~ ^[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?$ ]]; then bootstrap_token="'$bootstrap_token'"; fi
     conf=\${conf//${PLACEHOLDER.server}/$server}
     conf=\${conf//${PLACEHOLDER.caData}/$(base64 -w0 <"$disc/ca.crt")}
     conf=\${conf//${PLACEHOLDER.token}/$bootstrap_token}

@@ -72,8 +72,9 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
         expect(changed).toEqual([
             // The add-ons' images.
             "c-addons-daemonset-kube-system-kube-proxy", "c-addons-deployment-kube-system-coredns",
-            // Each control plane: out of the load balancer, the new manifests, ready, back in.
-            ...each(["cp-1", "cp-2", "cp-3"], ["c-control-plane-%-deregister-lb-1", "c-control-plane-%-install", "c-control-plane-%-ready", "c-control-plane-%-register-lb-1"]),
+            // Each control plane: its preflight checks the skew against the kube-apiserver it runs; then out of
+            // the load balancer, the new manifests, ready, back in.
+            ...each(["cp-1", "cp-2", "cp-3"], ["c-control-plane-%-preflight", "c-control-plane-%-deregister-lb-1", "c-control-plane-%-install", "c-control-plane-%-ready", "c-control-plane-%-register-lb-1"]),
             // kubeadm upgrade's health checks and a snapshot first; then etcd 3.5 → 3.6, one member at a time, then the health gate.
             "c-upgrade-preflight", "c-etcd-snapshot", "c-etcd-etcd-1-install", "c-etcd-etcd-2-install", "c-etcd-etcd-3-install", "c-etcd-health",
             // 1.34's NodeLocalCRISocket: no more CRI-socket annotation.

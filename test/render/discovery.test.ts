@@ -64,3 +64,31 @@ describe("ca_pin and ca_pinned", () => {
         expect(new X509Certificate(fs.readFileSync(crt)).subject).toBe("CN=kubernetes");
     });
 });
+
+describe("bootstrap-kubelet.conf made on the host", () => {
+    // The discovery join fills the program's template on the host; the result must be what the
+    // program's own renderer writes for the same server, CA and token (quoting included).
+    test.each(["abcdef.0123456789abcdef", "123456.0123456789012345", "123456.0123456789012e34"])("token %s", token => {
+        const { bootstrapKubeletConf } = require("../../render/bootstrap-token");
+        const { discoveryJoinScript } = require("../../render/worker");
+        const script: string = discoveryJoinScript({
+            host: "w", step: "join", node: { name: "w", address: "10.0.0.9", roles: ["worker"], ssh: {} }, version: "v1.33.2", minor: "1.33",
+            minimumKubeletVersion: "v1.30.0", certificatesDir: "/etc/kubernetes/pki", endpoint: "k8s:6443", caCertHashes: [`sha256:${"a".repeat(64)}`],
+            files: [], kubeadmDropIn: "", ignore: [], tlsBootstrapTimeoutSeconds: 0, discoveryTimeoutSeconds: 1,
+        });
+        // The lines that build it, run with the values discovery would have found.
+        const start = script.indexOf("    conf=$(cat <<'");
+        const end = script.indexOf("    tmp=$(tmpfile /etc/kubernetes/bootstrap-kubelet.conf)");
+        const ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        const t = tempDir();
+        try {
+            fs.writeFileSync(path.join(t.dir, "ca.crt"), ca);
+            const body = `set -euo pipefail\ndisc=${t.dir}\nserver=https://k8s:6443\ntoken_id=${token.slice(0, 6)} token_secret=${token.slice(7)}\n${script.slice(start, end)}printf '%s\\n' "$conf"\n`;
+            const r = spawnSync("bash", ["-c", body], { encoding: "utf8" });
+            expect(r.stderr).toBe("");
+            expect(r.stdout).toBe(bootstrapKubeletConf({ server: "https://k8s:6443", caCertPem: ca, token }));
+        } finally {
+            t.remove();
+        }
+    });
+});

@@ -58,7 +58,7 @@ const scripts: [string, string][] = [
     ["worker join by token discovery (1.34, no wait)", discoveryJoinScript({ ...ctx, node: { ...v6, roles: ["worker"], ssh: {} }, version: "v1.34.1", minor: "1.34", minimumKubeletVersion: "v1.31.0", certificatesDir: pki, endpoint: "[fd00::1]:6443", caCertHashes: [`sha256:${"a".repeat(64)}`], files: [], kubeadmDropIn: "[Service]\n", ignore: ["all"], tlsBootstrapTimeoutSeconds: 0, discoveryTimeoutSeconds: 10 })],
     ["upgrade preflight", upgradePreflightScript({ ...ctx, controlPlanes: [node, v6], bindPort: 6443, certificatesDir: pki, etcdMembers: [node, v6], before: "v1.34.1-etcd-3.6.4-0" })],
     ["upgrade preflight (external etcd)", upgradePreflightScript({ ...ctx, controlPlanes: [node], bindPort: 6443, certificatesDir: pki, etcdMembers: [], before: "v1.34.1" })],
-    ["etcd snapshot", etcdSnapshotScript({ ...ctx, member: node, certificatesDir: pki, dataDir: "/var/lib/etcd", before: "v1.34.1-etcd-3.6.4-0" })],
+    ["etcd snapshot", etcdSnapshotScript({ ...ctx, member: node, certificatesDir: pki, dataDir: "/var/lib/etcd", before: "v1.34.1-etcd-3.6.4-0", timeoutSeconds: 900 })],
     ["etcd health", etcdHealthScript({ ...ctx, members: [node, v6], certificatesDir: pki, timeoutSeconds: 60, after: "abc" })],
 ];
 
