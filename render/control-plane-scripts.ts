@@ -283,6 +283,8 @@ function keepManifestBackup(manifests: string[]): string {
 for f in \${changed[@]+"\${changed[@]}"}; do
     case $f in ${manifests.join("|")}) [ -f "$manifests_before/$(basename "$f")" ] && replaced=true ;; esac
 done
+# The gate waits for a new kube-apiserver pod only when its manifest is one that changed.
+case " \${changed[*]+"\${changed[*]}"} " in *" ${APISERVER_MANIFEST} "*) ;; *) apiserver_hash=- ;; esac
 if $replaced; then
     backup=/etc/kubernetes/tmp/kubeadm-backup-manifests-$(date -u +%Y-%m-%d-%H-%M-%S)
     while [ -e "$backup" ]; do backup=$backup-1; done
