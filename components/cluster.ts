@@ -106,7 +106,7 @@ export class Cluster extends pulumi.ComponentResource {
         const allControlPlanes = [...cp.nodes.flatMap(n => n.lastSteps), ...cp.etcdGate];
         const joins = workers.join(`${name}-workers`, objects.joinToken, [...allControlPlanes, ...objects.objects]);
         const addons = new AddOns(`${name}-addons`, {}, { ...parent, cluster, kubernetes: objects.provider, after: [...objects.objects, ...marks, ...allControlPlanes, ...joins] });
-        recordUpgrade(this, name, cluster, [...addons.resources, ...joins, ...marks, ...allControlPlanes]);
+        recordUpgrade(this, name, cluster, [...addons.resources, ...objects.objects, ...joins, ...marks, ...allControlPlanes]);
 
         const endpoint = joinHostPort(cluster.endpoint.host, cluster.endpoint.port);
         this.clusterConfiguration = pulumi.output(clusterConfigurationYaml(cluster, controlPlaneAdditions()));
