@@ -17,15 +17,11 @@ export const DEFAULT_TLS_BOOTSTRAP_TIMEOUT_SECONDS = 300;
 export function workerFiles(cluster: ResolvedCluster, node: HostSpec, facts: HostFacts, caCertPem: string): PlacedFile[] {
     const pki = cluster.spec.certificates?.certificatesDir ?? DEFAULTS.certificatesDir;
     const kubelet = nodeKubeletInput(cluster, node, facts, []);
-    const files: PlacedFile[] = [
+    return [
         { path: `${pki}/ca.crt`, mode: "0644", content: caCertPem },
         { path: "/var/lib/kubelet/config.yaml", mode: "0644", content: kubeletConfig(kubelet) },
-        { path: "/var/lib/kubelet/kubeadm-flags.env", mode: "0644", content: kubeadmFlagsEnv(kubelet) },
+        ...joinNodeFiles(kubelet, cluster.spec.kubelet?.dropIns ?? []),
     ];
-    const instance = kubeletInstanceConfig(kubelet);
-    if (instance) files.push({ path: "/var/lib/kubelet/instance-config.yaml", mode: "0644", content: instance });
-    for (const d of cluster.spec.kubelet?.dropIns ?? []) files.push({ path: `${KUBELET_DROPIN_DIR}/${d.name}`, mode: "0644", content: d.content.endsWith("\n") ? d.content : `${d.content}\n` });
-    return files;
 }
 
 export interface WorkerJoinInput extends ScriptContext {
