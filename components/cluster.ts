@@ -23,7 +23,9 @@ export { upgradePlanOf } from "./upgrade";
  * A kubeadm-style cluster on existing hosts, in kubeadm's order: PKI; (node preparation;) every
  * host's preflight; etcd on its own hosts (or, stacked, with each control plane); the load
  * balancer and the first control plane; the cluster objects (RBAC, bootstrap token, cluster-info,
- * kubeadm's ConfigMaps); the other control planes one at a time; the workers in parallel; the add-ons.
+ * kubeadm's ConfigMaps); the other control planes one at a time; the add-ons and the workers (in
+ * parallel on a new cluster; on a version change with an installer, kubelets in batches of
+ * upgrade.maxUnavailable, each drained first).
  */
 export class Cluster extends pulumi.ComponentResource {
     /** The cluster's ClusterConfiguration as kubeadm stores it in kube-system/kubeadm-config. */
@@ -105,7 +107,8 @@ export class Cluster extends pulumi.ComponentResource {
 
         const allControlPlanes = [...cp.nodes.flatMap(n => n.lastSteps), ...cp.etcdGate];
         const joins = workers.join(`${name}-workers`, objects.joinToken, [...allControlPlanes, ...objects.objects]);
-        const addons = new AddOns(`${name}-addons`, {}, { ...parent, cluster, kubernetes: objects.provider, after: [...objects.objects, ...marks, ...allControlPlanes, ...joins] });
+        // The add-ons follow the control planes (kubeadm upgrade apply's addon phase), not the workers' kubelets.
+        const addons = new AddOns(`${name}-addons`, {}, { ...parent, cluster, kubernetes: objects.provider, after: [...objects.objects, ...marks, ...allControlPlanes] });
         recordUpgrade(this, name, cluster, [...addons.resources, ...objects.objects, ...joins, ...marks, ...allControlPlanes]);
 
         const endpoint = joinHostPort(cluster.endpoint.host, cluster.endpoint.port);

@@ -11,6 +11,7 @@ import { ControlPlaneMaterial, controlPlaneFiles, stackedEtcdMember } from "../r
 import { ENCRYPTION_CONFIG_PATH, encryptionConfiguration, EncryptionKey, rotationSteps } from "../render/encryption";
 import { haproxyConfig, HAPROXY_CONFIG } from "../render/haproxy";
 import { kubeadmDropIn } from "../render/kubelet";
+import { controlPlaneKubeletScript } from "../render/kubelet-upgrade";
 import { KUBE_VIP_MANIFEST, kubeVipPod } from "../render/kube-vip";
 import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript, leftAsItWas } from "../render/load-balancer-scripts";
 import { controlPlanePreflight } from "../render/host-preflight";
@@ -147,8 +148,9 @@ export interface ControlPlaneNodeOptions extends pulumi.ComponentResourceOptions
  * One control-plane host, as remote steps: preflight (kubeadm's checks, and the facts of the host
  * the files depend on); deregistration from the load balancer; one install step (certificates,
  * kubeconfigs, encryption config, kubelet files, static pods); the readiness gate on its /readyz;
- * registration with the load balancer. A change to what is placed deregisters the node first and
- * registers it again only once it is ready.
+ * registration with the load balancer; the verdict of a version change; with an installer, the
+ * kubelet's upgrade (drained, upgraded, uncordoned). A change to what is placed deregisters the
+ * node first and registers it again only once it is ready.
  */
 export class ControlPlaneNode extends pulumi.ComponentResource {
     public readonly nodeName: string;
@@ -244,7 +246,18 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: registers.length ? registers : [gate] });
         // Known once the node is ready and registered with its load balancer.
         this.ready = pulumi.all([gate.stdout, verdict.stdout, ...registers.map(r => r.stdout)]).apply(([g]) => g);
-        this.lastSteps = [verdict];
+        // With an installer: the node's kubelet follows its static pods (drained, upgraded, uncordoned), before the next node changes.
+        const installer = s.nodePreparation;
+        const u = s.upgrade ?? {};
+        this.lastSteps = !installer ? [verdict] : [new command.remote.Command(`${name}-kubelet`, {
+            connection: connectionOf(host),
+            create: remoteBash(controlPlaneKubeletScript({
+                ...ctx("control-plane kubelet upgrade"), node: nodeName, installer, version: cluster.version.version,
+                drainTimeoutSeconds: u.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds, disableEviction: u.disableEviction ?? false,
+                kubeletReadyTimeoutSeconds: u.kubeletReadyTimeoutSeconds ?? DEFAULTS.kubeletReadyTimeoutSeconds,
+            }), { host: host.name, step: "control-plane-kubelet" }),
+            ...STEP,
+        }, { parent: this, dependsOn: [verdict] })];
         this.registerOutputs({ ready: this.ready });
     }
 }

@@ -33,6 +33,7 @@ export function recordUpgrade(parent: pulumi.Resource, name: string, cluster: Re
         controlPlanes: cluster.controlPlanes.map(h => h.name),
         etcdMembers: cluster.etcdTopology === "external" ? [] : cluster.etcdMembers.map(h => h.name),
         workers: cluster.workers.map(h => h.name),
+        kubeletBatch: s.nodePreparation ? s.upgrade?.maxUnavailable ?? DEFAULTS.maxUnavailable : undefined,
     };
     UPGRADE_PLANS.set(parent, record.input.apply((deployed: DeployedVersions | undefined) => {
         const plan = planUpgrade(preview ? deployed : target, target, nodes);

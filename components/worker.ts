@@ -4,6 +4,7 @@ import { bootstrapKubeletConf } from "../render/bootstrap-token";
 import { parseHostFacts } from "../render/control-plane-scripts";
 import { workerPreflight } from "../render/host-preflight";
 import { kubeadmDropIn } from "../render/kubelet";
+import { workerBatches, workerRolloutScript } from "../render/kubelet-upgrade";
 import { digest, remoteBash, secretStdin } from "../render/scripts";
 import { BOOTSTRAP_KUBELET_CONF, DEFAULT_TLS_BOOTSTRAP_TIMEOUT_SECONDS, workerFiles, workerJoinScript } from "../render/worker";
 import { joinHostPort } from "../spec/network";
@@ -46,6 +47,13 @@ export class Workers extends pulumi.ComponentResource {
      * Each worker's join, after `after` (the control planes and the cluster objects). The token
      * matters only to a node that has not joined yet: a new token does not run the step again on
      * joined ones (their stdin changes are ignored).
+     *
+     * With an installer (nodePreparation), a version change also upgrades the kubelets of joined
+     * workers, in batches of upgrade.maxUnavailable: rollout steps on the first control plane drain
+     * a batch, its joins upgrade the kubelet and kubectl, and the next rollout step uncordons it
+     * once each Node reports the new version before draining the next batch. Those dependencies
+     * hold only while some joined worker's kubelet is older (its preflight says so): a new
+     * cluster's workers join all at once.
      */
     join(name: string, joinToken: pulumi.Input<string>, after: pulumi.Resource[]): command.remote.Command[] {
         const cluster = this.cluster;
@@ -57,23 +65,59 @@ export class Workers extends pulumi.ComponentResource {
         ])));
         const timeout = s.join?.tlsBootstrapTimeoutSeconds ?? DEFAULT_TLS_BOOTSTRAP_TIMEOUT_SECONDS;
         const dropIn = kubeadmDropIn();
-        const joins = cluster.workers.map((w, i) => new command.remote.Command(`${name}-${w.name}-join`, {
+        const installer = s.nodePreparation;
+        const version = cluster.version.version;
+        // Some joined worker runs an older kubelet: the joins wait for their batch's drain.
+        const rolling = pulumi.all(this.preflights.map(p => p.stdout)).apply(outs => installer !== undefined
+            && outs.some((out, i) => { const f = parseHostFacts(out, cluster.workers[i].name); return f.joined === true && !!f.kubelet && `v${f.kubelet}` !== version; }));
+        // The engine takes an Output of resources in dependsOn (the SDK resolves it before registering); its type says one resource.
+        const whenRolling = (r: pulumi.Resource | undefined) => rolling.apply(on => (on && r ? [r] : [])) as unknown as pulumi.Input<pulumi.Resource>;
+        const joinStep = (w: typeof cluster.workers[number], i: number, previous: pulumi.Resource | undefined) => new command.remote.Command(`${name}-${w.name}-join`, {
             connection: connectionOf(w),
             create: pulumi.all([this.preflights[i].stdout, this.caCertPem]).apply(([out, ca]) => remoteBash(workerJoinScript({
-                host: w.name, step: "worker join", node: w, version: cluster.version.version, minor: cluster.version.minor,
-                minimumKubeletVersion: cluster.version.row.minimumKubeletVersion ?? cluster.version.version,
+                host: w.name, step: "worker join", node: w, version, minor: cluster.version.minor,
+                minimumKubeletVersion: cluster.version.row.minimumKubeletVersion ?? version,
                 certificatesDir, endpoint, files: workerFiles(cluster, w, parseHostFacts(out, w.name), ca), kubeadmDropIn: dropIn,
-                ignore: s.ignorePreflightErrors ?? [], tlsBootstrapTimeoutSeconds: timeout,
+                ignore: s.ignorePreflightErrors ?? [], tlsBootstrapTimeoutSeconds: timeout, kubeletInstaller: installer,
             }), { host: w.name, step: "worker-join" })),
             stdin,
             ...SECRET_STEP,
         }, {
             parent: this,
-            dependsOn: [this.preflights[i], ...after],
+            dependsOn: [this.preflights[i], ...after, whenRolling(previous)],
             ignoreChanges: ["stdin"],
             additionalSecretOutputs: SECRET_OUTPUTS,
-        }));
+        });
+        if (!installer) {
+            const joins = cluster.workers.map((w, i) => joinStep(w, i, undefined));
+            this.registerOutputs({});
+            return joins;
+        }
+
+        const first = cluster.controlPlanes[0];
+        const u = s.upgrade ?? {};
+        const drain = {
+            version, drainTimeoutSeconds: u.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds, disableEviction: u.disableEviction ?? false,
+            kubeletReadyTimeoutSeconds: u.kubeletReadyTimeoutSeconds ?? DEFAULTS.kubeletReadyTimeoutSeconds,
+        };
+        const batches = workerBatches(cluster.workers.map((w, i) => ({ w, i })), u.maxUnavailable ?? DEFAULTS.maxUnavailable);
+        const steps: command.remote.Command[] = [];
+        let previous: command.remote.Command | undefined;
+        for (let b = 0; b <= batches.length; b++) {
+            const release = b > 0 ? batches[b - 1].map(x => x.w.name) : [];
+            const next = b < batches.length ? batches[b].map(x => x.w.name) : [];
+            const stepName = [release.length ? `uncordon-${b}` : "", next.length ? `drain-${b + 1}` : ""].filter(Boolean).join("-");
+            const releasedJoins = b > 0 ? steps.slice(-batches[b - 1].length) : [];
+            const rollout: command.remote.Command = new command.remote.Command(`${name}-${stepName}`, {
+                connection: connectionOf(first),
+                create: remoteBash(workerRolloutScript({ host: first.name, step: `workers' kubelets: ${stepName}`, ...drain, release, drain: next }), { host: first.name, step: "worker-rollout" }),
+                ...STEP,
+            }, { parent: this, dependsOn: [...after, ...releasedJoins, whenRolling(previous)] });
+            steps.push(rollout);
+            if (b < batches.length) steps.push(...batches[b].map(({ w, i }) => joinStep(w, i, rollout)));
+            previous = rollout;
+        }
         this.registerOutputs({});
-        return joins;
+        return steps;
     }
 }

@@ -25,17 +25,16 @@ export function kubeletUnit(): string {
 }
 
 /**
- * The optional node preparation, run first in each host's preflight step: the container runtime,
- * the kubelet and kubectl of the cluster's version through the chosen installer (apt or dnf from
- * pkgs.k8s.io, as Kubernetes' install guide, or the user's command), containerd with the systemd
- * cgroup driver, the kernel settings kubeadm's preflight checks, and the kubelet unit when none is
- * installed. Idempotent: a host with the right versions is left alone. A node already in the cluster
- * keeps its kubelet (the KubeletVersion check says whether the skew policy allows it): a kubelet
- * changes after the control planes, never in the preflight that comes before them.
+ * The installer's commands for the kubelet and kubectl of `version` (and containerd with
+ * `withRuntime`): apt or dnf from pkgs.k8s.io, whose repository is per minor (an upgrade points it
+ * at the new minor first), or the user's command with KUBERNETES_VERSION and KUBERNETES_MINOR set.
+ * A failure names what failed.
  */
-export function nodePreparationScript(p: NodePreparationSpec, version: string): string {
+export function installerScript(p: NodePreparationSpec, version: string, withRuntime: boolean): string {
     const full = version.replace(/^v/, "");
     const minor = full.split(".").slice(0, 2).join(".");
+    const runtime = withRuntime ? "containerd " : "";
+    const what = withRuntime ? `containerd, kubelet ${full} and kubectl ${full}` : `kubelet ${full} and kubectl ${full}`;
     const install = p.installer === "apt"
         ? `export DEBIAN_FRONTEND=noninteractive
 apt-get update -q || fail "apt-get update failed"
@@ -46,7 +45,7 @@ curl -fsSL https://pkgs.k8s.io/core:/stable:/v${minor}/deb/Release.key | gpg --b
 echo 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v${minor}/deb/ /' > /etc/apt/sources.list.d/kubernetes.list
 apt-get update -q || fail "apt-get update failed with pkgs.k8s.io v${minor}"
 apt-mark unhold kubelet kubectl >/dev/null 2>&1 || true
-apt-get install -y -q --allow-downgrades containerd "kubelet=${full}-*" "kubectl=${full}-*" || fail "installing containerd, kubelet ${full} and kubectl ${full} failed"
+apt-get install -y -q --allow-downgrades ${runtime}"kubelet=${full}-*" "kubectl=${full}-*" || fail "installing ${what} failed"
 apt-mark hold kubelet kubectl >/dev/null
 `
         : p.installer === "dnf"
@@ -58,18 +57,32 @@ gpgcheck=1
 gpgkey=https://pkgs.k8s.io/core:/stable:/v${minor}/rpm/repodata/repomd.xml.key
 exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
 `)} > /etc/yum.repos.d/kubernetes.repo
-dnf install -y containerd "kubelet-${full}" "kubectl-${full}" --disableexcludes=kubernetes || fail "installing containerd, kubelet ${full} and kubectl ${full} failed"
+dnf install -y ${runtime}"kubelet-${full}" "kubectl-${full}" --disableexcludes=kubernetes || fail "installing ${what} failed"
 `
-            : `KUBERNETES_VERSION=${shellWord(full)} KUBERNETES_MINOR=${shellWord(minor)} bash -c ${shellWord(p.command ?? "")} || fail "the nodePreparation command failed"
+            : `KUBERNETES_VERSION=${shellWord(full)} KUBERNETES_MINOR=${shellWord(minor)} bash -c ${shellWord(p.command ?? "")} || fail "the nodePreparation command failed (KUBERNETES_VERSION=${full})"
 `;
+    return install;
+}
+
+/**
+ * The optional node preparation, run first in each host's preflight step: the container runtime,
+ * the kubelet and kubectl of the cluster's version through the chosen installer (apt or dnf from
+ * pkgs.k8s.io, as Kubernetes' install guide, or the user's command), containerd with the systemd
+ * cgroup driver, the kernel settings kubeadm's preflight checks, and the kubelet unit when none is
+ * installed. Idempotent: a host with the right versions is left alone. A node already in the cluster
+ * keeps its kubelet (the KubeletVersion check says whether the skew policy allows it): a kubelet
+ * changes after the control planes, never in the preflight that comes before them.
+ */
+export function nodePreparationScript(p: NodePreparationSpec, version: string): string {
+    const full = version.replace(/^v/, "");
     return `# node preparation (${p.installer})
 have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
-if [ -f /etc/kubernetes/kubelet.conf ] && [ -n "$have" ] && command -v containerd >/dev/null 2>&1; then
+if [ -f /etc/kubernetes/kubelet.conf ] && [ -n "$have" ]; then
     # A node of the cluster changes its kubelet after the control planes, never in its preflight (a kubelet is never newer than the API servers).
     [ "$have" = ${shellWord(full)} ] || echo "[prepare] kubelet $have is kept: this node is in the cluster, and its kubelet does not change before the control planes (${full})"
 elif [ "$have" != ${shellWord(full)} ] || ! command -v containerd >/dev/null 2>&1; then
     echo "[prepare] installing containerd and the kubelet ${full} (found: \${have:-no kubelet})"
-${install}fi
+${installerScript(p, version, true)}fi
 changed=()
 ${fileFunctions().join("\n")}
 put() { # put MODE PATH: stdin to PATH, atomically, owned by root

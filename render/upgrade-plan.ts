@@ -15,6 +15,8 @@ export interface PlanNodes {
     /** Members of etcd run by the cluster (stacked or dedicated); none for external etcd. */
     etcdMembers: string[];
     workers: string[];
+    /** Kubelets are upgraded through the installer (nodePreparation), workers this many at a time; undefined: each node keeps its kubelet. */
+    kubeletBatch?: number;
 }
 
 export type UpgradeKind = "install" | "unchanged" | "patch" | "minor";
@@ -66,9 +68,13 @@ export function planTable(from: DeployedVersions, to: DeployedVersions, nodes: P
     rows.push(["kube-proxy", "", from.kubernetesVersion, to.kubernetesVersion]);
     rows.push(["CoreDNS", "", `v${bare(from.coredns)}`, `v${bare(to.coredns)}`]);
     for (const n of nodes.etcdMembers) rows.push(["etcd", n, from.etcd, to.etcd]);
-    for (const n of [...nodes.controlPlanes, ...nodes.workers]) rows.push(["kubelet", n, from.kubernetesVersion, to.kubernetesVersion]);
+    const kubelet = nodes.kubeletBatch === undefined ? `${from.kubernetesVersion} (kept)` : to.kubernetesVersion;
+    for (const n of [...nodes.controlPlanes, ...nodes.workers]) rows.push(["kubelet", n, from.kubernetesVersion, kubelet]);
     const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)));
-    return rows.map(r => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("   ").trimEnd()).join("\n") + "\n";
+    const note = from.kubernetesVersion === to.kubernetesVersion ? "" : nodes.kubeletBatch === undefined
+        ? "kubelets are kept: without nodePreparation this program does not install packages; upgrade each node's kubelet and kubectl yourself, after the control planes (drain, upgrade, uncordon)\n"
+        : `kubelets: control planes one at a time, then workers ${nodes.kubeletBatch} at a time (upgrade.maxUnavailable): cordon, drain, upgrade, Ready, uncordon\n`;
+    return rows.map(r => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("   ").trimEnd()).join("\n") + "\n" + note;
 }
 
 /** What this program deploys, in the form it is recorded. */

@@ -1,10 +1,11 @@
-import { HostSpec, SystemdDropIn } from "../spec/types";
+import { HostSpec, NodePreparationSpec, SystemdDropIn } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
 import { bootstrapKubeletConf } from "./bootstrap-token";
 import { CRI_SOCKET_ANNOTATION } from "./cluster-objects";
 import { HostFacts, KUBELET_FILES, kubeletVersionCheck, PACKAGED_KUBEADM_DROPINS } from "./control-plane-scripts";
 import { checkFunctions } from "./preflight";
 import { discoveryFunctions } from "./discovery";
+import { kubeletPackageUpgrade } from "./kubelet-upgrade";
 import { kubeadmFlagsEnv, KUBELET_DROPIN_DIR, kubeletConfig, kubeletInstanceConfig, KubeletInput, nodeKubeletInput } from "./kubelet";
 import { minorAtLeast } from "./manifests/static-pod";
 import { anyChanged, digest, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
@@ -37,6 +38,8 @@ export interface WorkerJoinInput extends ScriptContext {
     ignore: string[];
     /** How long to wait for the kubelet's TLS bootstrap (kubelet.conf); 0: do not wait. */
     tlsBootstrapTimeoutSeconds: number;
+    /** On a joined node whose kubelet is older: upgrade its kubelet and kubectl with this installer (the node was drained first). */
+    kubeletInstaller?: NodePreparationSpec;
 }
 
 /**
@@ -60,8 +63,15 @@ if [ -f ${KUBELET_CONF} ]; then
 else
 ${placeFilesScript([{ path: BOOTSTRAP_KUBELET_CONF, mode: "0600", secret: true }], true)}fi
 `
-        + kubeletStart(i, kubeletFiles);
+        + (i.kubeletInstaller ? `if [ "$joined" = true ]; then
+${kubeletPackageUpgrade(i.kubeletInstaller, i.version, false)}    [ "$kubelet_upgraded" = false ] || changed+=(${KUBELET_PACKAGE})
+fi
+` : "")
+        + kubeletStart(i, [...kubeletFiles, ...(i.kubeletInstaller ? [KUBELET_PACKAGE] : [])]);
 }
+
+/** What `changed` lists when the kubelet package was upgraded (the kubelet restarts once, with its new files). */
+const KUBELET_PACKAGE = "kubelet-package";
 
 /** kubelet-start's end, once `$joined` is set and the files are placed: the packaged drop-in, a restart when anything changed, the TLS bootstrap wait. */
 function kubeletStart(i: KubeletStartInput, kubeletFiles: string[]): string {

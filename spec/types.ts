@@ -62,6 +62,21 @@ export interface UpgradeSpec {
      * renewed. Default true.
      */
     renewCertificates?: boolean;
+    /**
+     * How many workers have their kubelet upgraded at once (cordoned, drained, upgraded, Ready,
+     * uncordoned), in the order of hosts. Control planes always go one at a time. Default 1.
+     */
+    maxUnavailable?: number;
+    /** How long `kubectl drain` may take per node before the upgrade stops, in seconds. Default 300. */
+    drainTimeoutSeconds?: number;
+    /**
+     * Drain with `kubectl drain --disable-eviction`: pods are deleted even where a
+     * PodDisruptionBudget would block their eviction. Default false (a drain blocked by a
+     * PodDisruptionBudget fails once drainTimeoutSeconds pass, naming the node).
+     */
+    disableEviction?: boolean;
+    /** How long an upgraded kubelet may take to report its new version and Ready, in seconds. Default 300. */
+    kubeletReadyTimeoutSeconds?: number;
 }
 
 export interface JoinSpec {

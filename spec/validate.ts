@@ -31,6 +31,9 @@ export const DEFAULTS = {
     readinessTimeoutSeconds: 240,
     encryptionProvider: "aescbc",
     kubeVipImageRepository: "ghcr.io/kube-vip",
+    maxUnavailable: 1,
+    drainTimeoutSeconds: 300,
+    kubeletReadyTimeoutSeconds: 300,
 } as const;
 
 export const LOAD_BALANCER_TYPES = ["haproxy", "kube-vip", "external", "none"] as const;
@@ -135,8 +138,14 @@ export function validateCluster(spec: ClusterSpec): ResolvedCluster {
     if (join !== undefined && !(isWhole(join) && join >= 0)) p.add("join.tlsBootstrapTimeoutSeconds", join, "a whole number of seconds, 0 or more (0: do not wait)");
     const cniManifest = checkCni(p, spec.cni, "cni", networking?.podSubnet);
     checkNodePreparation(p, spec.nodePreparation, "nodePreparation");
-    for (const k of ["etcdSnapshot", "renewCertificates"] as const) {
+    for (const k of ["etcdSnapshot", "renewCertificates", "disableEviction"] as const) {
         if (spec.upgrade?.[k] !== undefined && typeof spec.upgrade[k] !== "boolean") p.add(`upgrade.${k}`, spec.upgrade[k], "true or false");
+    }
+    const maxUnavailable = spec.upgrade?.maxUnavailable;
+    if (maxUnavailable !== undefined && !(isWhole(maxUnavailable) && maxUnavailable >= 1)) p.add("upgrade.maxUnavailable", maxUnavailable, "a whole number of workers, 1 or more");
+    for (const k of ["drainTimeoutSeconds", "kubeletReadyTimeoutSeconds"] as const) {
+        const v = spec.upgrade?.[k];
+        if (v !== undefined && !(isWhole(v) && v >= 1)) p.add(`upgrade.${k}`, v, "a whole number of seconds, 1 or more");
     }
 
     p.throwIfAny();

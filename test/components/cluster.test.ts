@@ -93,10 +93,13 @@ describe("Cluster under the mock runtime: kubeadm's order, read from the recorde
         expect(closure("c-workers-worker-1-join")).not.toContain("c-workers-worker-2-join");
     });
 
-    test("add-ons last; each control plane labelled once it is registered, through the cluster-admins binding", () => {
+    test("add-ons after every control plane (kubeadm's addon phase), not after the workers; each control plane labelled once it is registered, through the cluster-admins binding", () => {
         const addons = kube().filter(r => r.name.startsWith("c-addons-"));
         expect(addons.length).toBe(12);
-        for (const a of addons) waitsFor(a.name, "c-workers-worker-1-join", "c-workers-worker-2-join");
+        for (const a of addons) {
+            waitsFor(a.name, "c-control-plane-cp-3-upgraded", "c-objects-clusterrolebinding-kubeadm-cluster-admins");
+            expect([...closure(a.name)]).not.toContain("c-workers-worker-1-join");
+        }
         for (const cp of ["cp-1", "cp-2", "cp-3"]) waitsFor(`c-mark-control-plane-${cp}`, `c-control-plane-${cp}-register-lb-1`, "c-objects-clusterrolebinding-kubeadm-cluster-admins");
         expect(byName("c-mark-control-plane-cp-2").inputs.metadata).toEqual({
             name: "cp-2", labels: { "node-role.kubernetes.io/control-plane": "", "node.kubernetes.io/exclude-from-external-load-balancers": "" },

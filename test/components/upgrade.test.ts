@@ -4,14 +4,18 @@ import { haSpec, host } from "../support/fixtures";
 import { EngineState, MockRuntime, Registration, settle } from "../support/mocks";
 
 // Upgrades under the mock runtime. The runtimes share one state, as the engine's between runs: the
-// first deploys (pulumi up), the next ones are previews of a changed program (pulumi preview).
-const FACTS = 'facts {"hostname":"%s","caCertDirs":[],"resolvConf":""}';
+// first deploys (pulumi up), the next ones are previews of a changed program (pulumi preview), or an
+// up on a copy of the state. Each preflight reports its node joined, with the kubelet of `onHosts`.
+const FACTS = 'facts {"hostname":"%s","caCertDirs":[],"resolvConf":"","kubelet":"%k","joined":true}';
+let onHosts = "1.33.2";
 const state: EngineState = new Map();
 const answer = async (type: string, _inputs: Record<string, any>, name: string) => {
     if (type !== "command:remote:Command") return undefined;
     const node = /-((?:cp|worker)-\d)-preflight$/.exec(name)?.[1];
-    return { stdout: node ? FACTS.replace("%s", node) : "ok", stderr: "" };
+    return { stdout: node ? FACTS.replace("%s", node).replace("%k", onHosts) : "ok", stderr: "" };
 };
+/** The kubelets come from the nodePreparation installer (the user's command here); workers upgrade two at a time. */
+const INSTALLER = { nodePreparation: { installer: "command", command: "/opt/site/install-kubernetes" }, upgrade: { maxUnavailable: 2 } };
 
 const spec = (kubernetesVersion: string, overrides: Partial<ClusterSpec> = {}): ClusterSpec => haSpec({
     kubernetesVersion, etcd: { topology: "dedicated" },
@@ -19,12 +23,13 @@ const spec = (kubernetesVersion: string, overrides: Partial<ClusterSpec> = {}): 
         ...haSpec().hosts.filter(h => !h.roles.includes("worker")),
         ...[1, 2, 3, 4, 5].map(i => host(`worker-${i}`, `10.0.30.${20 + i}`, ["worker"])),
     ],
+    ...INSTALLER,
     ...overrides,
 });
 
 /** Runs the program to its end; the plan it computed, or the error it failed with. */
-async function run(runtime: MockRuntime, s: ClusterSpec): Promise<{ plan?: any; error?: Error; registrations: Registration[] }> {
-    await runtime.start({ preview: runtime !== deploy });
+async function run(runtime: MockRuntime, s: ClusterSpec, options: { up?: boolean } = {}): Promise<{ plan?: any; error?: Error; registrations: Registration[] }> {
+    await runtime.start({ preview: runtime !== deploy && !options.up });
     const c = new Cluster("c", s);
     const out = upgradePlanOf(c) as any;
     // A failed check rejects every promise of the Output (the program then fails, as a preview does); the test reads the value's.
@@ -52,7 +57,7 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
         const record = installed.find(r => r.name === "c-deployed-versions")!;
         expect(record.inputs.input).toEqual({ kubernetesVersion: "v1.33.2", etcd: "3.5.21-0", coredns: "v1.12.0" });
         const byUrn = new Map(installed.map(r => [r.urn, r.name]));
-        expect(record.dependsOn.map(u => byUrn.get(u))).toEqual(expect.arrayContaining(["c-addons-service-kube-system-kube-dns", "c-workers-worker-5-join", "c-control-plane-cp-3-upgraded"]));
+        expect(record.dependsOn.map(u => byUrn.get(u))).toEqual(expect.arrayContaining(["c-addons-service-kube-system-kube-dns", "c-workers-worker-5-join", "c-workers-uncordon-3", "c-control-plane-cp-3-kubelet"]));
     });
 
     test("a bump to the next minor: kubeadm's plan table, against the recorded versions", async () => {
@@ -75,6 +80,8 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
             // Each control plane: its preflight checks the skew against the kube-apiserver it runs; then out of
             // the load balancer, the new manifests, ready, back in.
             ...each(["cp-1", "cp-2", "cp-3"], ["c-control-plane-%-preflight", "c-control-plane-%-deregister-lb-1", "c-control-plane-%-install", "c-control-plane-%-ready", "c-control-plane-%-register-lb-1"]),
+            // Then each control plane's kubelet: drained, upgraded, uncordoned.
+            ...each(["cp-1", "cp-2", "cp-3"], ["c-control-plane-%-kubelet"]),
             // kubeadm upgrade's health checks and a snapshot first; then etcd 3.5 → 3.6, one member at a time, then the health gate.
             "c-upgrade-preflight", "c-etcd-snapshot", "c-etcd-etcd-1-install", "c-etcd-etcd-2-install", "c-etcd-etcd-3-install", "c-etcd-health",
             // 1.34's NodeLocalCRISocket: no more CRI-socket annotation.
@@ -83,9 +90,55 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
             "c-objects-configmap-kube-system-kubeadm-config", "c-objects-configmap-kube-system-kubelet-config",
             // The renewed admin.conf and super-admin.conf client certificates reach the API providers (updated, not replaced).
             "c-objects-admin", "c-objects-super-admin",
-            // The kubelets' config and flags.
-            ...each(["worker-1", "worker-2", "worker-3", "worker-4", "worker-5"], ["c-workers-%-join"]),
+            // The workers: node preparation (the installer's version) in the preflights; the kubelets' config, flags and
+            // packages in the joins, two at a time between the rollout steps that drain and uncordon them.
+            ...each(["worker-1", "worker-2", "worker-3", "worker-4", "worker-5"], ["c-workers-%-preflight", "c-workers-%-join"]),
+            "c-workers-drain-1", "c-workers-uncordon-1-drain-2", "c-workers-uncordon-2-drain-3", "c-workers-uncordon-3",
+            // The etcd hosts' preflights prepare them with the new version too.
+            "c-etcd-etcd-1-preflight", "c-etcd-etcd-2-preflight", "c-etcd-etcd-3-preflight",
         ].sort());
+    });
+
+    test("the recorded dependencies give kubeadm's order: control planes one at a time (each with its kubelet), the add-ons, then the workers two at a time", async () => {
+        onHosts = "1.33.2";
+        const { registrations, error } = await run(new MockRuntime(answer, new Map(state)), spec("v1.34.1"), { up: true });
+        expect(error).toBeUndefined();
+        const before = happensBefore(registrations);
+        const chain = [
+            "c-upgrade-preflight", "c-etcd-snapshot", "c-etcd-health",
+            ...["cp-1", "cp-2", "cp-3"].flatMap(n => [`c-control-plane-${n}-deregister-lb-1`, `c-control-plane-${n}-install`, `c-control-plane-${n}-ready`,
+                `c-control-plane-${n}-register-lb-1`, `c-control-plane-${n}-upgraded`, `c-control-plane-${n}-kubelet`]),
+            "c-workers-drain-1", "c-workers-worker-1-join", "c-workers-uncordon-1-drain-2", "c-workers-worker-3-join",
+            "c-workers-uncordon-2-drain-3", "c-workers-worker-5-join", "c-workers-uncordon-3", "c-deployed-versions",
+        ];
+        for (let i = 1; i < chain.length; i++) expect([chain[i - 1], chain[i], before(chain[i - 1], chain[i])]).toEqual([chain[i - 1], chain[i], true]);
+        // A batch is two workers at once, and the next batch waits for both.
+        for (const [a, b] of [["worker-1", "worker-2"], ["worker-3", "worker-4"]]) {
+            expect(before(`c-workers-${a}-join`, `c-workers-${b}-join`) || before(`c-workers-${b}-join`, `c-workers-${a}-join`)).toBe(false);
+        }
+        expect(before("c-workers-worker-2-join", "c-workers-uncordon-1-drain-2")).toBe(true);
+        expect(before("c-workers-worker-4-join", "c-workers-worker-5-join")).toBe(true);
+        // The add-ons follow the control planes, not the workers' kubelets.
+        expect(before("c-control-plane-cp-3-kubelet", "c-addons-daemonset-kube-system-kube-proxy")).toBe(true);
+        expect(before("c-workers-worker-1-join", "c-addons-daemonset-kube-system-kube-proxy")).toBe(false);
+        // What each rollout step does, in order.
+        const rollout = (n: string) => registrations.find(r => r.name === n)!.inputs.create as string;
+        expect(rollout("c-workers-uncordon-1-drain-2")).toContain("uncordon worker-1, worker-2; drain worker-3, worker-4");
+        expect(rollout("c-workers-uncordon-1-drain-2")).toMatch(/release_node worker-1\nrelease_node worker-2\ndrain_node worker-3\ndrain_node worker-4\n/);
+    });
+
+    test("a new cluster's workers join at once: the rollout steps order nothing while no joined kubelet is older", () => {
+        const before = happensBefore(installed);
+        expect(before("c-workers-worker-1-join", "c-workers-worker-5-join")).toBe(false);
+        expect(before("c-workers-drain-1", "c-workers-worker-1-join")).toBe(false);
+        expect(before("c-workers-uncordon-1-drain-2", "c-workers-worker-3-join")).toBe(false);
+    });
+
+    test("without an installer the kubelets are kept: no kubelet or rollout steps, and the plan says so", async () => {
+        const kept = await run(new MockRuntime(answer, new Map(state)), spec("v1.34.1", { nodePreparation: undefined }));
+        expect(kept.plan.table).toContain("kubelet                   worker-5   v1.33.2    v1.33.2 (kept)\n");
+        expect(kept.plan.table).toContain("kubelets are kept: without nodePreparation this program does not install packages");
+        expect(kept.registrations.map(r => r.name).filter(n => /-kubelet$|-(drain|uncordon)-\d/.test(n))).toEqual([]);
     });
 
     test("a day-2 flag change (apiServer.extraArgs) changes only the control planes, one at a time behind the load balancer, and kubeadm-config", async () => {
@@ -164,4 +217,28 @@ kubelet                   worker-2   v1.33.2    v1.34.1
 kubelet                   worker-3   v1.33.2    v1.34.1
 kubelet                   worker-4   v1.33.2    v1.34.1
 kubelet                   worker-5   v1.33.2    v1.34.1
+kubelets: control planes one at a time, then workers 2 at a time (upgrade.maxUnavailable): cordon, drain, upgrade, Ready, uncordon
 `;
+
+/** before(a, b): b waits for a, through the recorded dependencies (dependsOn) and parents. */
+function happensBefore(registrations: Registration[]): (a: string, b: string) => boolean {
+    const byName = new Map(registrations.map(r => [r.name, r]));
+    const byUrn = new Map(registrations.map(r => [r.urn, r]));
+    const memo = new Map<string, Set<string>>();
+    const ancestors = (name: string): Set<string> => {
+        if (memo.has(name)) return memo.get(name)!;
+        const out = new Set<string>();
+        memo.set(name, out);
+        for (const urn of byName.get(name)?.dependsOn ?? []) {
+            const dep = byUrn.get(urn);
+            if (!dep) continue;
+            out.add(dep.name);
+            for (const a of ancestors(dep.name)) out.add(a);
+        }
+        return out;
+    };
+    return (a, b) => {
+        if (!byName.has(a) || !byName.has(b)) throw new Error(`no registration named ${!byName.has(a) ? a : b}`);
+        return ancestors(b).has(a);
+    };
+}

@@ -12,7 +12,7 @@
 // /var/lib/lab/api/<namespace>/configmaps/<name>.json (GET /api/v1/namespaces/<ns>/configmaps/<name>),
 // encoded as the API server's Go encoder does (<, > and & escaped): kube-public's to anyone (as
 // kubeadm's RBAC lets system:anonymous read cluster-info), the others only with a bearer token listed
-// in /var/lib/lab/api/tokens (401 otherwise). /readyz also fails while the pod's image (LAB_IMAGE, from the
+// in /var/lib/lab/api/tokens (401 otherwise), and the Nodes, Pods and evictions of cluster-api.js. /readyz also fails while the pod's image (LAB_IMAGE, from the
 // lab kubelet) is listed in /var/lib/lab/unready-images: how a test makes an upgrade fail. Any other path: 404. A missing or unreadable file stops
 // it at start, with kube-apiserver's kind of message.
 "use strict";
@@ -125,9 +125,16 @@ function configMap(req, path) {
     return { code: 200, type: "application/json", body: goJson };
 }
 
+const clusterApi = require("./cluster-api");
+const bodyOf = req => new Promise(resolve => {
+    let body = "";
+    req.on("data", d => { body += d; });
+    req.on("end", () => resolve(body));
+});
+
 const server = https.createServer(tlsOptions(), async (req, res) => {
     const path = (req.url || "").split("?")[0];
-    const api = configMap(req, path);
+    const api = configMap(req, path) || clusterApi.handle(req.method, req.url || "", await bodyOf(req));
     if (api) {
         log(`${req.method} ${path} ${api.code}`);
         res.writeHead(api.code, { "Content-Type": api.type });
@@ -147,7 +154,7 @@ const server = https.createServer(tlsOptions(), async (req, res) => {
         }
     } else if (path !== "/livez" && path !== "/healthz") {
         status = 404;
-        body = "404 page not found (the lab's kube-apiserver stand-in serves /livez, /readyz and /healthz only)";
+        body = "404 page not found (the lab's kube-apiserver stand-in serves /livez, /readyz, /healthz, ConfigMaps a test placed, and cluster-api.js's paths only)";
     }
     log(`${req.method} ${path} ${status}`);
     res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8" });

@@ -267,7 +267,7 @@ function apiServerStandIn(args, c) {
     return {
         run: {
             bin: process.execPath, args: [path.join(__dirname, "apiserver-health.js"), ...translateLoopback(args, translated)], translated,
-            cwd: "/", env: { PATH: SYSTEM_PATH, HOSTNAME: NODE_NAME, LAB_LOCALHOST: LOCALHOST, LAB_IMAGE: String(c.image || "") }, grace: STOP_GRACE_MS,
+            cwd: "/", env: { PATH: SYSTEM_PATH, HOSTNAME: NODE_NAME, LAB_LOCALHOST: LOCALHOST, LAB_IMAGE: String(c.image || ""), LAB_CLUSTER_DIR: ENV.LAB_CLUSTER_DIR || "" }, grace: STOP_GRACE_MS,
             standIn: `kube-apiserver health endpoints (image ${c.image})`,
         },
     };
@@ -445,6 +445,39 @@ function loadConfig(file) {
     return cfg;
 }
 
+// --- the Node -----------------------------------------------------------------------------------
+// With a kubeconfig (--kubeconfig exists), the kubelet reports its Node to the lab's cluster store
+// (LAB_CLUSTER_DIR/nodes/<node>.status.json: its version and a heartbeat), which the kube-apiserver
+// stand-in serves as the Node's status. With LAB_TLS_BOOTSTRAP=1 and only --bootstrap-kubeconfig,
+// it writes --kubeconfig as a kubelet does once its CSR is approved (same server and CA; its client
+// certificate is not signed by the cluster CA: the lab runs no kube-controller-manager).
+const CLUSTER = ENV.LAB_CLUSTER_DIR || "";
+let lastReport = 0;
+function reportNode() {
+    if (!CLUSTER || Date.now() - lastReport < 2000) return;
+    lastReport = Date.now();
+    const kubeconfig = flag("kubeconfig");
+    const bootstrap = flag("bootstrap-kubeconfig");
+    if (!kubeconfig || kubeconfig === "true") return;
+    if (!fs.existsSync(kubeconfig) && ENV.LAB_TLS_BOOTSTRAP === "1" && bootstrap && fs.existsSync(bootstrap)) {
+        const b = fs.readFileSync(bootstrap, "utf8");
+        const server = (/server: (\S+)/.exec(b) || [])[1];
+        const ca = (/certificate-authority-data: (\S+)/.exec(b) || [])[1];
+        if (server && ca) {
+            const pem = "/var/lib/kubelet/pki/kubelet-client-current.pem";
+            const tmp = `${kubeconfig}.${process.pid}.tmp`;
+            fs.writeFileSync(tmp, `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: ${ca}\n    server: ${server}\n  name: default-cluster\ncontexts:\n- context:\n    cluster: default-cluster\n    namespace: default\n    user: default-auth\n  name: default-context\ncurrent-context: default-context\npreferences: {}\nusers:\n- name: default-auth\n  user:\n    client-certificate: ${pem}\n    client-key: ${pem}\n`, { mode: 0o600 });
+            fs.renameSync(tmp, kubeconfig);
+            log("I", `TLS bootstrap (lab): wrote ${kubeconfig} for ${server}`);
+        }
+    }
+    if (!fs.existsSync(kubeconfig)) return;
+    safe(() => {
+        fs.mkdirSync(path.join(CLUSTER, "nodes"), { recursive: true });
+        writeJson(path.join(CLUSTER, "nodes", `${NODE_NAME}.status.json`), { kubeletVersion: `v${VERSION}`, heartbeat: new Date().toISOString(), address: ENV.LAB_ADDRESS || "" });
+    });
+}
+
 async function main() {
     fs.mkdirSync(PODS, { recursive: true });
     const info = { pid: process.pid, args: argv, version: VERSION, node: NODE_NAME, localhost: LOCALHOST || undefined, startedAt: new Date().toISOString() };
@@ -488,6 +521,7 @@ async function main() {
     while (!stopping) {
         try {
             await tick(staticPodPath);
+            reportNode();
         } catch (e) {
             log("E", `sync failed: ${e && e.stack || e}`);
         }

@@ -69,6 +69,8 @@ export interface LabOptions {
     criSocket?: string | false;
     /** How long to wait for each sshd (default 15 s). */
     timeoutMs?: number;
+    /** The kubelet stand-in writes --kubeconfig from --bootstrap-kubeconfig, as a kubelet whose CSR was approved (default false). */
+    tlsBootstrap?: boolean;
 }
 
 export interface ExecResult { code: number; stdout: string; stderr: string }
@@ -310,6 +312,11 @@ export class Lab {
         return lab;
     }
 
+    /** The cluster's API objects the stand-ins share (Nodes, Pods, PodDisruptionBudgets): the same directory on every host. */
+    get clusterDir(): string {
+        return path.join(this.stateDir, "cluster");
+    }
+
     private host(name: string): HostState {
         const h = this.byName.get(name);
         if (!h) throw new Error(`no lab host named ${name} (hosts: ${[...this.byName.keys()].join(", ")})`);
@@ -319,6 +326,7 @@ export class Lab {
     private async prepareHost(h: HostState, opts: LabOptions): Promise<void> {
         const { dir, spec } = h;
         for (const p of BOUND_PATHS) fs.mkdirSync(path.join(dir, "fs", p), { recursive: true });
+        fs.mkdirSync(this.clusterDir, { recursive: true });
         fs.chmodSync(path.join(dir, "fs", "tmp"), 0o1777);
         fs.chmodSync(path.join(dir, "fs", "root"), 0o700);
         fs.chmodSync(path.join(dir, "fs", "var/lib/etcd"), 0o700);
@@ -331,6 +339,8 @@ export class Lab {
             `LAB_DIR=${LAB_DIR}`,
             `LAB_NODE=${process.execPath}`,
             `LAB_KUBELET_VERSION=${(opts.kubeletVersion ?? "1.33.2").replace(/^v/, "")}`,
+            `LAB_CLUSTER_DIR=${this.clusterDir}`,
+            `LAB_TLS_BOOTSTRAP=${opts.tlsBootstrap ? 1 : 0}`,
             "",
         ].join("\n"));
         if (opts.kubeletPackage !== false) {

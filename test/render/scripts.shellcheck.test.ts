@@ -4,6 +4,7 @@ import {
     ROLLED_BACK_PREFIX, upgradePreflightScript, upgradeVerdictScript, workerPreflightScript,
 } from "../../render/control-plane-scripts";
 import { nodePreparationScript } from "../../render/node-preparation";
+import { controlPlaneKubeletScript, workerRolloutScript } from "../../render/kubelet-upgrade";
 import { discoveryJoinScript, workerJoinScript } from "../../render/worker";
 import { etcdHealthScript, etcdInstallScript, etcdPreflightScript, etcdSnapshotScript } from "../../render/etcd-scripts";
 import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript, leftAsItWas } from "../../render/load-balancer-scripts";
@@ -56,6 +57,11 @@ const scripts: [string, string][] = [
     ["worker preflight (a cluster known by its CA hash)", workerPreflightScript({ ...ctx, node, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "", caCertHashes: [`sha256:${"a".repeat(64)}`], swapTolerated: false, ignore: [] })],
     ["worker join by token discovery (1.33, waits)", discoveryJoinScript({ ...ctx, node: { ...node, roles: ["worker"], ssh: {} }, version: "v1.33.2", minor: "1.33", minimumKubeletVersion: "v1.30.0", certificatesDir: pki, endpoint: "k8s-api:6443", caCertHashes: [`sha256:${"a".repeat(64)}`, `sha256:${"b".repeat(64)}`], files: files.filter(f => !f.secret), kubeadmDropIn: "[Service]\n", ignore: [], tlsBootstrapTimeoutSeconds: 300, discoveryTimeoutSeconds: 300 })],
     ["worker join by token discovery (1.34, no wait)", discoveryJoinScript({ ...ctx, node: { ...v6, roles: ["worker"], ssh: {} }, version: "v1.34.1", minor: "1.34", minimumKubeletVersion: "v1.31.0", certificatesDir: pki, endpoint: "[fd00::1]:6443", caCertHashes: [`sha256:${"a".repeat(64)}`], files: [], kubeadmDropIn: "[Service]\n", ignore: ["all"], tlsBootstrapTimeoutSeconds: 0, discoveryTimeoutSeconds: 10 })],
+    ["worker join (upgrades a joined node's kubelet with apt)", workerJoinScript({ ...ctx, node: { ...node, roles: ["worker"], ssh: {} }, version: "v1.34.1", minor: "1.34", minimumKubeletVersion: "v1.31.0", certificatesDir: pki, endpoint: "k8s-api:6443", files, kubeadmDropIn: "[Service]\n", ignore: [], tlsBootstrapTimeoutSeconds: 0, kubeletInstaller: { installer: "apt" } })],
+    ["control-plane kubelet upgrade (dnf)", controlPlaneKubeletScript({ ...ctx, node: "cp-1", installer: { installer: "dnf" }, version: "v1.34.1", drainTimeoutSeconds: 300, disableEviction: false, kubeletReadyTimeoutSeconds: 300 })],
+    ["control-plane kubelet upgrade (command, eviction disabled)", controlPlaneKubeletScript({ ...ctx, node: "cp-1", installer: { installer: "command", command: "install-k8s \"$KUBERNETES_VERSION\"" }, version: "v1.34.1", drainTimeoutSeconds: 60, disableEviction: true, kubeletReadyTimeoutSeconds: 60 })],
+    ["workers' rollout (release and drain)", workerRolloutScript({ ...ctx, version: "v1.34.1", drainTimeoutSeconds: 300, disableEviction: false, kubeletReadyTimeoutSeconds: 300, release: ["worker-1", "worker-2"], drain: ["worker-3"] })],
+    ["workers' rollout (first drain)", workerRolloutScript({ ...ctx, version: "v1.34.1", drainTimeoutSeconds: 300, disableEviction: true, kubeletReadyTimeoutSeconds: 300, release: [], drain: ["worker-1"] })],
     ["upgrade preflight", upgradePreflightScript({ ...ctx, controlPlanes: [node, v6], bindPort: 6443, certificatesDir: pki, etcdMembers: [node, v6], before: "v1.34.1-etcd-3.6.4-0" })],
     ["upgrade preflight (external etcd)", upgradePreflightScript({ ...ctx, controlPlanes: [node], bindPort: 6443, certificatesDir: pki, etcdMembers: [], before: "v1.34.1" })],
     ["etcd snapshot", etcdSnapshotScript({ ...ctx, member: node, certificatesDir: pki, dataDir: "/var/lib/etcd", before: "v1.34.1-etcd-3.6.4-0", timeoutSeconds: 900 })],

@@ -1,0 +1,153 @@
+import { NodePreparationSpec } from "../spec/types";
+import { installerScript } from "./node-preparation";
+import { ScriptContext, scriptHeader, shellWord } from "./scripts";
+
+// The kubelet's part of an upgrade, as kubeadm's upgrade guide: once the control planes run the new
+// version, each node in turn is cordoned and drained, its kubelet and kubectl packages are upgraded,
+// the kubelet restarts, and once its Node reports the new version (and Ready, if it was) it is
+// uncordoned. kubectl drains with the control plane's admin.conf; the packages come from the
+// cluster's nodePreparation installer.
+
+export const ADMIN_CONF = "/etc/kubernetes/admin.conf";
+/** The Node annotation that records a drain this upgrade made: "<version> ready=<Ready status> cordoned=<was unschedulable>". */
+export const DRAIN_ANNOTATION = "pulumi-kubeadm.io/upgrade-drain";
+/** Lines the rollout prints as it goes (`<prefix><event> <node> <UTC time>`), read back into the upgrade's timeline. */
+export const TIMELINE_PREFIX = "timeline ";
+
+export interface DrainOptions {
+    /** The version the kubelets go to, e.g. "v1.34.1". */
+    version: string;
+    drainTimeoutSeconds: number;
+    /** kubectl drain --disable-eviction: delete pods even where a PodDisruptionBudget forbids their eviction. */
+    disableEviction: boolean;
+    kubeletReadyTimeoutSeconds: number;
+}
+
+/** Bash functions over the Node objects, with admin.conf: node_state, drain_node, release_node. */
+function drainFunctions(o: DrainOptions): string {
+    const jsonpath = `{.status.nodeInfo.kubeletVersion}|{.spec.unschedulable}|{.status.conditions[?(@.type=="Ready")].status}|{.metadata.annotations.${DRAIN_ANNOTATION.replace(/\./g, "\\.")}}`;
+    return `TARGET=${shellWord(o.version)}
+ANNOTATION=${shellWord(DRAIN_ANNOTATION)}
+command -v kubectl >/dev/null 2>&1 || fail "kubectl is not installed on $HOST; draining nodes needs it with ${ADMIN_CONF} (nodePreparation installs it)"
+[ -f ${ADMIN_CONF} ] || fail "no ${ADMIN_CONF} on $HOST: this control plane has not been installed by this program"
+kc() { kubectl --kubeconfig=${ADMIN_CONF} --request-timeout=30s "$@"; }
+at() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
+# node_state NODE: "kubeletVersion|unschedulable|Ready status|drain annotation", or "absent" when there is no such Node.
+node_state() {
+    local out
+    if ! out=$(kc get node "$1" -o ${shellWord(`jsonpath=${jsonpath}`)} 2>&1); then
+        case "$out" in *NotFound*|*"not found"*) echo absent; return 0 ;; esac
+        fail "cannot read Node $1 with ${ADMIN_CONF}: $out"
+    fi
+    printf '%s\\n' "$out"
+}
+# drain_node NODE: cordon and drain a Node whose kubelet is not at TARGET, recording what it was before.
+drain_node() {
+    local node=$1 version unschedulable ready mark out
+    IFS='|' read -r version unschedulable ready mark <<< "$(node_state "$node")"
+    if [ "$version" = absent ]; then echo "[drain] $node: no Node yet: nothing to drain"; return 0; fi
+    if [ -z "$mark" ] && [ "$version" = "$TARGET" ]; then echo "[drain] $node: kubelet already $TARGET"; return 0; fi
+    if [ -z "$mark" ]; then
+        kc annotate --overwrite node "$node" "$ANNOTATION=$TARGET ready=\${ready:-Unknown} cordoned=\${unschedulable:-false}" >/dev/null \\
+            || fail "could not annotate Node $node before draining it"
+    fi
+    echo "[drain] $node: cordon and drain (kubelet $version, to $TARGET)"
+    if ! out=$(kc drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout=${o.drainTimeoutSeconds}s${o.disableEviction ? " --disable-eviction" : ""} 2>&1); then
+        fail "kubectl drain $node did not finish within ${o.drainTimeoutSeconds}s; the node stays cordoned and nothing else was changed. kubectl said: $(printf '%s' "$out" | tail -n 5 | tr '\\n' ' ')${o.disableEviction ? "" : "— a pod whose PodDisruptionBudget allows no disruption cannot be evicted: scale its workload up or relax the budget, or set upgrade.disableEviction to delete such pods,"} or raise upgrade.drainTimeoutSeconds; then pulumi up again"
+    fi
+    printf '%s\\n' "$out" | sed 's/^/    /'
+    echo "${TIMELINE_PREFIX}drained $node $(at)"
+}
+# release_node NODE: once a Node this upgrade drained runs its kubelet at TARGET (and is Ready, if it was), uncordon it (unless it was cordoned before).
+release_node() {
+    local node=$1 version unschedulable ready mark was_ready was_cordoned deadline
+    IFS='|' read -r version unschedulable ready mark <<< "$(node_state "$node")"
+    if [ "$version" = absent ] || [ -z "$mark" ]; then echo "[uncordon] $node: not drained by an upgrade: left as it is"; return 0; fi
+    was_ready=$(printf '%s' "$mark" | sed -n 's/.*ready=\\([A-Za-z]*\\).*/\\1/p')
+    was_cordoned=$(printf '%s' "$mark" | sed -n 's/.*cordoned=\\([a-z]*\\).*/\\1/p')
+    deadline=$(( $(date +%s) + ${o.kubeletReadyTimeoutSeconds} ))
+    until [ "$version" = "$TARGET" ] && { [ "$was_ready" != True ] || [ "$ready" = True ]; }; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            fail "Node $node reports kubelet \${version:-none} and Ready \${ready:-Unknown} after ${o.kubeletReadyTimeoutSeconds}s; expected $TARGET$([ "$was_ready" = True ] && echo " and Ready, as before the drain"). It stays cordoned: see journalctl -u kubelet on $node, fix it, then pulumi up again (or kubectl uncordon $node)"
+        fi
+        sleep 2
+        IFS='|' read -r version unschedulable ready mark <<< "$(node_state "$node")"
+    done
+    if [ "$was_cordoned" != true ]; then
+        kc uncordon "$node" >/dev/null || fail "could not uncordon Node $node"
+    fi
+    kc annotate node "$node" "$ANNOTATION-" >/dev/null || fail "could not remove the annotation $ANNOTATION from Node $node"
+    echo "[uncordon] $node: kubelet $version, Ready \${ready:-Unknown}$([ "$was_cordoned" = true ] && echo "; left cordoned, as it was before the upgrade" || echo "; uncordoned")"
+    echo "${TIMELINE_PREFIX}uncordoned $node $(at)"
+}
+`;
+}
+
+/**
+ * The kubelet and kubectl packages at `version` through the installer on a node whose kubelet is
+ * older, then (with `restart`) a restart of the kubelet. Sets `kubelet_upgraded=true` when it upgraded.
+ */
+export function kubeletPackageUpgrade(installer: NodePreparationSpec, version: string, restart = true): string {
+    const full = version.replace(/^v/, "");
+    return `kubelet_upgraded=false
+kubelet_have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
+if [ "$kubelet_have" != ${shellWord(full)} ]; then
+    echo "[upgrade] kubelet and kubectl \${kubelet_have:-none} → ${full} (${installer.installer})"
+${installerScript(installer, version, false)}    kubelet_have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
+    [ "$kubelet_have" = ${shellWord(full)} ] || fail "the ${installer.installer} installer ran, but kubelet --version says \${kubelet_have:-nothing}, not ${full}; check the installer on $HOST"
+${restart ? `    systemctl daemon-reload || fail "systemctl daemon-reload failed"
+    systemctl restart kubelet || fail "could not restart kubelet ${full}; see: journalctl -u kubelet"
+` : ""}    kubelet_upgraded=true
+    echo "${TIMELINE_PREFIX}kubelet-upgraded $HOST $(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)"
+fi
+`;
+}
+
+export interface ControlPlaneKubeletInput extends ScriptContext, DrainOptions {
+    node: string;
+    installer: NodePreparationSpec;
+}
+
+/**
+ * A control plane's kubelet, after its static pods run the new version: if its kubelet is older,
+ * drain the node (with its own admin.conf), upgrade the packages, restart the kubelet, wait for the
+ * Node's new version and Ready, uncordon. A kubelet already at the version: nothing is touched
+ * (a new cluster's control planes pass here without reaching the API).
+ */
+export function controlPlaneKubeletScript(i: ControlPlaneKubeletInput): string {
+    const full = i.version.replace(/^v/, "");
+    return scriptHeader(i) + `have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
+if [ "$have" = ${shellWord(full)} ]; then
+    echo "kubelet already ${i.version} on $HOST"
+    exit 0
+fi
+` + drainFunctions(i) + `drain_node ${shellWord(i.node)}
+` + kubeletPackageUpgrade(i.installer, i.version) + `if [ "$kubelet_upgraded" = true ]; then echo "kubelet and kubectl upgraded to ${full} on $HOST"; fi
+release_node ${shellWord(i.node)}
+`;
+}
+
+export interface WorkerRolloutInput extends ScriptContext, DrainOptions {
+    /** The batch whose kubelets were just upgraded: each is uncordoned once at the version. */
+    release: string[];
+    /** The next batch: each is cordoned and drained before its kubelet is upgraded. */
+    drain: string[];
+}
+
+/**
+ * One step of the workers' rolling kubelet upgrade, on the first control plane: the previous batch
+ * released, the next one drained, so never more than one batch (upgrade.maxUnavailable) is out.
+ */
+export function workerRolloutScript(i: WorkerRolloutInput): string {
+    return scriptHeader(i) + `# workers' kubelets to ${i.version}: uncordon ${i.release.join(", ") || "none"}; drain ${i.drain.join(", ") || "none"}
+` + drainFunctions(i)
+        + i.release.map(n => `release_node ${shellWord(n)}\n`).join("")
+        + i.drain.map(n => `drain_node ${shellWord(n)}\n`).join("");
+}
+
+/** The workers in batches of maxUnavailable, in the order of hosts. */
+export function workerBatches<T>(workers: T[], maxUnavailable: number): T[][] {
+    const batches: T[][] = [];
+    for (let i = 0; i < workers.length; i += maxUnavailable) batches.push(workers.slice(i, i + maxUnavailable));
+    return batches;
+}
