@@ -53,7 +53,11 @@ drain_node() {
     fi
     echo "[drain] $node: cordon and drain (kubelet $version, to $TARGET)"
     if ! out=$(kc drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout=${o.drainTimeoutSeconds}s${o.disableEviction ? " --disable-eviction" : ""} 2>&1); then
-        fail "kubectl drain $node did not finish within ${o.drainTimeoutSeconds}s; the node stays cordoned and nothing else was changed. kubectl said: $(printf '%s' "$out" | tail -n 5 | tr '\\n' ' ')${o.disableEviction ? "" : "— a pod whose PodDisruptionBudget allows no disruption cannot be evicted: scale its workload up or relax the budget, or set upgrade.disableEviction to delete such pods,"} or raise upgrade.drainTimeoutSeconds; then pulumi up again"
+        why="kubectl said: $(printf '%s' "$out" | tail -n 3 | tr '\\n' ' ')"
+        if printf '%s' "$out" | grep -q "disruption budget"; then
+            why="a PodDisruptionBudget allows no disruption of $(printf '%s' "$out" | grep -o 'evicting pods/[^ ]* -n "[^"]*"' | sort -u | sed 's/^evicting //' | tr '\\n' ' ')(kubectl: Cannot evict pod as it would violate the pod's disruption budget): scale its workload up or relax the budget${o.disableEviction ? "" : ", or set upgrade.disableEviction to delete such pods"}"
+        fi
+        fail "kubectl drain $node did not finish within ${o.drainTimeoutSeconds}s: $why. The node stays cordoned and nothing else was changed; fix it or raise upgrade.drainTimeoutSeconds, then pulumi up again"
     fi
     printf '%s\\n' "$out" | sed 's/^/    /'
     echo "${TIMELINE_PREFIX}drained $node $(at)"

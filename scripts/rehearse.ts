@@ -15,6 +15,7 @@ import * as tls from "node:tls";
 import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { HAPROXY_BACKEND } from "../render/haproxy";
+import { TIMELINE_PREFIX } from "../render/kubelet-upgrade";
 import { resolveVersion } from "../render/versions";
 import { haproxyBackends, Lab, labHosts } from "../test/lab/lab";
 import { CommandRun, LabCommandRunner } from "../test/lab/runtime";
@@ -82,8 +83,11 @@ function labConfig(lab: Lab, hosts: { name: string; address: string }[], kuberne
             ignorePreflightErrors: LAB_SKIPS,
             apiServer: { readinessTimeoutSeconds: 60 },
             loadBalancer: { bindAddress: lb.address },
-            // Nothing here answers a kubelet's CSR (no kube-apiserver binary): joins do not wait for it.
-            join: { tlsBootstrapTimeoutSeconds: 0 },
+            // The lab kubelet writes its kubelet.conf itself (nothing here signs CSRs), as a kubelet whose CSR was approved.
+            join: { tlsBootstrapTimeoutSeconds: 60 },
+            // The installer: the lab kubelet runs the version its lab.env names (apt-get install kubelet=… on a real host).
+            nodePreparation: { installer: "command", command: LAB_INSTALLER },
+            upgrade: { maxUnavailable: 1, kubeletReadyTimeoutSeconds: 60 },
         },
     };
     const project = pulumi.getProject();
@@ -92,6 +96,8 @@ function labConfig(lab: Lab, hosts: { name: string; address: string }[], kuberne
         secrets: [`${project}:sshPrivateKey`],
     };
 }
+
+const LAB_INSTALLER = 'sed -i "s/^LAB_KUBELET_VERSION=.*/LAB_KUBELET_VERSION=$KUBERNETES_VERSION/" /var/lib/lab/lab.env';
 
 /** Until the program has registered everything and no step is running (or one failed). */
 async function finished(runtime: MockRuntime, runner: LabCommandRunner): Promise<void> {
@@ -124,6 +130,8 @@ const EVENTS: [RegExp, string][] = [
     [/-deregister-/, "deregistered"], [/^.*-etcd-.*-install$/, "etcd member changed"], [/-workers-.*-join$/, "kubelet config written"],
     [/-install$/, "manifests written"], [/-ready$/, "ready"], [/-register-/, "re-registered"], [/-upgraded$/, "upgraded"], [/-health$/, "etcd healthy"],
 ];
+/** The events a kubelet step prints as it goes ("timeline drained worker-1 <time>"), by their word there. */
+const PRINTED: Record<string, string> = { "drained": "drained", "kubelet-upgraded": "kubelet upgraded", "uncordoned": "uncordoned" };
 
 /**
  * The upgrade's steps as events with the time each ended, in order. `host` is the node an event is
@@ -136,6 +144,10 @@ function timeline(runs: CommandRun[], hosts: { name: string; address: string }[]
             const on = hosts.find(h => h.address === r.host)?.name ?? r.host;
             return { end: r.startedAt + r.durationMs, host: named(r.name) ?? on, on, event: event!, step: r.name };
         })
+        .concat(runs.filter(r => r.exitCode === 0).flatMap(r => r.stdout.split("\n").filter(l => l.startsWith(TIMELINE_PREFIX)).map(l => {
+            const [event, node, at] = l.slice(TIMELINE_PREFIX.length).split(" ");
+            return { end: Date.parse(at), host: node, on: hosts.find(h => h.address === r.host)?.name ?? r.host, event: PRINTED[event] ?? event, step: r.name };
+        })))
         .sort((a, b) => a.end - b.end)
         .map(e => ({ at: new Date(e.end).toISOString(), host: e.host, on: e.on, event: e.event, step: e.step }));
 }
@@ -193,7 +205,7 @@ async function main(): Promise<number> {
     const started = Date.now();
     try {
         const from = o.upgradeTo ? o.from ?? DEFAULT_VERSION : undefined;
-        lab = await Lab.start(hosts, from ? { kubeletVersion: from } : {});
+        lab = await Lab.start(hosts, { tlsBootstrap: true, ...(from ? { kubeletVersion: from } : {}) });
         const runner = new LabCommandRunner(lab);
         useTypeScriptPrograms(path.join(ROOT, ".tools/index.js"));
         // The engine's state between the two runs: the same keys and certificates, the recorded versions.

@@ -115,7 +115,8 @@ function handle(method, url, body) {
             try { patch = JSON.parse(body); } catch { return status(400, "BadRequest", "the patch is not JSON"); }
             const file = path.join(DIR, "nodes", `${name}.json`);
             const stored = read(file) || {};
-            const next = mergePatch({ metadata: stored.metadata || {}, spec: stored.spec || {} }, { metadata: patch.metadata, spec: patch.spec });
+            const allowed = Object.fromEntries(["metadata", "spec"].filter(k => patch && k in patch).map(k => [k, patch[k]]));
+            const next = mergePatch({ metadata: stored.metadata || {}, spec: stored.spec || {} }, allowed);
             write(file, { metadata: next.metadata || {}, spec: next.spec || {} });
             record({ verb: "patch", node: name, patch });
             return json(200, node(name));

@@ -449,8 +449,9 @@ function loadConfig(file) {
 // With a kubeconfig (--kubeconfig exists), the kubelet reports its Node to the lab's cluster store
 // (LAB_CLUSTER_DIR/nodes/<node>.status.json: its version and a heartbeat), which the kube-apiserver
 // stand-in serves as the Node's status. With LAB_TLS_BOOTSTRAP=1 and only --bootstrap-kubeconfig,
-// it writes --kubeconfig as a kubelet does once its CSR is approved (same server and CA; its client
-// certificate is not signed by the cluster CA: the lab runs no kube-controller-manager).
+// it writes --kubeconfig as a kubelet does once its CSR is approved (same server and CA), with its
+// key and certificate in /var/lib/kubelet/pki/kubelet-client-current.pem (self-signed: the lab runs
+// no kube-controller-manager to sign it).
 const CLUSTER = ENV.LAB_CLUSTER_DIR || "";
 let lastReport = 0;
 function reportNode() {
@@ -464,7 +465,16 @@ function reportNode() {
         const server = (/server: (\S+)/.exec(b) || [])[1];
         const ca = (/certificate-authority-data: (\S+)/.exec(b) || [])[1];
         if (server && ca) {
-            const pem = "/var/lib/kubelet/pki/kubelet-client-current.pem";
+            const certDir = flag("cert-dir");
+            const pem = path.join(certDir && certDir !== "true" ? certDir : "/var/lib/kubelet/pki", "kubelet-client-current.pem");
+            // The kubelet's own key and a certificate for system:node:<name> (self-signed here: nothing in the lab signs CSRs).
+            fs.mkdirSync(path.dirname(pem), { recursive: true, mode: 0o755 });
+            const made = cp.spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "365",
+                "-subj", `/O=system:nodes/CN=system:node:${NODE_NAME}`, "-keyout", `${pem}.key.tmp`, "-out", `${pem}.crt.tmp`], { encoding: "utf8" });
+            if (made.status !== 0) { log("E", `TLS bootstrap (lab): openssl failed: ${made.stderr}`); return; }
+            fs.writeFileSync(`${pem}.tmp`, fs.readFileSync(`${pem}.crt.tmp`, "utf8") + fs.readFileSync(`${pem}.key.tmp`, "utf8"), { mode: 0o600 });
+            for (const f of [`${pem}.crt.tmp`, `${pem}.key.tmp`]) fs.rmSync(f, { force: true });
+            fs.renameSync(`${pem}.tmp`, pem);
             const tmp = `${kubeconfig}.${process.pid}.tmp`;
             fs.writeFileSync(tmp, `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: ${ca}\n    server: ${server}\n  name: default-cluster\ncontexts:\n- context:\n    cluster: default-cluster\n    namespace: default\n    user: default-auth\n  name: default-context\ncurrent-context: default-context\npreferences: {}\nusers:\n- name: default-auth\n  user:\n    client-certificate: ${pem}\n    client-key: ${pem}\n`, { mode: 0o600 });
             fs.renameSync(tmp, kubeconfig);

@@ -27,7 +27,8 @@ describe("npm run rehearse -- --workers 1 --keep DIR", () => {
         expect(out).toContain("etcd: healthy, members etcd-1, etcd-2, etcd-3");
         expect(out).toContain("load balancer (lb-1, apiserverbackend): cp-1 UP, cp-2 UP, cp-3 UP");
         expect(out.match(/^serving certificate cp-\d: verified \(CN=kube-apiserver/gm)).toHaveLength(3);
-        expect(out).toMatch(/rehearse: 30 steps on 8 hosts succeeded/);
+        // 4 steps per control plane (preflight, install, ready, upgraded) plus its kubelet step; the workers' rollout steps.
+        expect(out).toMatch(/rehearse: 35 steps on 8 hosts succeeded/);
     });
 
     test("leaves each host's files under DIR/<node>/ mirroring their paths, and the report", () => {
@@ -35,12 +36,14 @@ describe("npm run rehearse -- --workers 1 --keep DIR", () => {
         const verify = spawnSync("openssl", ["verify", "-CAfile", ca, path.join(keep, "cp-2/etc/kubernetes/pki/apiserver.crt")], { encoding: "utf8" });
         expect(verify.stdout.trim()).toMatch(/: OK$/);
         expect((fs.statSync(path.join(keep, "cp-1/etc/kubernetes/pki/ca.key")).mode & 0o777).toString(8)).toBe("600");
-        expect(fs.existsSync(path.join(keep, "worker-1/etc/kubernetes/bootstrap-kubelet.conf"))).toBe(true);
+        // The lab kubelet completed its TLS bootstrap, so the join removed bootstrap-kubelet.conf, as kubeadm does.
+        expect(fs.existsSync(path.join(keep, "worker-1/etc/kubernetes/kubelet.conf"))).toBe(true);
+        expect(fs.existsSync(path.join(keep, "worker-1/etc/kubernetes/bootstrap-kubelet.conf"))).toBe(false);
         expect(fs.readFileSync(path.join(keep, "lb-1/etc/haproxy/haproxy.cfg"), "utf8")).toMatch(/server cp-3 /);
         const report = JSON.parse(fs.readFileSync(path.join(keep, "report.json"), "utf8"));
         expect(report.failed).toEqual([]);
         expect(report.health.etcd).toMatchObject({ healthy: true, members: ["etcd-1", "etcd-2", "etcd-3"] });
-        expect(report.hosts["cp-2"].steps.map((s: any) => s.step)).toEqual(["ha-control-plane-cp-2-preflight", "ha-control-plane-cp-2-install", "ha-control-plane-cp-2-ready", "ha-control-plane-cp-2-upgraded"]);
+        expect(report.hosts["cp-2"].steps.map((s: any) => s.step)).toEqual(["ha-control-plane-cp-2-preflight", "ha-control-plane-cp-2-install", "ha-control-plane-cp-2-ready", "ha-control-plane-cp-2-upgraded", "ha-control-plane-cp-2-kubelet"]);
         expect(report.hosts["cp-2"].files).toContain("/etc/kubernetes/manifests/kube-apiserver.yaml");
     });
 
@@ -53,12 +56,12 @@ describe("npm run rehearse -- --workers 1 --keep DIR", () => {
     });
 });
 
-describe("npm run rehearse -- --workers 0 --from v1.32.8 --upgrade-to v1.33.2 --keep DIR", () => {
+describe("npm run rehearse -- --workers 2 --from v1.32.8 --upgrade-to v1.33.2 --keep DIR", () => {
     let dir: string;
     let upgrade: ReturnType<typeof spawnSync>;
     beforeAll(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "rehearse-upgrade-"));
-        upgrade = spawnSync(process.execPath, [".tools/scripts/rehearse.js", "--workers", "0", "--from", "v1.32.8", "--upgrade-to", "v1.33.2", "--keep", dir], { cwd: ROOT, encoding: "utf8", timeout: 400_000 });
+        upgrade = spawnSync(process.execPath, [".tools/scripts/rehearse.js", "--workers", "2", "--from", "v1.32.8", "--upgrade-to", "v1.33.2", "--keep", dir], { cwd: ROOT, encoding: "utf8", timeout: 400_000 });
     }, 420_000);
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -81,6 +84,14 @@ describe("npm run rehearse -- --workers 0 --from v1.32.8 --upgrade-to v1.33.2 --
         }
         expect(at("cp-1", "re-registered")).toBeLessThan(at("cp-2", "deregistered"));
         expect(at("cp-2", "re-registered")).toBeLessThan(at("cp-3", "deregistered"));
+        // Each control plane's kubelet after its static pods, before the next control plane; then the workers one at a time.
+        for (const [cp, next] of [["cp-1", "cp-2"], ["cp-2", "cp-3"]]) {
+            expect([cp, at(cp, "re-registered") < at(cp, "drained"), at(cp, "drained") < at(cp, "kubelet upgraded"), at(cp, "kubelet upgraded") < at(cp, "uncordoned"), at(cp, "uncordoned") < at(next, "deregistered")]).toEqual([cp, true, true, true, true]);
+        }
+        expect(at("cp-3", "uncordoned")).toBeLessThan(at("worker-1", "drained"));
+        for (const w of ["worker-1", "worker-2"]) expect([w, at(w, "drained") < at(w, "kubelet upgraded"), at(w, "kubelet upgraded") < at(w, "uncordoned")]).toEqual([w, true, true]);
+        expect(at("worker-1", "uncordoned")).toBeLessThan(at("worker-2", "drained"));
+        expect(out).toMatch(/^ {2}\S+Z {2}worker-2 {3}kubelet upgraded$/m);
         for (const cp of ["cp-1", "cp-2", "cp-3"]) expect(fs.readFileSync(path.join(dir, cp, "etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8")).toContain("image: registry.k8s.io/kube-apiserver:v1.33.2");
         expect(out).toContain("load balancer (lb-1, apiserverbackend): cp-1 UP, cp-2 UP, cp-3 UP");
         expect(out).toContain("etcd: healthy, members etcd-1, etcd-2, etcd-3");
