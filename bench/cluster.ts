@@ -1,14 +1,16 @@
 // `npm run bench`: program-evaluation time and peak memory of a Cluster under Pulumi's mock
 // runtime, for 3 control planes (3 etcd hosts, 1 load balancer) and 10, 100 and 1,000 workers,
-// and the number of Pulumi resources per worker and per control plane. Each size runs in its own
-// process (the mock runtime is process-wide), so peak RSS is that program's alone.
+// and the number of Pulumi resources per worker and per control plane; then the same with
+// nodePreparation, whose kubelet upgrades add a step per control plane and a rollout step per batch
+// of workers (upgrade.maxUnavailable 1: one per worker). Each size runs in its own process (the
+// mock runtime is process-wide), so peak RSS is that program's alone.
 import { spawnSync } from "node:child_process";
 import { ClusterSpec, HostSpec } from "../spec/types";
 import { sshPrivateKey } from "../test/support/fixtures";
 
 const FACTS = 'facts {"hostname":"%s","caCertDirs":["/etc/ca-certificates"],"resolvConf":""}';
 
-function spec(workers: number): ClusterSpec {
+function spec(workers: number, installer: boolean): ClusterSpec {
     const key = sshPrivateKey();
     const host = (name: string, address: string, roles: string[]): HostSpec => ({ name, address, roles, ssh: { privateKey: key } });
     return {
@@ -22,10 +24,11 @@ function spec(workers: number): ClusterSpec {
             host("lb-1", "10.0.10.10", ["load-balancer"]),
             ...Array.from({ length: workers }, (_, i) => host(`worker-${i + 1}`, `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, ["worker"])),
         ],
+        ...(installer ? { nodePreparation: { installer: "apt" } } : {}),
     };
 }
 
-async function measure(workers: number): Promise<void> {
+async function measure(workers: number, installer: boolean): Promise<void> {
     const { MockRuntime, settle } = await import("../test/support/mocks");
     const runtime = await new MockRuntime(async (type, _inputs, name) => {
         if (type !== "command:remote:Command") return undefined;
@@ -34,7 +37,7 @@ async function measure(workers: number): Promise<void> {
     }).start();
     const { Cluster } = await import("../components/cluster");
     const start = process.hrtime.bigint();
-    new Cluster("c", spec(workers));
+    new Cluster("c", spec(workers, installer));
     let last = -1;
     for (let quiet = 0; quiet < 20; quiet = runtime.registrations.length === last ? quiet + 1 : 0) {
         last = runtime.registrations.length;
@@ -44,21 +47,23 @@ async function measure(workers: number): Promise<void> {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9 - 20 * 0.025;
     if (runtime.failures.length) throw runtime.failures[0];
     const resources = runtime.resources;
-    const perWorker = resources.filter(r => /-worker-1-/.test(r.name)).length;
+    // A worker's own steps, and its share of the rollout steps (one per batch, and one more).
+    const rollout = resources.filter(r => /-workers-(drain|uncordon)-/.test(r.name)).length;
+    const perWorker = resources.filter(r => /-worker-1-/.test(r.name)).length + rollout / workers;
     const perControlPlane = resources.filter(r => /-cp-2(-|$)/.test(r.name) && !r.name.startsWith("c-pki-")).length;
     process.stdout.write(JSON.stringify({
         workers, seconds: Number(seconds.toFixed(2)), peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-        registrations: runtime.registrations.length, resources: resources.length, perWorker, perControlPlane,
+        registrations: runtime.registrations.length, resources: resources.length, perWorker: Number(perWorker.toFixed(2)), perControlPlane,
     }) + "\n");
 }
 
 if (process.argv[2]) {
-    measure(Number(process.argv[2])).then(() => process.exit(0), e => { console.error(e); process.exit(1); });
-} else {
-    console.log("Cluster under the mock runtime: 3 etcd hosts, 3 control planes, 1 load balancer, N workers");
+    measure(Number(process.argv[2]), process.argv[3] === "installer").then(() => process.exit(0), e => { console.error(e); process.exit(1); });
+} else for (const installer of [false, true]) {
+    console.log(`Cluster under the mock runtime: 3 etcd hosts, 3 control planes, 1 load balancer, N workers${installer ? "; nodePreparation (kubelet upgrades, maxUnavailable 1)" : ""}`);
     console.log("workers  evaluation  peak RSS  resources  per worker  per control plane");
     for (const n of [10, 100, 1000]) {
-        const r = spawnSync(process.execPath, [__filename, String(n)], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+        const r = spawnSync(process.execPath, [__filename, String(n), installer ? "installer" : ""], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
         const line = r.stdout.trim().split("\n").pop() ?? "";
         if (r.status !== 0 || !line.startsWith("{")) {
             console.error(r.stderr.slice(-2000));

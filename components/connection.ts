@@ -36,3 +36,20 @@ export const STEP = { addPreviousOutputInEnv: false };
 export function later(resources: Promise<pulumi.Resource[]> | pulumi.Resource[]): pulumi.Input<pulumi.Resource>[] {
     return [Promise.resolve(resources) as unknown as pulumi.Input<pulumi.Resource>];
 }
+
+/**
+ * In dependsOn: `yes` while `flag` is true, else `no`; a flag not known yet (a preview) counts as
+ * false. The flag goes in as a Promise, not an Output: the SDK adds an Output's own resources to
+ * every dependsOn it is in (a flag read from 1,000 preflights would make 1,000 joins depend on
+ * each of them, quadratic again).
+ */
+export function when(flag: pulumi.Output<boolean>, yes: pulumi.Resource[] | Promise<pulumi.Resource[]>, no: pulumi.Resource[] | Promise<pulumi.Resource[]>): pulumi.Input<pulumi.Resource> {
+    return knownValue(flag, false).then(f => (f ? yes : no)) as unknown as pulumi.Input<pulumi.Resource>;
+}
+
+/** An Output's value once known, or `unknown` when it is not (a preview). */
+function knownValue<T>(o: pulumi.Output<T>, unknown: T): Promise<T> {
+    // Output's isKnown and promise() are the SDK's own (internal) ways to read it without an apply.
+    const out = o as unknown as { isKnown: Promise<boolean>; promise(): Promise<T> };
+    return out.isKnown.then(known => (known ? out.promise() : unknown));
+}

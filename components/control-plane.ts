@@ -21,7 +21,7 @@ import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
 import { joinHostPort } from "../spec/network";
 import { HostSpec } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
-import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, STEP, later } from "./connection";
+import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, STEP, later, when } from "./connection";
 
 type FileMap = { [path: string]: string };
 
@@ -115,7 +115,7 @@ export class ControlPlane extends pulumi.ComponentResource {
                 // the next node follows this one's verdict; the cluster objects then come after every node).
                 after: Promise.all([preflights, others, first])
                     .then(([p, o, f]) => [...p, ...o, ...rotation,
-                        ...(afterAll ? [when(afterAll, [], f), ...(previous ? [when(afterAll, [previous.verdict], previous.lastSteps)] : [])] : [...f, ...(previous ? previous.lastSteps : [])])]),
+                        ...(afterAll ? [when(afterAll, [], f), ...(previous ? [when(afterAll, [previous.verdict], previous.lastSteps)] : [])] as pulumi.Resource[] : [...f, ...(previous ? previous.lastSteps : [])])]),
                 loadBalancer: lbInstalls,
                 resolved: cluster,
                 deferredRegistration: afterAll && { active: afterAll, after: lastVerdict, previousKubelet: previous?.kubeletSteps ?? [] },
@@ -162,11 +162,6 @@ export interface ControlPlaneNodeOptions extends pulumi.ComponentResourceOptions
     resolved?: ResolvedCluster;
     /** upgrade.registration "afterAll": while `active`, registration waits for `after` (the last node's verdict), and the kubelet step for `previousKubelet` too. */
     deferredRegistration?: { active: pulumi.Output<boolean>; after: Promise<pulumi.Resource[]>; previousKubelet: pulumi.Resource[] };
-}
-
-/** In dependsOn: `yes` while `flag` is true, else `no`. The SDK resolves an Output there; its type says one resource. */
-function when(flag: pulumi.Output<boolean>, yes: pulumi.Resource[] | Promise<pulumi.Resource[]>, no: pulumi.Resource[] | Promise<pulumi.Resource[]>): pulumi.Resource {
-    return flag.apply(f => (f ? yes : no)) as unknown as pulumi.Resource;
 }
 
 /**

@@ -9,7 +9,7 @@ import { digest, remoteBash, secretStdin } from "../render/scripts";
 import { BOOTSTRAP_KUBELET_CONF, DEFAULT_TLS_BOOTSTRAP_TIMEOUT_SECONDS, workerFiles, workerJoinScript } from "../render/worker";
 import { joinHostPort } from "../spec/network";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
-import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, STEP } from "./connection";
+import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, STEP, when } from "./connection";
 
 export interface WorkersArgs {
     caCertPem: pulumi.Input<string>;
@@ -70,8 +70,7 @@ export class Workers extends pulumi.ComponentResource {
         // Some joined worker runs an older kubelet: the joins wait for their batch's drain.
         const rolling = pulumi.all(this.preflights.map(p => p.stdout)).apply(outs => installer !== undefined
             && outs.some((out, i) => { const f = parseHostFacts(out, cluster.workers[i].name); return f.joined === true && !!f.kubelet && `v${f.kubelet}` !== version; }));
-        // The engine takes an Output of resources in dependsOn (the SDK resolves it before registering); its type says one resource.
-        const whenRolling = (r: pulumi.Resource | undefined) => rolling.apply(on => (on && r ? [r] : [])) as unknown as pulumi.Input<pulumi.Resource>;
+        const whenRolling = (r: pulumi.Resource | undefined) => when(rolling, r ? [r] : [], []);
         const joinStep = (w: typeof cluster.workers[number], i: number, previous: pulumi.Resource | undefined) => new command.remote.Command(`${name}-${w.name}-join`, {
             connection: connectionOf(w),
             create: pulumi.all([this.preflights[i].stdout, this.caCertPem]).apply(([out, ca]) => remoteBash(workerJoinScript({
@@ -84,7 +83,7 @@ export class Workers extends pulumi.ComponentResource {
             ...SECRET_STEP,
         }, {
             parent: this,
-            dependsOn: [this.preflights[i], ...after, whenRolling(previous)],
+            dependsOn: [this.preflights[i], ...after, ...(installer ? [whenRolling(previous)] : [])],
             ignoreChanges: ["stdin"],
             additionalSecretOutputs: SECRET_OUTPUTS,
         });
