@@ -21,7 +21,7 @@ import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
 import { joinHostPort } from "../spec/network";
 import { HostSpec } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
-import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, STEP, later, when } from "./connection";
+import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, STEP, later } from "./connection";
 
 type FileMap = { [path: string]: string };
 
@@ -97,37 +97,19 @@ export class ControlPlane extends pulumi.ComponentResource {
         let rotation: pulumi.Resource[] = [];
         let resolvePreflights!: (r: pulumi.Resource[]) => void;
         const preflights = new Promise<pulumi.Resource[]>(r => { resolvePreflights = r; });
-        // upgrade.registration "afterAll", while some control plane runs an older kube-apiserver: each is upgraded out of the
-        // load balancer in turn, and all are registered again after the last one's verdict (known once every preflight ran).
-        let resolveAfterAll!: (v: pulumi.Output<boolean>) => void;
-        const afterAll = cluster.spec.upgrade?.registration === "afterAll" ? pulumi.output(new Promise<pulumi.Output<boolean>>(r => { resolveAfterAll = r; })) : undefined;
-        let resolveLastVerdict!: (r: pulumi.Resource[]) => void;
-        const lastVerdict = new Promise<pulumi.Resource[]>(r => { resolveLastVerdict = r; });
         for (const [index, host] of cluster.controlPlanes.entries()) {
             const previous = nodes[index - 1];
-            const first = index > 0 ? Promise.resolve(afterFirst ?? []) : Promise.resolve([]);
             nodes.push(new ControlPlaneNode(`${name}-${host.name}`, {
                 ...clusterArgs, node: host.name, first: index === 0, pki, etcdClientEndpoints,
                 encryptionConfig: encryption.config,
             }, {
                 parent: this,
-                // Every preflight before any change; the key rotation next; then one node at a time (deferring registration,
-                // the next node follows this one's verdict; the cluster objects then come after every node).
-                after: Promise.all([preflights, others, first])
-                    .then(([p, o, f]) => [...p, ...o, ...rotation,
-                        ...(afterAll ? [when(afterAll, [], f), ...(previous ? [when(afterAll, [previous.verdict], previous.lastSteps)] : [])] as pulumi.Resource[] : [...f, ...(previous ? previous.lastSteps : [])])]),
+                // Every preflight before any change; the key rotation next; then one node at a time.
+                after: Promise.all([preflights, others, index > 0 ? Promise.resolve(afterFirst ?? []) : []])
+                    .then(([p, o, f]) => [...p, ...o, ...rotation, ...f, ...(previous ? previous.lastSteps : [])]),
                 loadBalancer: lbInstalls,
                 resolved: cluster,
-                deferredRegistration: afterAll && { active: afterAll, after: lastVerdict, previousKubelet: previous?.kubeletSteps ?? [] },
             }));
-        }
-        resolveLastVerdict([nodes[nodes.length - 1].verdict]);
-        if (afterAll) {
-            const version = cluster.version.version;
-            resolveAfterAll(pulumi.all(nodes.map(n => n.preflight.stdout)).apply(outs => outs.some((out, i) => {
-                const running = parseHostFacts(out, cluster.controlPlanes[i].name).apiserver;
-                return !!running && running !== version;
-            })));
         }
         const allPreflights = nodes.map(n => n.preflight);
         if (encryption.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, lbInstalls, others, this);
@@ -160,8 +142,6 @@ export interface ControlPlaneNodeOptions extends pulumi.ComponentResourceOptions
     loadBalancer?: pulumi.Resource[];
     /** The cluster as ControlPlane already validated it (else the node validates its args itself). */
     resolved?: ResolvedCluster;
-    /** upgrade.registration "afterAll": while `active`, registration waits for `after` (the last node's verdict), and the kubelet step for `previousKubelet` too. */
-    deferredRegistration?: { active: pulumi.Output<boolean>; after: Promise<pulumi.Resource[]>; previousKubelet: pulumi.Resource[] };
 }
 
 /**
@@ -178,19 +158,15 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
     public readonly install: command.remote.Command;
     /** What the readiness gate saw. */
     public readonly ready: pulumi.Output<string>;
-    /** The node's last steps (its kubelet or verdict, and its registration): what the next node waits for. */
+    /** The node's last steps (registration, or the gate): what the next node waits for. */
     public readonly lastSteps: pulumi.Resource[];
-    /** The step that fails the run when the node's new manifests were rolled back. */
-    public readonly verdict: pulumi.Resource;
-    /** The node's kubelet upgrade step, with an installer. */
-    public readonly kubeletSteps: pulumi.Resource[];
 
     constructor(name: string, args: ControlPlaneNodeArgs, opts: ControlPlaneNodeOptions = {}) {
         const { node: nodeName, first, pki, etcdClientEndpoints, encryptionConfig, ...clusterArgs } = args;
         const cluster = opts.resolved ?? resolveClusterArgs(clusterArgs).cluster;
         const host = cluster.controlPlanes.find(h => h.name === nodeName);
         if (!host) throw new Error(`ControlPlaneNode ${name}: node ${JSON.stringify(nodeName)} is not a host with the "control-plane" role (those are: ${cluster.controlPlanes.map(h => h.name).join(", ")})`);
-        const { after: waitForOthers, loadBalancer, resolved: _resolved, deferredRegistration: deferred, ...componentOpts } = opts;
+        const { after: waitForOthers, loadBalancer, resolved: _resolved, ...componentOpts } = opts;
         super("kubeadm:index:ControlPlaneNode", name, {}, componentOpts);
         this.nodeName = nodeName;
 
@@ -258,26 +234,22 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
             ...STEP,
         }, { parent: this, dependsOn: [this.install] });
 
-        const registers = registration.map(r => r.register(`${name}-register-${r.target}`, after, {
-            parent: this, dependsOn: [gate, ...lb, ...(deferred ? [when(deferred.active, deferred.after, [])] : [])],
-        }));
+        const registers = registration.map(r => r.register(`${name}-register-${r.target}`, after, { parent: this, dependsOn: [gate, ...lb] }));
         // A node whose new manifests were rolled back is registered again (it is ready with the old
-        // ones), then this step stops the run: nothing that waits for the node goes on. With
-        // registration deferred, it stops the run before any node is registered again.
+        // ones), then this step stops the run: nothing that waits for the node goes on.
         const verdict = new command.remote.Command(`${name}-upgraded`, {
             connection: connectionOf(host),
             create: pulumi.all([gate.stdout, this.install.urn]).apply(([out, urn]) => remoteBash(upgradeVerdictScript({
                 ...ctx("control-plane upgrade"), gateOutput: out, timeoutSeconds, installUrn: urn,
             }), { host: host.name, step: "upgraded" })),
             ...STEP,
-        }, { parent: this, dependsOn: [gate, ...(deferred ? [when(deferred.active, [], registers)] : registers)] });
-        this.verdict = verdict;
+        }, { parent: this, dependsOn: registers.length ? registers : [gate] });
         // Known once the node is ready and registered with its load balancer.
         this.ready = pulumi.all([gate.stdout, verdict.stdout, ...registers.map(r => r.stdout)]).apply(([g]) => g);
         // With an installer: the node's kubelet follows its static pods (drained, upgraded, uncordoned), before the next node changes.
         const installer = s.nodePreparation;
         const u = s.upgrade ?? {};
-        this.kubeletSteps = !installer ? [] : [new command.remote.Command(`${name}-kubelet`, {
+        this.lastSteps = !installer ? [verdict] : [new command.remote.Command(`${name}-kubelet`, {
             connection: connectionOf(host),
             create: remoteBash(controlPlaneKubeletScript({
                 ...ctx("control-plane kubelet upgrade"), node: nodeName, installer, version: cluster.version.version,
@@ -285,8 +257,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
                 kubeletReadyTimeoutSeconds: u.kubeletReadyTimeoutSeconds ?? DEFAULTS.kubeletReadyTimeoutSeconds,
             }), { host: host.name, step: "control-plane-kubelet" }),
             ...STEP,
-        }, { parent: this, dependsOn: [verdict, ...(deferred ? [when(deferred.active, [...registers, ...deferred.previousKubelet], [])] : [])] })];
-        this.lastSteps = [...(this.kubeletSteps.length ? this.kubeletSteps : [verdict]), ...registers];
+        }, { parent: this, dependsOn: [verdict] })];
         this.registerOutputs({ ready: this.ready });
     }
 }

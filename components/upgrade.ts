@@ -38,9 +38,6 @@ export function recordUpgrade(parent: pulumi.Resource, name: string, cluster: Re
     UPGRADE_PLANS.set(parent, record.input.apply((deployed: DeployedVersions | undefined) => {
         const plan = planUpgrade(preview ? deployed : target, target, nodes);
         if (preview && plan.table) pulumi.log.info(`${plan.kind} upgrade ${plan.from!.kubernetesVersion} → ${plan.to.kubernetesVersion}:\n${plan.table}`, parent);
-        if (preview && plan.table && s.upgrade?.registration === "afterAll" && cluster.loadBalancerType !== "none") {
-            pulumi.log.warn(`upgrade.registration "afterAll": the control planes return to the load balancer only once all run ${plan.to.kubernetesVersion}, so the API at ${cluster.endpoint.host}:${cluster.endpoint.port} is unavailable while the last one (${cluster.controlPlanes[cluster.controlPlanes.length - 1].name}) upgrades (about apiServer.readinessTimeoutSeconds at most); clients never meet two API versions`, parent);
-        }
         return plan;
     }));
 }

@@ -40,8 +40,6 @@ export interface HostFacts {
     kubelet?: string;
     /** The host is already a node of this cluster (its kubeconfig under the cluster's CA). */
     joined?: boolean;
-    /** The version of the kube-apiserver manifest on the host ("" when there is none). */
-    apiserver?: string;
 }
 
 const FACTS_PREFIX = "facts ";
@@ -59,7 +57,6 @@ export function parseHostFacts(stdout: string, host: string): HostFacts {
     return {
         hostname: facts.hostname, caCertDirs: facts.caCertDirs.filter((d: string) => OPTIONAL_CA_DIRS.includes(d)), resolvConf: facts.resolvConf,
         kubelet: typeof facts.kubelet === "string" ? facts.kubelet : undefined, joined: facts.joined === true,
-        apiserver: typeof facts.apiserver === "string" ? facts.apiserver : undefined,
     };
 }
 
@@ -165,8 +162,7 @@ hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)
 case $hostname in *[!A-Za-z0-9.-]*) hostname="" ;; esac
 kubelet_have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
 case $kubelet_have in *[!0-9A-Za-z.+-]*) kubelet_have="" ;; esac
-apiserver=$(sed -n 's/^ *image: *[^ ]*kube-apiserver:\\(v[0-9A-Za-z.+-]*\\) *$/\\1/p' ${MANIFESTS_DIR}/kube-apiserver.yaml 2>/dev/null | head -n1 || true)
-printf '${FACTS_PREFIX}{"hostname":"%s","caCertDirs":[%s],"resolvConf":"%s","kubelet":"%s","joined":%s,"apiserver":"%s"}\\n' "$hostname" "$ca_dirs" "$resolv" "$kubelet_have" "$ours" "$apiserver"
+printf '${FACTS_PREFIX}{"hostname":"%s","caCertDirs":[%s],"resolvConf":"%s","kubelet":"%s","joined":%s}\\n' "$hostname" "$ca_dirs" "$resolv" "$kubelet_have" "$ours"
 `;
 }
 

@@ -77,15 +77,6 @@ export interface UpgradeSpec {
     disableEviction?: boolean;
     /** How long an upgraded kubelet may take to report its new version and Ready, in seconds. Default 300. */
     kubeletReadyTimeoutSeconds?: number;
-    /**
-     * When upgraded control planes return to the load balancer. "each" (default): each one as soon
-     * as it is ready, so the API stays up but clients meet both versions for a while. "afterAll":
-     * the classic kubeadm guidance: each is taken out and upgraded in turn, and all return only once
-     * every control plane runs the new version, so clients never meet two API versions, at the cost
-     * of an API outage while the last one upgrades (the preview warns). A new cluster registers each
-     * control plane as it comes up either way.
-     */
-    registration?: string;
 }
 
 export interface JoinSpec {

@@ -6,15 +6,13 @@ import { EngineState, MockRuntime, Registration, settle } from "../support/mocks
 // Upgrades under the mock runtime. The runtimes share one state, as the engine's between runs: the
 // first deploys (pulumi up), the next ones are previews of a changed program (pulumi preview), or an
 // up on a copy of the state. Each preflight reports its node joined, with the kubelet of `onHosts`.
-const FACTS = 'facts {"hostname":"%s","caCertDirs":[],"resolvConf":"","kubelet":"%k","joined":true,"apiserver":"%a"}';
+const FACTS = 'facts {"hostname":"%s","caCertDirs":[],"resolvConf":"","kubelet":"%k","joined":true}';
 let onHosts = "1.33.2";
-/** The kube-apiserver manifests' version the control planes' preflights find ("" on a new cluster). */
-let apiserverOnHosts = "";
 const state: EngineState = new Map();
 const answer = async (type: string, _inputs: Record<string, any>, name: string) => {
     if (type !== "command:remote:Command") return undefined;
     const node = /-((?:cp|worker)-\d)-preflight$/.exec(name)?.[1];
-    return { stdout: node ? FACTS.replace("%s", node).replace("%k", onHosts).replace("%a", node.startsWith("cp") ? apiserverOnHosts : "") : "ok", stderr: "" };
+    return { stdout: node ? FACTS.replace("%s", node).replace("%k", onHosts) : "ok", stderr: "" };
 };
 /** The kubelets come from the nodePreparation installer (the user's command here); workers upgrade two at a time. */
 const INSTALLER = { nodePreparation: { installer: "command", command: "/opt/site/install-kubernetes" }, upgrade: { maxUnavailable: 2 } };
@@ -127,36 +125,6 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
         const rollout = (n: string) => registrations.find(r => r.name === n)!.inputs.create as string;
         expect(rollout("c-workers-uncordon-1-drain-2")).toContain("uncordon worker-1, worker-2; drain worker-3, worker-4");
         expect(rollout("c-workers-uncordon-1-drain-2")).toMatch(/release_node worker-1\nrelease_node worker-2\ndrain_node worker-3\ndrain_node worker-4\n/);
-    });
-
-    test("registration afterAll: each control plane upgraded out of the load balancer in turn, all registered again after the last verdict, then the kubelets", async () => {
-        apiserverOnHosts = "v1.33.2";
-        const { registrations, error } = await run(new MockRuntime(answer, new Map(state)), spec("v1.34.1", { upgrade: { maxUnavailable: 2, registration: "afterAll" } }), { up: true });
-        apiserverOnHosts = "";
-        expect(error).toBeUndefined();
-        const before = happensBefore(registrations);
-        const chain = [
-            ...["cp-1", "cp-2", "cp-3"].flatMap(n => [`c-control-plane-${n}-deregister-lb-1`, `c-control-plane-${n}-install`, `c-control-plane-${n}-ready`, `c-control-plane-${n}-upgraded`]),
-            "c-control-plane-cp-1-register-lb-1", "c-control-plane-cp-1-kubelet", "c-control-plane-cp-2-kubelet", "c-control-plane-cp-3-kubelet", "c-workers-drain-1",
-        ];
-        for (let i = 1; i < chain.length; i++) expect([chain[i - 1], chain[i], before(chain[i - 1], chain[i])]).toEqual([chain[i - 1], chain[i], true]);
-        for (const n of ["cp-1", "cp-2", "cp-3"]) {
-            expect([n, before("c-control-plane-cp-3-upgraded", `c-control-plane-${n}-register-lb-1`)]).toEqual([n, true]);
-            expect([n, before(`c-control-plane-${n}-register-lb-1`, `c-control-plane-${n}-kubelet`)]).toEqual([n, true]);
-        }
-        // No control plane back before the last is upgraded; the cluster objects (upload-config) once the API is back, at the new version.
-        expect(before("c-control-plane-cp-1-register-lb-1", "c-control-plane-cp-2-deregister-lb-1")).toBe(false);
-        expect(before("c-control-plane-cp-3-upgraded", "c-objects-configmap-kube-system-kubeadm-config")).toBe(true);
-        expect(before("c-control-plane-cp-1-register-lb-1", "c-objects-configmap-kube-system-kubeadm-config")).toBe(true);
-    });
-
-    test("registration afterAll on a new cluster: each control plane registered as it comes up (the cluster objects need the first)", async () => {
-        const fresh = await run(new MockRuntime(answer, new Map()), spec("v1.33.2", { upgrade: { registration: "afterAll" } }), { up: true });
-        expect(fresh.error).toBeUndefined();
-        const before = happensBefore(fresh.registrations);
-        expect(before("c-control-plane-cp-1-register-lb-1", "c-objects-configmap-kube-system-kubeadm-config")).toBe(true);
-        expect(before("c-objects-configmap-kube-system-kubeadm-config", "c-control-plane-cp-2-deregister-lb-1")).toBe(true);
-        expect(before("c-control-plane-cp-2-register-lb-1", "c-control-plane-cp-3-deregister-lb-1")).toBe(true);
     });
 
     test("a new cluster's workers join at once: the rollout steps order nothing while no joined kubelet is older", () => {
