@@ -52,8 +52,9 @@ export class Workers extends pulumi.ComponentResource {
      * workers, in batches of upgrade.maxUnavailable: rollout steps on the first control plane drain
      * a batch, its joins upgrade the kubelet and kubectl, and the next rollout step uncordons it
      * once each Node reports the new version before draining the next batch. Those dependencies
-     * hold only while some joined worker's kubelet is older (its preflight says so): a new
-     * cluster's workers join all at once.
+     * hold once some worker has joined (its preflight says so): a new cluster's workers join all at
+     * once, and later changes to the workers' kubelets restart them batch by batch (drained only
+     * for a new version).
      */
     join(name: string, joinToken: pulumi.Input<string>, after: pulumi.Resource[]): command.remote.Command[] {
         const cluster = this.cluster;
@@ -67,9 +68,10 @@ export class Workers extends pulumi.ComponentResource {
         const dropIn = kubeadmDropIn();
         const installer = s.nodePreparation;
         const version = cluster.version.version;
-        // Some joined worker runs an older kubelet: the joins wait for their batch's drain.
+        // Once a worker has joined, changes to the workers roll out batch by batch (a version change behind a drain). A
+        // preflight that did not run again reports what it found when it last ran, so this asks only what stays true.
         const rolling = pulumi.all(this.preflights.map(p => p.stdout)).apply(outs => installer !== undefined
-            && outs.some((out, i) => { const f = parseHostFacts(out, cluster.workers[i].name); return f.joined === true && !!f.kubelet && `v${f.kubelet}` !== version; }));
+            && outs.some((out, i) => parseHostFacts(out, cluster.workers[i].name).joined === true));
         const whenRolling = (r: pulumi.Resource | undefined) => when(rolling, r ? [r] : [], []);
         const joinStep = (w: typeof cluster.workers[number], i: number, previous: pulumi.Resource | undefined) => new command.remote.Command(`${name}-${w.name}-join`, {
             connection: connectionOf(w),
@@ -87,7 +89,7 @@ export class Workers extends pulumi.ComponentResource {
             ignoreChanges: ["stdin"],
             additionalSecretOutputs: SECRET_OUTPUTS,
         });
-        if (!installer) {
+        if (!installer || cluster.workers.length === 0) {
             const joins = cluster.workers.map((w, i) => joinStep(w, i, undefined));
             this.registerOutputs({});
             return joins;

@@ -36,8 +36,6 @@ export interface HostFacts {
     caCertDirs: string[];
     /** /run/systemd/resolve/resolv.conf when systemd-resolved runs, as kubeadm sets resolvConf. */
     resolvConf: string;
-    /** What `kubelet --version` says, without the "v" ("" when there is no kubelet). */
-    kubelet?: string;
     /** The host is already a node of this cluster (its kubeconfig under the cluster's CA). */
     joined?: boolean;
 }
@@ -56,7 +54,7 @@ export function parseHostFacts(stdout: string, host: string): HostFacts {
     }
     return {
         hostname: facts.hostname, caCertDirs: facts.caCertDirs.filter((d: string) => OPTIONAL_CA_DIRS.includes(d)), resolvConf: facts.resolvConf,
-        kubelet: typeof facts.kubelet === "string" ? facts.kubelet : undefined, joined: facts.joined === true,
+        joined: facts.joined === true,
     };
 }
 
@@ -160,9 +158,7 @@ if systemctl is-active --quiet systemd-resolved 2>/dev/null; then resolv=/run/sy
 hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)
 # A hostname a node name cannot be is reported as none: the kubelet then gets --hostname-override.
 case $hostname in *[!A-Za-z0-9.-]*) hostname="" ;; esac
-kubelet_have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
-case $kubelet_have in *[!0-9A-Za-z.+-]*) kubelet_have="" ;; esac
-printf '${FACTS_PREFIX}{"hostname":"%s","caCertDirs":[%s],"resolvConf":"%s","kubelet":"%s","joined":%s}\\n' "$hostname" "$ca_dirs" "$resolv" "$kubelet_have" "$ours"
+printf '${FACTS_PREFIX}{"hostname":"%s","caCertDirs":[%s],"resolvConf":"%s","joined":%s}\\n' "$hostname" "$ca_dirs" "$resolv" "$ours"
 `;
 }
 

@@ -23,28 +23,39 @@ export interface DrainOptions {
     kubeletReadyTimeoutSeconds: number;
 }
 
-/** Bash functions over the Node objects, with admin.conf: node_state, drain_node, release_node. */
+/** The checks the drain functions need: kubectl, and this control plane's admin.conf. */
+function drainTools(): string {
+    return `command -v kubectl >/dev/null 2>&1 || fail "kubectl is not installed on $HOST; draining nodes needs it with ${ADMIN_CONF} (nodePreparation installs it)"
+[ -f ${ADMIN_CONF} ] || fail "no ${ADMIN_CONF} on $HOST: this control plane has not been installed by this program"
+`;
+}
+
+/**
+ * Bash functions over the Node objects, with admin.conf: node_state, drain_node, release_node. A
+ * Node that cannot be read stops the step (a failure inside `$(…)` would not), except while
+ * release_node waits, which reads again until its deadline.
+ */
 function drainFunctions(o: DrainOptions): string {
     const jsonpath = `{.status.nodeInfo.kubeletVersion}|{.spec.unschedulable}|{.status.conditions[?(@.type=="Ready")].status}|{.metadata.annotations.${DRAIN_ANNOTATION.replace(/\./g, "\\.")}}`;
     return `TARGET=${shellWord(o.version)}
 ANNOTATION=${shellWord(DRAIN_ANNOTATION)}
-command -v kubectl >/dev/null 2>&1 || fail "kubectl is not installed on $HOST; draining nodes needs it with ${ADMIN_CONF} (nodePreparation installs it)"
-[ -f ${ADMIN_CONF} ] || fail "no ${ADMIN_CONF} on $HOST: this control plane has not been installed by this program"
 kc() { kubectl --kubeconfig=${ADMIN_CONF} --request-timeout=30s "$@"; }
 at() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
 # node_state NODE: "kubeletVersion|unschedulable|Ready status|drain annotation", or "absent" when there is no such Node.
 node_state() {
     local out
     if ! out=$(kc get node "$1" -o ${shellWord(`jsonpath=${jsonpath}`)} 2>&1); then
-        case "$out" in *NotFound*|*"not found"*) echo absent; return 0 ;; esac
-        fail "cannot read Node $1 with ${ADMIN_CONF}: $out"
+        case "$out" in *"(NotFound): nodes"*) echo absent; return 0 ;; esac
+        printf '[%s] %s: cannot read Node %s with ${ADMIN_CONF}: %s\\n' "$HOST" "$STEP" "$1" "$out" >&2
+        return 1
     fi
     printf '%s\\n' "$out"
 }
 # drain_node NODE: cordon and drain a Node whose kubelet is not at TARGET, recording what it was before.
 drain_node() {
-    local node=$1 version unschedulable ready mark out
-    IFS='|' read -r version unschedulable ready mark <<< "$(node_state "$node")"
+    local node=$1 state version unschedulable ready mark out why pods
+    state=$(node_state "$node") || exit 1
+    IFS='|' read -r version unschedulable ready mark <<< "$state"
     if [ "$version" = absent ]; then echo "[drain] $node: no Node yet: nothing to drain"; return 0; fi
     if [ -z "$mark" ] && [ "$version" = "$TARGET" ]; then echo "[drain] $node: kubelet already $TARGET"; return 0; fi
     if [ -z "$mark" ]; then
@@ -53,29 +64,34 @@ drain_node() {
     fi
     echo "[drain] $node: cordon and drain (kubelet $version, to $TARGET)"
     if ! out=$(kc drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout=${o.drainTimeoutSeconds}s${o.disableEviction ? " --disable-eviction" : ""} 2>&1); then
-        why="kubectl said: $(printf '%s' "$out" | tail -n 3 | tr '\\n' ' ')"
-        if printf '%s' "$out" | grep -q "disruption budget"; then
-            why="a PodDisruptionBudget allows no disruption of $(printf '%s' "$out" | grep -o 'evicting pods/[^ ]* -n "[^"]*"' | sort -u | sed 's/^evicting //' | tr '\\n' ' ')(kubectl: Cannot evict pod as it would violate the pod's disruption budget): scale its workload up or relax the budget${o.disableEviction ? "" : ", or set upgrade.disableEviction to delete such pods"}"
+        why="kubectl said: $(tail -n 3 <<< "$out" | tr '\\n' ' ')"
+        if grep -q "disruption budget" <<< "$out"; then
+            pods=$(grep -o 'evicting pods/[^ ]* -n "[^"]*"' <<< "$out" | sort -u | sed 's/^evicting //' | tr '\\n' ' ' || true)
+            why="a PodDisruptionBudget allows no disruption of \${pods:-its pods }(kubectl: Cannot evict pod as it would violate the pod's disruption budget): scale its workload up or relax the budget${o.disableEviction ? "" : ", or set upgrade.disableEviction to delete such pods"}, or raise upgrade.drainTimeoutSeconds (${o.drainTimeoutSeconds}s)"
         fi
-        fail "kubectl drain $node did not finish within ${o.drainTimeoutSeconds}s: $why. The node stays cordoned and nothing else was changed; fix it or raise upgrade.drainTimeoutSeconds, then pulumi up again"
+        fail "kubectl drain $node failed: $why. $node stays cordoned, and no node after it was touched; fix it, then pulumi up again"
     fi
-    printf '%s\\n' "$out" | sed 's/^/    /'
+    printf '%s\n' "$out" | sed 's/^/    /'
     echo "${TIMELINE_PREFIX}drained $node $(at)"
 }
 # release_node NODE: once a Node this upgrade drained runs its kubelet at TARGET (and is Ready, if it was), uncordon it (unless it was cordoned before).
 release_node() {
-    local node=$1 version unschedulable ready mark was_ready was_cordoned deadline
-    IFS='|' read -r version unschedulable ready mark <<< "$(node_state "$node")"
+    local node=$1 state version unschedulable ready mark was_ready was_cordoned deadline
+    state=$(node_state "$node") || exit 1
+    IFS='|' read -r version unschedulable ready mark <<< "$state"
     if [ "$version" = absent ] || [ -z "$mark" ]; then echo "[uncordon] $node: not drained by an upgrade: left as it is"; return 0; fi
-    was_ready=$(printf '%s' "$mark" | sed -n 's/.*ready=\\([A-Za-z]*\\).*/\\1/p')
-    was_cordoned=$(printf '%s' "$mark" | sed -n 's/.*cordoned=\\([a-z]*\\).*/\\1/p')
+    was_ready=$(sed -n 's/.*ready=\\([A-Za-z]*\\).*/\\1/p' <<< "$mark")
+    was_cordoned=$(sed -n 's/.*cordoned=\\([a-z]*\\).*/\\1/p' <<< "$mark")
     deadline=$(( $(date +%s) + ${o.kubeletReadyTimeoutSeconds} ))
     until [ "$version" = "$TARGET" ] && { [ "$was_ready" != True ] || [ "$ready" = True ]; }; do
         if [ "$(date +%s)" -ge "$deadline" ]; then
             fail "Node $node reports kubelet \${version:-none} and Ready \${ready:-Unknown} after ${o.kubeletReadyTimeoutSeconds}s; expected $TARGET$([ "$was_ready" = True ] && echo " and Ready, as before the drain"). It stays cordoned: see journalctl -u kubelet on $node, fix it, then pulumi up again (or kubectl uncordon $node)"
         fi
         sleep 2
-        IFS='|' read -r version unschedulable ready mark <<< "$(node_state "$node")"
+        # The API may blink while a kubelet restarts: read again until the deadline.
+        if state=$(node_state "$node" 2>/dev/null) && [ "$state" != absent ]; then
+            IFS='|' read -r version unschedulable ready mark <<< "$state"
+        fi
     done
     if [ "$was_cordoned" != true ]; then
         kc uncordon "$node" >/dev/null || fail "could not uncordon Node $node"
@@ -120,14 +136,26 @@ export interface ControlPlaneKubeletInput extends ScriptContext, DrainOptions {
  */
 export function controlPlaneKubeletScript(i: ControlPlaneKubeletInput): string {
     const full = i.version.replace(/^v/, "");
+    const node = shellWord(i.node);
+    // A kubelet already at the version: done, unless a run that upgraded it stopped before uncordoning the node.
     return scriptHeader(i) + `have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
-if [ "$have" = ${shellWord(full)} ]; then
+if [ "$have" = ${shellWord(full)} ] && { ! command -v kubectl >/dev/null 2>&1 || [ ! -f ${ADMIN_CONF} ]; }; then
     echo "kubelet already ${i.version} on $HOST"
     exit 0
 fi
-` + drainFunctions(i) + `drain_node ${shellWord(i.node)}
+` + drainTools() + drainFunctions(i) + `if [ "$have" = ${shellWord(full)} ]; then
+    if ! state=$(node_state ${node} 2>&1); then
+        echo "kubelet already ${i.version} on $HOST (its Node could not be read: $state)"
+    elif [ -z "$(cut -d'|' -f4 <<< "$state")" ]; then
+        echo "kubelet already ${i.version} on $HOST"
+    else
+        release_node ${node}
+    fi
+    exit 0
+fi
+drain_node ${node}
 ` + kubeletPackageUpgrade(i.installer, i.version) + `if [ "$kubelet_upgraded" = true ]; then echo "kubelet and kubectl upgraded to ${full} on $HOST"; fi
-release_node ${shellWord(i.node)}
+release_node ${node}
 `;
 }
 
@@ -144,7 +172,7 @@ export interface WorkerRolloutInput extends ScriptContext, DrainOptions {
  */
 export function workerRolloutScript(i: WorkerRolloutInput): string {
     return scriptHeader(i) + `# workers' kubelets to ${i.version}: uncordon ${i.release.join(", ") || "none"}; drain ${i.drain.join(", ") || "none"}
-` + drainFunctions(i)
+` + drainTools() + drainFunctions(i)
         + i.release.map(n => `release_node ${shellWord(n)}\n`).join("")
         + i.drain.map(n => `drain_node ${shellWord(n)}\n`).join("");
 }
