@@ -97,8 +97,31 @@ export class ControlPlane extends pulumi.ComponentResource {
         let rotation: pulumi.Resource[] = [];
         let resolvePreflights!: (r: pulumi.Resource[]) => void;
         const preflights = new Promise<pulumi.Resource[]>(r => { resolvePreflights = r; });
+        // upgrade.through: a pass over every control plane at each release in between (one at a time, none at the
+        // next release before all are at this one), before the pass at kubernetesVersion.
+        let walked: pulumi.Resource[] = [];
+        for (const hop of (cluster.spec.upgrade?.through ?? []).map(v => throughRelease(clusterArgs, v))) {
+            const pass: ControlPlaneNode[] = [];
+            for (const [index, host] of hop.controlPlanes.entries()) {
+                const previous = pass[index - 1];
+                const before = previous ? previous.lastSteps : walked;
+                pass.push(new ControlPlaneNode(`${name}-${host.name}-via-${hop.version.version}`, {
+                    ...clusterArgs, kubernetesVersion: hop.version.version, node: host.name, first: index === 0, pki, etcdClientEndpoints,
+                    encryptionConfig: encryption.config,
+                }, {
+                    parent: this,
+                    after: Promise.all([preflights, others]).then(([p, o]) => [...p, ...o, ...rotation, ...before]),
+                    loadBalancer: lbInstalls,
+                    resolved: hop,
+                    transient: true,
+                    walkFrom: cluster.spec.upgrade?.through?.[0],
+                }));
+            }
+            walked = pass[pass.length - 1].lastSteps;
+        }
         for (const [index, host] of cluster.controlPlanes.entries()) {
             const previous = nodes[index - 1];
+            const walkedBefore = index === 0 ? walked : [];
             nodes.push(new ControlPlaneNode(`${name}-${host.name}`, {
                 ...clusterArgs, node: host.name, first: index === 0, pki, etcdClientEndpoints,
                 encryptionConfig: encryption.config,
@@ -106,7 +129,7 @@ export class ControlPlane extends pulumi.ComponentResource {
                 parent: this,
                 // Every preflight before any change; the key rotation next; then one node at a time.
                 after: Promise.all([preflights, others, index > 0 ? Promise.resolve(afterFirst ?? []) : []])
-                    .then(([p, o, f]) => [...p, ...o, ...rotation, ...f, ...(previous ? previous.lastSteps : [])]),
+                    .then(([p, o, f]) => [...p, ...o, ...rotation, ...walkedBefore, ...f, ...(previous ? previous.lastSteps : [])]),
                 loadBalancer: lbInstalls,
                 resolved: cluster,
             }));
@@ -142,6 +165,18 @@ export interface ControlPlaneNodeOptions extends pulumi.ComponentResourceOptions
     loadBalancer?: pulumi.Resource[];
     /** The cluster as ControlPlane already validated it (else the node validates its args itself). */
     resolved?: ResolvedCluster;
+    /**
+     * A pass of upgrade.through: no kubelet step (kubelets go straight to kubernetesVersion), and
+     * deleting it (once the walk is done and through removed) leaves the node registered.
+     */
+    transient?: boolean;
+    /** The first release of upgrade.through (a pass's own spec no longer lists it). */
+    walkFrom?: string;
+}
+
+/** The cluster at a release of upgrade.through: the same spec at that version. */
+function throughRelease(args: ClusterArgs, version: string): ResolvedCluster {
+    return resolveClusterArgs({ ...args, kubernetesVersion: version, upgrade: { ...args.upgrade, through: undefined } }).cluster;
 }
 
 /**
@@ -166,7 +201,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         const cluster = opts.resolved ?? resolveClusterArgs(clusterArgs).cluster;
         const host = cluster.controlPlanes.find(h => h.name === nodeName);
         if (!host) throw new Error(`ControlPlaneNode ${name}: node ${JSON.stringify(nodeName)} is not a host with the "control-plane" role (those are: ${cluster.controlPlanes.map(h => h.name).join(", ")})`);
-        const { after: waitForOthers, loadBalancer, resolved: _resolved, ...componentOpts } = opts;
+        const { after: waitForOthers, loadBalancer, resolved: _resolved, transient, walkFrom, ...componentOpts } = opts;
         super("kubeadm:index:ControlPlaneNode", name, {}, componentOpts);
         this.nodeName = nodeName;
 
@@ -181,7 +216,8 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
 
         this.preflight = new command.remote.Command(`${name}-preflight`, {
             connection: connectionOf(host),
-            create: publicFiles.apply(pub => controlPlanePreflight(cluster, host, { caSha256: digest(pub["ca.crt"] ?? ""), prepare: true })),
+            // A pass of upgrade.through prepares nothing (the kubelet goes straight to kubernetesVersion) and needs a running control plane.
+            create: publicFiles.apply(pub => controlPlanePreflight(cluster, host, { caSha256: digest(pub["ca.crt"] ?? ""), prepare: !transient, requireRunning: transient, walkFrom })),
             ...STEP,
         }, { parent: this });
         const facts = this.preflight.stdout.apply(out => parseHostFacts(out, host.name));
@@ -234,7 +270,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
             ...STEP,
         }, { parent: this, dependsOn: [this.install] });
 
-        const registers = registration.map(r => r.register(`${name}-register-${r.target}`, after, { parent: this, dependsOn: [gate, ...lb] }));
+        const registers = registration.map(r => r.register(`${name}-register-${r.target}`, after, { parent: this, dependsOn: [gate, ...lb] }, transient));
         // A node whose new manifests were rolled back is registered again (it is ready with the old
         // ones), then this step stops the run: nothing that waits for the node goes on.
         const verdict = new command.remote.Command(`${name}-upgraded`, {
@@ -247,7 +283,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         // Known once the node is ready and registered with its load balancer.
         this.ready = pulumi.all([gate.stdout, verdict.stdout, ...registers.map(r => r.stdout)]).apply(([g]) => g);
         // With an installer: the node's kubelet follows its static pods (drained, upgraded, uncordoned), before the next node changes.
-        const installer = s.nodePreparation;
+        const installer = transient ? undefined : s.nodePreparation;
         const u = s.upgrade ?? {};
         this.lastSteps = !installer ? [verdict] : [new command.remote.Command(`${name}-kubelet`, {
             connection: connectionOf(host),

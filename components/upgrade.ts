@@ -36,7 +36,7 @@ export function recordUpgrade(parent: pulumi.Resource, name: string, cluster: Re
         kubeletBatch: s.nodePreparation ? s.upgrade?.maxUnavailable ?? DEFAULTS.maxUnavailable : undefined,
     };
     UPGRADE_PLANS.set(parent, record.input.apply((deployed: DeployedVersions | undefined) => {
-        const plan = planUpgrade(preview ? deployed : target, target, nodes);
+        const plan = planUpgrade(preview ? deployed : target, target, nodes, preview ? s.upgrade?.through : []);
         if (preview && plan.table) pulumi.log.info(`${plan.kind} upgrade ${plan.from!.kubernetesVersion} → ${plan.to.kubernetesVersion}:\n${plan.table}`, parent);
         return plan;
     }));

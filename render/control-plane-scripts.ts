@@ -7,6 +7,7 @@ import { OPTIONAL_CA_DIRS } from "./manifests/control-plane";
 import { dataDirCheckName, ETCD_MANIFEST, StackedEtcdJoin, stackedEtcdMemberAddScript, stackedEtcdPromoteScript } from "./etcd-scripts";
 import { checkFunctions, portChecks } from "./preflight";
 import { anyChanged, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
+import { SUPPORTED_MINORS } from "./versions";
 
 export const MANIFESTS_DIR = "/etc/kubernetes/manifests";
 export const APISERVER_MANIFEST = `${MANIFESTS_DIR}/kube-apiserver.yaml`;
@@ -76,6 +77,10 @@ export interface ControlPlanePreflightInput extends ScriptContext {
     stackedEtcdDataDir?: string;
     /** The version to deploy: the kube-apiserver this host runs must not be newer, nor more than one minor older. */
     version?: string;
+    /** With upgrade.through, its first release: the kube-apiserver may be one minor older than that instead. */
+    walkFrom?: string;
+    /** A pass of upgrade.through: a kube-apiserver must already run here. */
+    requireRunning?: boolean;
 }
 
 /**
@@ -97,7 +102,7 @@ fi
 `,
         // A control plane already on the host is "ours" when it advertises this node under this cluster's CA.
         ours: `[ -f ${APISERVER_MANIFEST} ] && grep -q -- ${shellWord(`--advertise-address=${i.node.address}`)} ${APISERVER_MANIFEST}`,
-    }) + (i.version ? runningVersionCheck(i.version) : "");
+    }) + (i.version ? runningVersionCheck(i.version, i.walkFrom, i.requireRunning) : "");
 }
 
 /** kubeadm join's checks for a worker: the kubelet's port, the runtime, binaries and sysctls; facts as for a control plane. */
@@ -233,22 +238,27 @@ fi
  * The skew rules against the control plane this host runs (its kube-apiserver manifest's image), in
  * its preflight, before anything changes: no downgrade, at most one minor up.
  */
-function runningVersionCheck(version: string): string {
+function runningVersionCheck(version: string, walkFrom?: string, requireRunning?: boolean): string {
     const want = version.replace(/^v/, "");
-    const [major, minor] = want.split(".").map(Number);
+    const [major, minor] = (walkFrom ?? version).replace(/^v/, "").split(".").map(Number);
+    const allowed = [...new Set([`${major}.${minor - 1}`, ...SUPPORTED_MINORS.filter(m => minorIndex(m) >= minorIndex(`${major}.${minor}`) && minorIndex(m) <= minorIndex(want))])];
     return `running=""
 [ -f ${APISERVER_MANIFEST} ] && running=$(sed -n 's|^ *image: .*/kube-apiserver:v\\{0,1\\}\\([0-9][0-9.]*\\).*$|\\1|p' ${APISERVER_MANIFEST} | head -n1)
-if [ -n "$running" ]; then
+${requireRunning ? `[ -n "$running" ] || fail "upgrade.through walks a running cluster, and no kube-apiserver runs here (${APISERVER_MANIFEST}): a new cluster installs kubernetesVersion directly; remove upgrade.through"
+` : ""}if [ -n "$running" ]; then
     running_minor=$(printf '%s' "$running" | cut -d. -f1,2)
     if [ "$(printf '%s\\n%s\\n' "$running" ${shellWord(want)} | sort -V | head -n1)" != "$running" ]; then
-        fail "this node runs kube-apiserver v$running; v${want} would downgrade it, which kubeadm refuses: set kubernetesVersion to v$running or newer"
+        fail "this node runs kube-apiserver v$running; v${want} would downgrade it, which kubeadm refuses: set kubernetesVersion to v$running or newer${walkFrom ? ", and remove upgrade.through" : ""}"
     fi
-    if [ "$running_minor" != ${shellWord(`${major}.${minor}`)} ] && [ "$running_minor" != ${shellWord(`${major}.${minor - 1}`)} ]; then
-        fail "this node runs kube-apiserver v$running; v${want} is more than one minor ahead, and kubeadm upgrades one minor at a time: go through each minor in between first"
-    fi
+    case "$running_minor" in
+        ${allowed.map(shellWord).join("|")}) ;;
+        *) fail "this node runs kube-apiserver v$running; v${want} is more than one minor ahead, and kubeadm upgrades one minor at a time: ${walkFrom ? `upgrade.through must start at the minor just above it` : "go through each minor in between first (or list them in upgrade.through)"}" ;;
+    esac
 fi
 `;
 }
+
+const minorIndex = (minor: string) => SUPPORTED_MINORS.indexOf(minor.split(".").slice(0, 2).join("."));
 
 /** Every static pod manifest as it was, kept aside until we know whether the install replaces any. */
 function manifestBackup(): string {

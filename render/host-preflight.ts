@@ -11,6 +11,10 @@ export interface PreflightContext {
     caSha256: string;
     /** Run the cluster's nodePreparation before the checks (the install path does; a preflight-only run changes nothing). */
     prepare: boolean;
+    /** A pass of upgrade.through: a kube-apiserver must already run on the control plane. */
+    requireRunning?: boolean;
+    /** The first release of upgrade.through, for a pass whose own spec no longer lists it. */
+    walkFrom?: string;
 }
 
 const common = (cluster: ResolvedCluster, host: HostSpec, c: PreflightContext) => {
@@ -28,6 +32,7 @@ export function controlPlanePreflight(cluster: ResolvedCluster, host: HostSpec, 
     return remoteBash(controlPlanePreflightScript({
         host: host.name, step: "control-plane preflight", ...common(cluster, host, c), bindPort: s.apiServer?.bindPort ?? DEFAULTS.bindPort,
         stackedEtcdDataDir: cluster.etcdTopology === "stacked" ? s.etcd?.dataDir ?? DEFAULTS.etcdDataDir : undefined, version: cluster.version.version,
+        walkFrom: c.walkFrom ?? s.upgrade?.through?.[0], requireRunning: c.requireRunning,
     }), { host: host.name, step: "control-plane-preflight" });
 }
 

@@ -37,26 +37,36 @@ const minorOf = (v: string) => bare(v).split(".").slice(0, 2).join(".");
  * deployed: no downgrade, at most one minor up (the message lists the versions to go through). A
  * problem is a SpecError naming kubernetesVersion, so preview fails before anything changes.
  */
-export function planUpgrade(deployed: DeployedVersions | undefined, target: DeployedVersions, nodes: PlanNodes): UpgradePlan {
-    if (!deployed) return { kind: "install", to: target, table: "" };
+export function planUpgrade(deployed: DeployedVersions | undefined, target: DeployedVersions, nodes: PlanNodes, through: string[] = []): UpgradePlan {
+    const fail = (field: string, value: unknown, accepted: string): never => {
+        throw new SpecError([{ field, value, accepted }], "upgrade");
+    };
+    if (!deployed) {
+        if (through.length) fail("upgrade.through", through, "nothing (remove it): no deployment is recorded for this stack, and a new cluster installs kubernetesVersion directly");
+        return { kind: "install", to: target, table: "" };
+    }
     const from = semver.parse(bare(deployed.kubernetesVersion));
     const to = semver.parse(bare(target.kubernetesVersion));
     if (!from || !to) throw new Error(`cannot compare Kubernetes versions ${deployed.kubernetesVersion} and ${target.kubernetesVersion}`);
-    const fail = (accepted: string) => {
-        throw new SpecError([{ field: "kubernetesVersion", value: target.kubernetesVersion, accepted }], "upgrade");
-    };
     if (semver.lt(to, from)) {
-        fail(`${deployed.kubernetesVersion} or newer: the cluster runs ${deployed.kubernetesVersion} (recorded by the last pulumi up), and a cluster is never downgraded (kubeadm refuses it too); to go back, restore the etcd snapshot taken before the upgrade`);
+        fail("kubernetesVersion", target.kubernetesVersion, `${deployed.kubernetesVersion} or newer: the cluster runs ${deployed.kubernetesVersion} (recorded by the last pulumi up), and a cluster is never downgraded (kubeadm refuses it too); to go back, restore the etcd snapshot taken before the upgrade`);
     }
     const minors = SUPPORTED_MINORS;
-    const gap = minors.indexOf(minorOf(target.kubernetesVersion)) - minors.indexOf(minorOf(deployed.kubernetesVersion));
-    if (gap > 1) {
-        const through = minors.slice(minors.indexOf(minorOf(deployed.kubernetesVersion)) + 1, minors.indexOf(minorOf(target.kubernetesVersion)))
-            .map(m => VERSION_ROWS.find(r => r.minor === m)!.latestKnownPatch);
-        fail(`at most one minor above the deployed ${deployed.kubernetesVersion}, as kubeadm upgrades: go through ${through.join(", then ")} first (set kubernetesVersion to each, pulumi up, then the next), then ${target.kubernetesVersion}`);
+    const index = (v: string) => minors.indexOf(minorOf(v));
+    const gap = index(target.kubernetesVersion) - index(deployed.kubernetesVersion);
+    if (through.length) {
+        if (index(through[0]) !== index(deployed.kubernetesVersion) + 1) {
+            fail("upgrade.through[0]", through[0], index(through[0]) <= index(deployed.kubernetesVersion)
+                ? `nothing (remove upgrade.through): ${semver.eq(from, to) ? `the stack records kubernetesVersion itself (${deployed.kubernetesVersion}): the walk is done, or this is a new cluster, which installs kubernetesVersion directly` : `the cluster already runs ${deployed.kubernetesVersion} (recorded by the last pulumi up)`}`
+                : `a release of v${minors[index(deployed.kubernetesVersion) + 1]}, the minor just above the deployed ${deployed.kubernetesVersion}: one release per minor in between`);
+        }
+    } else if (gap > 1) {
+        const between = minors.slice(index(deployed.kubernetesVersion) + 1, index(target.kubernetesVersion)).map(m => VERSION_ROWS.find(r => r.minor === m)!.latestKnownPatch);
+        fail("kubernetesVersion", target.kubernetesVersion, `at most one minor above the deployed ${deployed.kubernetesVersion}, as kubeadm upgrades: go through ${between.join(", then ")} first (set kubernetesVersion to each, pulumi up, then the next), then ${target.kubernetesVersion}; or walk them in this pulumi up with upgrade.through: ${JSON.stringify(between)}`);
     }
-    const kind: UpgradeKind = semver.eq(to, from) ? "unchanged" : gap === 1 ? "minor" : "patch";
-    return { kind, from: deployed, to: target, table: kind === "unchanged" && deployed.etcd === target.etcd && deployed.coredns === target.coredns ? "" : planTable(deployed, target, nodes) };
+    const kind: UpgradeKind = semver.eq(to, from) ? "unchanged" : gap >= 1 ? "minor" : "patch";
+    const walk = through.length ? `walk: ${[deployed.kubernetesVersion, ...through, target.kubernetesVersion].join(" → ")} (the control planes at each release in turn)\n` : "";
+    return { kind, from: deployed, to: target, table: kind === "unchanged" && deployed.etcd === target.etcd && deployed.coredns === target.coredns ? "" : planTable(deployed, target, nodes) + walk };
 }
 
 /** `kubeadm upgrade plan`'s table: each component on each node, its current and target version. */

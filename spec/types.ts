@@ -77,6 +77,13 @@ export interface UpgradeSpec {
     disableEviction?: boolean;
     /** How long an upgraded kubelet may take to report its new version and Ready, in seconds. Default 300. */
     kubeletReadyTimeoutSeconds?: number;
+    /**
+     * Opt in to walking more than one minor in one `pulumi up`: the releases in between, one per
+     * minor, e.g. ["v1.33.6"] to go from v1.32 to v1.34. The control planes run each release in
+     * turn (every one at a release before any goes to the next), then kubernetesVersion; the
+     * kubelets and add-ons go straight to kubernetesVersion. Remove it once the walk is done.
+     */
+    through?: string[];
 }
 
 export interface JoinSpec {

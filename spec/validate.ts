@@ -3,7 +3,7 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import * as ipaddr from "ipaddr.js";
 import { OWNED_FLAGS, ControlPlaneComponent } from "../render/owned-flags";
-import { resolveVersion, ResolvedVersion } from "../render/versions";
+import { resolveVersion, ResolvedVersion, SUPPORTED_MINORS } from "../render/versions";
 import { Problems, SpecError } from "./problems";
 import {
     Cidr, cidrContains, cidrToString, cidrsOverlap, hostBits, isDnsSubdomain, isIp, isWildcardDns,
@@ -148,6 +148,8 @@ export function validateCluster(spec: ClusterSpec): ResolvedCluster {
         if (v !== undefined && !(isWhole(v) && v >= 1)) p.add(`upgrade.${k}`, v, "a whole number of seconds, 1 or more");
     }
 
+    checkThrough(p, spec.upgrade?.through, version);
+
     p.throwIfAny();
     if (version!.warning) p.warn(version!.warning);
     return {
@@ -290,6 +292,24 @@ export function checkDropIns(p: Problems, dropIns: SystemdDropIn[] | undefined, 
         else if (["10-kubeadm.conf", "20-etcd-service-manager.conf"].includes(d.name)) p.add(`${field}[${i}].name`, d.name, "a name other than the drop-ins pulumi-kubeadm and the kubeadm package manage");
         if (typeof d?.content !== "string" || !/^\s*\[(Service|Unit|Install)\]/m.test(d.content)) p.add(`${field}[${i}].content`, d?.content, "systemd unit text with a section such as \"[Service]\"");
     });
+}
+
+/** upgrade.through: releases one minor apart, the last one minor below kubernetesVersion. */
+function checkThrough(p: Problems, through: string[] | undefined, target: ResolvedVersion | undefined): void {
+    if (through === undefined) return;
+    if (!Array.isArray(through)) {
+        p.add("upgrade.through", through, "a list of releases, one per minor between the deployed version and kubernetesVersion, e.g. [\"v1.33.6\"]");
+        return;
+    }
+    const hops = through.map((v, i) => checkVersion(p, v, `upgrade.through[${i}]`));
+    if (!target || hops.some(h => !h)) return;
+    const minors = [...hops.map(h => h!.minor), target.minor];
+    for (let i = 1; i < minors.length; i++) {
+        if (SUPPORTED_MINORS.indexOf(minors[i]) !== SUPPORTED_MINORS.indexOf(minors[i - 1]) + 1) {
+            p.add(`upgrade.through[${i - 1}]`, through[i - 1], `a release of the minor just below ${i === through.length ? `kubernetesVersion (${target.version})` : `upgrade.through[${i}] (${through[i]})`}: one release per minor, in order`);
+            return;
+        }
+    }
 }
 
 export function checkVersion(p: Problems, text: string | undefined, field: string): ResolvedVersion | undefined {

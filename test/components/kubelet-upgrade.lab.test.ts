@@ -139,7 +139,7 @@ describe("kubelets in an upgrade, in the lab: v1.32.8 → v1.33.2, workers two a
         }));
         const blocked = await up(spec("v1.33.3", { maxUnavailable: 2, drainTimeoutSeconds: 5 }));
         expect(blocked.failures.map(f => f.message)).toEqual([expect.stringContaining("k-workers-drain-1")]);
-        expect(blocked.failures[0].message).toMatch(/\[cp-1\] workers' kubelets: drain-1: kubectl drain worker-1 did not finish within 5s: a PodDisruptionBudget allows no disruption of pods\/"db-0" -n "default" \(kubectl: Cannot evict pod as it would violate the pod's disruption budget\): scale its workload up or relax the budget, or set upgrade\.disableEviction to delete such pods\. The node stays cordoned and nothing else was changed; fix it or raise upgrade\.drainTimeoutSeconds, then pulumi up again\n/);
+        expect(blocked.failures[0].message).toMatch(/\[cp-1\] workers' kubelets: drain-1: kubectl drain worker-1 failed: a PodDisruptionBudget allows no disruption of pods\/"db-0" -n "default" \(kubectl: Cannot evict pod as it would violate the pod's disruption budget\): scale its workload up or relax the budget, or set upgrade\.disableEviction to delete such pods, or raise upgrade\.drainTimeoutSeconds \(5s\)\. worker-1 stays cordoned, and no node after it was touched; fix it, then pulumi up again\n/);
         // The control planes went first and are done; no worker's kubelet changed.
         expect(await kubeletVersion("cp-2")).toBe("Kubernetes v1.33.3");
         for (const w of WORKERS) expect([w, await kubeletVersion(w)]).toEqual([w, "Kubernetes v1.33.2"]);

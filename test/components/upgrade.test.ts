@@ -12,7 +12,7 @@ let joined = false;
 const state: EngineState = new Map();
 const answer = async (type: string, _inputs: Record<string, any>, name: string) => {
     if (type !== "command:remote:Command") return undefined;
-    const node = /-((?:cp|worker)-\d)-preflight$/.exec(name)?.[1];
+    const node = /-((?:cp|worker)-\d)(?:-via-v[0-9.]+)?-preflight$/.exec(name)?.[1];
     return { stdout: node ? FACTS.replace("%s", node).replace("%j", String(joined)) : "ok", stderr: "" };
 };
 /** The kubelets come from the nodePreparation installer (the user's command here); workers upgrade two at a time. */
@@ -177,7 +177,46 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
 
     test("a jump of two minors fails the preview, naming the release to go through", async () => {
         const { error } = await run(new MockRuntime(answer, state), spec("v1.35.0"));
-        expect(error?.message).toBe('invalid upgrade (1 problem):\n  - kubernetesVersion: "v1.35.0" — at most one minor above the deployed v1.33.2, as kubeadm upgrades: go through v1.34.7 first (set kubernetesVersion to each, pulumi up, then the next), then v1.35.0');
+        expect(error?.message).toBe('invalid upgrade (1 problem):\n  - kubernetesVersion: "v1.35.0" — at most one minor above the deployed v1.33.2, as kubeadm upgrades: go through v1.34.7 first (set kubernetesVersion to each, pulumi up, then the next), then v1.35.0; or walk them in this pulumi up with upgrade.through: ["v1.34.7"]');
+    });
+
+    test("upgrade.through walks two minors in one up: every control plane at v1.34.7, one at a time, before any goes to v1.35.0", async () => {
+        const walk = (through: string[]) => spec("v1.35.0", { upgrade: { maxUnavailable: 2, through } });
+        const preview = await run(new MockRuntime(answer, state), walk(["v1.34.7"]));
+        expect(preview.error).toBeUndefined();
+        expect(preview.plan.table).toContain("walk: v1.33.2 → v1.34.7 → v1.35.0 (the control planes at each release in turn)\n");
+        const { registrations, error } = await run(new MockRuntime(answer, new Map(state)), walk(["v1.34.7"]), { up: true });
+        expect(error).toBeUndefined();
+        const before = happensBefore(registrations);
+        const step = (n: string, s: string, via = "") => `c-control-plane-${n}${via}-${s}`;
+        const chain = [
+            ...["cp-1", "cp-2", "cp-3"].flatMap(n => ["deregister-lb-1", "install", "ready", "register-lb-1", "upgraded"].map(s => step(n, s, "-via-v1.34.7"))),
+            ...["cp-1", "cp-2", "cp-3"].flatMap(n => ["deregister-lb-1", "install", "ready", "register-lb-1", "upgraded", "kubelet"].map(s => step(n, s))),
+            "c-workers-drain-1",
+        ];
+        for (let i = 1; i < chain.length; i++) expect([chain[i - 1], chain[i], before(chain[i - 1], chain[i])]).toEqual([chain[i - 1], chain[i], true]);
+        const manifest = (n: string) => registrations.find(r => r.name === n)!.inputs.create as string;
+        expect(manifest("c-control-plane-cp-2-via-v1.34.7-install")).toContain("image: registry.k8s.io/kube-apiserver:v1.34.7");
+        expect(manifest("c-control-plane-cp-2-install")).toContain("image: registry.k8s.io/kube-apiserver:v1.35.0");
+        // The pass at v1.34.7 prepares nothing, needs a running control plane, and keeps the node registered when it is deleted.
+        const pass = registrations.find(r => r.name === "c-control-plane-cp-1-via-v1.34.7-preflight")!.inputs.create as string;
+        expect(pass).toContain("upgrade.through walks a running cluster");
+        expect(pass).not.toContain("# node preparation");
+        expect(registrations.find(r => r.name === "c-control-plane-cp-1-via-v1.34.7-register-lb-1")!.inputs.delete).toBeUndefined();
+        expect(registrations.find(r => r.name === "c-control-plane-cp-1-register-lb-1")!.inputs.delete).toBeDefined();
+        expect(registrations.map(r => r.name)).not.toContain("c-control-plane-cp-1-via-v1.34.7-kubelet");
+    });
+
+    test("upgrade.through is checked: one release per minor in between, for a deployed cluster, removed once walked", async () => {
+        // While the program is evaluated: the releases must fill the minors below kubernetesVersion.
+        await expect(run(new MockRuntime(answer, state), spec("v1.35.0", { upgrade: { through: ["v1.33.6"] } })))
+            .rejects.toThrow('upgrade.through[0]: "v1.33.6" — a release of the minor just below kubernetesVersion (v1.35.0): one release per minor, in order');
+        // In preview, against the recorded deployment.
+        expect((await run(new MockRuntime(answer, state), spec("v1.34.1", { upgrade: { through: ["v1.33.6"] } }))).error?.message)
+            .toContain('upgrade.through[0]: "v1.33.6" — nothing (remove upgrade.through): the cluster already runs v1.33.2 (recorded by the last pulumi up)');
+        // A new stack's preview reads its record as what it is about to write.
+        expect((await run(new MockRuntime(answer, new Map()), spec("v1.35.0", { upgrade: { through: ["v1.34.7"] } }))).error?.message)
+            .toContain('upgrade.through[0]: "v1.34.7" — nothing (remove upgrade.through): the stack records kubernetesVersion itself (v1.35.0): the walk is done, or this is a new cluster, which installs kubernetesVersion directly');
     });
 
     test("a downgrade fails the preview", async () => {
