@@ -108,6 +108,11 @@ const rules: [string, ClusterSpec, string, string][] = [
     ["load-balancer hosts with kube-vip", haSpec({ loadBalancer: { type: "kube-vip", kubeVip: { interface: "eth0", address: "10.0.10.5" } } }), `hosts[].roles: ["lb-1"]`, `no "load-balancer" role with loadBalancer.type "kube-vip"`],
     ["a kubelet drop-in that would replace kubeadm's", haSpec({ kubelet: { dropIns: [{ name: "10-kubeadm.conf", content: "[Service]\n" }] } }), `kubelet.dropIns[0].name: "10-kubeadm.conf"`, "a name other than the drop-ins"],
     ["image repository with scheme", haSpec({ imageRepository: "https://registry.example.internal/" }), `imageRepository: "https://registry.example.internal/"`, "without scheme or trailing slash"],
+    ["no worker upgraded at a time", haSpec({ upgrade: { maxUnavailable: 0 } }), "upgrade.maxUnavailable: 0", "a whole number of workers, 1 or more"],
+    ["a fraction of a drain timeout", haSpec({ upgrade: { drainTimeoutSeconds: 2.5 } }), "upgrade.drainTimeoutSeconds: 2.5", "a whole number of seconds, 1 or more"],
+    ["disableEviction that is not a boolean", haSpec({ upgrade: { disableEviction: "yes" as unknown as boolean } }), `upgrade.disableEviction: "yes"`, "true or false"],
+    ["a walk that skips a minor", haSpec({ kubernetesVersion: "v1.35.0", upgrade: { through: ["v1.33.6"] } }), `upgrade.through[0]: "v1.33.6"`, "a release of the minor just below kubernetesVersion (v1.35.0)"],
+    ["a walk through a release that does not exist", haSpec({ kubernetesVersion: "v1.35.0", upgrade: { through: ["v1.34"] } }), `upgrade.through[0]: "v1.34"`, "a Kubernetes release version"],
 ];
 
 describe("cluster spec validation", () => {
