@@ -34,8 +34,10 @@ const minorOf = (v: string) => bare(v).split(".").slice(0, 2).join(".");
 
 /**
  * The skew rules of an upgrade (kubeadm's, reference §7.5), against the version the last `pulumi up`
- * deployed: no downgrade, at most one minor up (the message lists the versions to go through). A
- * problem is a SpecError naming kubernetesVersion, so preview fails before anything changes.
+ * deployed: no downgrade, at most one minor up (the message lists the versions to go through)
+ * unless upgrade.through walks the minors in between, starting just above the deployed one. A
+ * problem is a SpecError naming kubernetesVersion or upgrade.through, so preview fails before
+ * anything changes.
  */
 export function planUpgrade(deployed: DeployedVersions | undefined, target: DeployedVersions, nodes: PlanNodes, through: string[] = []): UpgradePlan {
     const fail = (field: string, value: unknown, accepted: string): never => {

@@ -5,7 +5,8 @@ import { Cluster } from "../../components/cluster";
 import { ClusterSpec, HostSpec } from "../../spec/types";
 import { haproxyBackends, Lab, labHosts } from "../lab/lab";
 import { CommandRun, LabCommandRunner } from "../lab/runtime";
-import { EngineState, MockRuntime, settle } from "../support/mocks";
+import { deployInLab } from "../support/lab-deploy";
+import { EngineState } from "../support/mocks";
 
 // The kubelets' part of an upgrade in the lab: 2 control planes (stacked etcd) behind HAProxy and 3
 // workers, deployed at v1.32.8, then upgraded to v1.33.2 with upgrade.maxUnavailable 2. kubectl is
@@ -26,18 +27,7 @@ let runner: LabCommandRunner;
 const state: EngineState = new Map();
 let spec: (version: string, upgrade?: ClusterSpec["upgrade"]) => ClusterSpec;
 
-async function up(s: ClusterSpec): Promise<{ runs: CommandRun[]; failures: Error[] }> {
-    const runtime = await new MockRuntime(runner.handle, state).start();
-    const first = runner.runs.length;
-    new Cluster("k", s);
-    await Promise.race([runtime.registered("k-deployed-versions"), runtime.failure.catch(() => undefined)]);
-    for (let quiet = 0, count = -1; quiet < 20; quiet = runner.runs.length === count ? quiet + 1 : 0) {
-        count = runner.runs.length;
-        await new Promise(r => setTimeout(r, 250));
-        await settle();
-    }
-    return { runs: runner.runs.slice(first), failures: runtime.failures.map(f => new Error(f.message.length > 1500 ? `${f.message.slice(0, 200)} … ${f.message.slice(-1200)}` : f.message)) };
-}
+const up = (s: ClusterSpec) => deployInLab(runner, state, "k-deployed-versions", () => new Cluster("k", s));
 
 const clusterFile = (...p: string[]) => path.join(lab.clusterDir, ...p);
 const events = (): any[] => (fs.existsSync(clusterFile("events.log")) ? fs.readFileSync(clusterFile("events.log"), "utf8").trim().split("\n").map(l => JSON.parse(l)) : []);

@@ -6,7 +6,8 @@ import { Cluster } from "../../components/cluster";
 import { ClusterSpec, HostSpec } from "../../spec/types";
 import { haproxyBackends, Lab, labHosts } from "../lab/lab";
 import { CommandRun, LabCommandRunner } from "../lab/runtime";
-import { EngineState, MockRuntime, settle } from "../support/mocks";
+import { deployInLab } from "../support/lab-deploy";
+import { EngineState } from "../support/mocks";
 
 // A minor upgrade in the lab: etcd stacked on 3 control planes behind HAProxy, one worker, deployed
 // at v1.32.8 (kubelets of v1.32.8), then the same program at v1.33.2 (etcd 3.5.16 → 3.5.21: the
@@ -28,20 +29,7 @@ const state: EngineState = new Map();
 let spec: (version: string) => ClusterSpec;
 
 /** Runs the program at `version` to its end; the steps it ran and the failures it stopped with. */
-async function up(version: string): Promise<{ runs: CommandRun[]; failures: Error[] }> {
-    const runtime = await new MockRuntime(runner.handle, state).start();
-    const first = runner.runs.length;
-    new Cluster("u", spec(version));
-    await Promise.race([runtime.registered("u-deployed-versions"), runtime.failure.catch(() => undefined)]);
-    // What does not depend on a failed step still runs: wait until nothing more starts.
-    for (let quiet = 0, count = -1; quiet < 20; quiet = runner.runs.length === count ? quiet + 1 : 0) {
-        count = runner.runs.length;
-        await new Promise(r => setTimeout(r, 250));
-        await settle();
-    }
-    // The tail of each failure: the command's output (its text, the whole script, comes first).
-    return { runs: runner.runs.slice(first), failures: runtime.failures.map(f => new Error(f.message.length > 1500 ? `${f.message.slice(0, 200)} … ${f.message.slice(-1200)}` : f.message)) };
-}
+const up = (version: string) => deployInLab(runner, state, "u-deployed-versions", () => new Cluster("u", spec(version)));
 const apiserverImage = (host: string) => /image: (\S+)/.exec(fs.readFileSync(lab.path(host, "/etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8"))![1];
 const backups = (host: string) => fs.readdirSync(lab.path(host, "/etc/kubernetes/tmp")).filter(d => d.startsWith("kubeadm-backup-manifests-"));
 function etcdHealthy(): boolean {

@@ -4,7 +4,8 @@ import { Cluster } from "../../components/cluster";
 import { ClusterSpec, HostSpec } from "../../spec/types";
 import { haproxyBackends, Lab, labHosts } from "../lab/lab";
 import { CommandRun, LabCommandRunner } from "../lab/runtime";
-import { EngineState, MockRuntime, settle } from "../support/mocks";
+import { deployInLab } from "../support/lab-deploy";
+import { EngineState } from "../support/mocks";
 
 // A walk of two minors in one pulumi up, in the lab: etcd stacked on 2 control planes behind
 // HAProxy, deployed at v1.31.2, then the program at v1.33.2 with upgrade.through ["v1.32.8"]. Both
@@ -20,18 +21,7 @@ let runner: LabCommandRunner;
 const state: EngineState = new Map();
 let spec: (version: string, through?: string[]) => ClusterSpec;
 
-async function up(s: ClusterSpec): Promise<{ runs: CommandRun[]; failures: Error[] }> {
-    const runtime = await new MockRuntime(runner.handle, state).start();
-    const first = runner.runs.length;
-    new Cluster("w", s);
-    await Promise.race([runtime.registered("w-deployed-versions"), runtime.failure.catch(() => undefined)]);
-    for (let quiet = 0, count = -1; quiet < 20; quiet = runner.runs.length === count ? quiet + 1 : 0) {
-        count = runner.runs.length;
-        await new Promise(r => setTimeout(r, 250));
-        await settle();
-    }
-    return { runs: runner.runs.slice(first), failures: runtime.failures.map(f => new Error(f.message.length > 1500 ? `${f.message.slice(0, 200)} … ${f.message.slice(-1200)}` : f.message)) };
-}
+const up = (s: ClusterSpec) => deployInLab(runner, state, "w-deployed-versions", () => new Cluster("w", s));
 const apiserverImage = (file: string) => /image: (\S+)/.exec(fs.readFileSync(file, "utf8"))![1];
 const backups = (host: string) => fs.readdirSync(lab.path(host, "/etc/kubernetes/tmp")).filter(d => d.startsWith("kubeadm-backup-manifests-")).sort();
 
