@@ -13,7 +13,9 @@ import { haproxyConfig, HAPROXY_CONFIG } from "../render/haproxy";
 import { kubeadmDropIn } from "../render/kubelet";
 import { controlPlaneKubeletScript } from "../render/kubelet-upgrade";
 import { KUBE_VIP_MANIFEST, kubeVipPod } from "../render/kube-vip";
-import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterScript, kubeVipScript, leftAsItWas } from "../render/load-balancer-scripts";
+import {
+    externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterAllScript, haproxyRegisterScript, kubeVipScript, leftAsItWas, SameVersionRule,
+} from "../render/load-balancer-scripts";
 import { controlPlanePreflight } from "../render/host-preflight";
 import { digest, remoteBash, secretStdin } from "../render/scripts";
 import { toYaml } from "../render/yaml";
@@ -65,7 +67,10 @@ export interface ControlPlaneOptions extends pulumi.ComponentResourceOptions {
 export interface ControlPlaneSteps {
     nodes: ControlPlaneNode[];
     preflights: pulumi.Resource[];
-    /** With etcd stacked on the control planes: the health gate over every member, after the last node. */
+    /**
+     * After the last node: with etcd stacked on the control planes, the health gate over every
+     * member; with upgrade.registration "afterAll", the load balancers' register-all steps.
+     */
     etcdGate: pulumi.Resource[];
 }
 const CONTROL_PLANE_STEPS = new WeakMap<ControlPlane, ControlPlaneSteps>();
@@ -139,7 +144,8 @@ export class ControlPlane extends pulumi.ComponentResource {
         resolvePreflights(allPreflights);
         // Stacked etcd: once every control plane has joined, the whole cluster must be healthy with every member.
         const etcdGate = cluster.etcdTopology === "stacked" ? [stackedEtcdHealthGate(name, cluster, nodes, this)] : [];
-        CONTROL_PLANE_STEPS.set(this, { nodes, preflights: allPreflights, etcdGate });
+        const registerAll = registerAllSteps(name, cluster, nodes, pulumi.output(pki.publicFiles).apply(f => f["ca.crt"] ?? ""), this);
+        CONTROL_PLANE_STEPS.set(this, { nodes, preflights: allPreflights, etcdGate: [...etcdGate, ...registerAll] });
 
         this.endpoint = pulumi.output(`https://${joinHostPort(cluster.endpoint.host, cluster.endpoint.port)}`);
         this.ready = pulumi.all(Object.fromEntries(nodes.map(n => [n.nodeName, n.ready]))) as pulumi.Output<{ [node: string]: string }>;
@@ -172,6 +178,33 @@ export interface ControlPlaneNodeOptions extends pulumi.ComponentResourceOptions
     transient?: boolean;
     /** The first release of upgrade.through (a pass's own spec no longer lists it). */
     walkFrom?: string;
+}
+
+/** upgrade.registration "afterAll" (HAProxy): what each registration compares, the control planes' versions. */
+function sameVersionRule(cluster: ResolvedCluster, publicFiles: pulumi.Output<FileMap>): pulumi.Output<SameVersionRule> | undefined {
+    if (cluster.spec.upgrade?.registration !== "afterAll" || cluster.loadBalancerType !== "haproxy") return undefined;
+    const port = cluster.spec.apiServer?.bindPort ?? DEFAULTS.bindPort;
+    return publicFiles.apply(pub => ({ controlPlanes: cluster.controlPlanes.map(h => ({ name: h.name, address: h.address })), port, caCertPem: pub["ca.crt"] ?? "" }));
+}
+
+/**
+ * upgrade.registration "afterAll": on each load-balancer host after the last control plane, every
+ * control plane still out of the load balancer comes back once they all run one version. It names
+ * every node's install, so it runs whenever one changed.
+ */
+function registerAllSteps(name: string, cluster: ResolvedCluster, nodes: ControlPlaneNode[], caCertPem: pulumi.Output<string>, parent: pulumi.Resource): pulumi.Resource[] {
+    if (cluster.spec.upgrade?.registration !== "afterAll" || cluster.loadBalancerType !== "haproxy") return [];
+    const timeoutSeconds = cluster.spec.apiServer?.readinessTimeoutSeconds ?? DEFAULTS.readinessTimeoutSeconds;
+    const port = cluster.spec.apiServer?.bindPort ?? DEFAULTS.bindPort;
+    const after = pulumi.all(nodes.map(n => n.install.create)).apply(texts => digest(texts.join("\n")).slice(0, 16));
+    return cluster.loadBalancers.map(lb => new command.remote.Command(`${name}-${lb.name}-register-all`, {
+        connection: connectionOf(lb),
+        create: pulumi.all([after, caCertPem]).apply(([a, ca]) => remoteBash(haproxyRegisterAllScript({
+            host: lb.name, step: "haproxy register all", after: a, timeoutSeconds,
+            sameVersion: { controlPlanes: cluster.controlPlanes.map(h => ({ name: h.name, address: h.address })), port, caCertPem: ca },
+        }), { host: lb.name, step: "haproxy-register-all" })),
+        ...STEP,
+    }, { parent, dependsOn: nodes[nodes.length - 1].lastSteps }));
 }
 
 /** The cluster at a release of upgrade.through: the same spec at that version. */
@@ -244,7 +277,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         // also takes the node out of the load balancer while it changes.
         const installDigest = pulumi.unsecret(pulumi.all([installText, rendered]).apply(([t, r]) => digest(`${t}\n${secretStdin(r.secrets)}`).slice(0, 16)));
 
-        const registration = registrationSteps(cluster, host, installDigest, timeoutSeconds);
+        const registration = registrationSteps(cluster, host, installDigest, timeoutSeconds, sameVersionRule(cluster, publicFiles));
         // Resources stay Resources inside a Promise (an Output would lift their fields).
         const waitFor: Promise<pulumi.Resource[]> = Promise.resolve(waitForOthers ?? []).then(a => [this.preflight, ...a]);
         const lb = loadBalancer ?? [];
@@ -276,7 +309,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         const verdict = new command.remote.Command(`${name}-upgraded`, {
             connection: connectionOf(host),
             create: pulumi.all([gate.stdout, this.install.urn]).apply(([out, urn]) => remoteBash(upgradeVerdictScript({
-                ...ctx("control-plane upgrade"), gateOutput: out, timeoutSeconds, installUrn: urn,
+                ...ctx("control-plane upgrade"), gateOutput: out, timeoutSeconds, installUrn: urn, afterAll: s.upgrade?.registration === "afterAll",
             }), { host: host.name, step: "upgraded" })),
             ...STEP,
         }, { parent: this, dependsOn: registers.length ? registers : [gate] });
@@ -345,9 +378,10 @@ interface Registration {
  * readiness gate. Both name the install's digest, so they run again whenever the node changes; a
  * removed node's register step deregisters it on delete.
  */
-function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDigest: pulumi.Output<string>, timeoutSeconds: number): Registration[] {
+function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDigest: pulumi.Output<string>, timeoutSeconds: number, sameVersion?: pulumi.Output<SameVersionRule>): Registration[] {
     const s = cluster.spec;
     const bindPort = s.apiServer?.bindPort ?? DEFAULTS.bindPort;
+    const rule = sameVersion ?? pulumi.output(undefined);
     switch (cluster.loadBalancerType) {
         case "haproxy":
             return cluster.loadBalancers.map(lb => {
@@ -362,7 +396,8 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
                     }, opts),
                     register: (name, after, opts, keepOnDelete) => new command.remote.Command(name, {
                         connection: connectionOf(lb),
-                        create: after.apply(d => remoteBash(d === undefined ? leftAsItWas(ctx("haproxy register")) : haproxyRegisterScript({ ...ctx("haproxy register"), server: node.name, after: d, timeoutSeconds }), { host: lb.name, step: "haproxy-register" })),
+                        create: pulumi.all([after, rule]).apply(([d, r]) => remoteBash(d === undefined ? leftAsItWas(ctx("haproxy register"))
+                            : haproxyRegisterScript({ ...ctx("haproxy register"), server: node.name, after: d, timeoutSeconds, sameVersion: r }), { host: lb.name, step: "haproxy-register" })),
                         delete: keepOnDelete ? undefined : deregister,
                         ...STEP,
                     }, opts),

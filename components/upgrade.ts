@@ -38,6 +38,10 @@ export function recordUpgrade(parent: pulumi.Resource, name: string, cluster: Re
     UPGRADE_PLANS.set(parent, record.input.apply((deployed: DeployedVersions | undefined) => {
         const plan = planUpgrade(preview ? deployed : target, target, nodes, preview ? s.upgrade?.through : []);
         if (preview && plan.table) pulumi.log.info(`${plan.kind} upgrade ${plan.from!.kubernetesVersion} → ${plan.to.kubernetesVersion}:\n${plan.table}`, parent);
+        if (preview && plan.from && plan.from.kubernetesVersion !== plan.to.kubernetesVersion && s.upgrade?.registration === "afterAll") {
+            const last = cluster.controlPlanes[cluster.controlPlanes.length - 1].name;
+            pulumi.log.warn(`upgrade.registration "afterAll": each upgraded control plane stays out of the load balancer while another still serves ${plan.from.kubernetesVersion}, so the API at ${cluster.endpoint.host}:${cluster.endpoint.port} is unavailable while the last one (${last}) upgrades; clients never meet two API versions`, parent);
+        }
         return plan;
     }));
 }

@@ -532,12 +532,15 @@ export function controlPlaneManifests(stackedEtcd: boolean): string[] {
  * back, the run stops here, saying so (the node is ready and registered with its old manifests; no
  * other node was touched). Otherwise it says nothing changes, and does not run again.
  */
-export function upgradeVerdictScript(i: ScriptContext & { gateOutput: string; timeoutSeconds: number; installUrn: string }): string {
+export function upgradeVerdictScript(i: ScriptContext & { gateOutput: string; timeoutSeconds: number; installUrn: string; afterAll?: boolean }): string {
     const line = String(i.gateOutput ?? "").split("\n").find(l => l.startsWith(ROLLED_BACK_PREFIX));
     if (!line) return scriptHeader(i) + "echo \"$HOST: ready with the manifests this program placed\"\n";
     const backup = line.slice(ROLLED_BACK_PREFIX.length);
+    const others = i.afterAll
+        ? "no other node was changed, and the control planes this run already upgraded stay out of it until a pulumi up completes (upgrade.registration afterAll: no two versions serve at once)"
+        : "no other node was changed";
     // The message is literal: the URN's "$" must not expand.
-    return scriptHeader(i) + `# shellcheck disable=SC2016\nfail ${shellWord(`kube-apiserver was not ready within ${i.timeoutSeconds}s with the new manifests, so they were rolled back to ${backup} (kubeadm's backup) and the node is ready and back in the load balancer; no other node was changed. Find the cause (crictl logs of kube-apiserver; journalctl -u kubelet on ${i.host}), fix the program or the host, and run pulumi up again; to retry the same program: pulumi up --replace '${i.installUrn}'`)}
+    return scriptHeader(i) + `# shellcheck disable=SC2016\nfail ${shellWord(`kube-apiserver was not ready within ${i.timeoutSeconds}s with the new manifests, so they were rolled back to ${backup} (kubeadm's backup) and the node is ready and back in the load balancer; ${others}. Find the cause (crictl logs of kube-apiserver; journalctl -u kubelet on ${i.host}), fix the program or the host, and run pulumi up again; to retry the same program: pulumi up --replace '${i.installUrn}'`)}
 `;
 }
 

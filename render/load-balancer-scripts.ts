@@ -67,13 +67,53 @@ for _ in $(seq 1 50); do [ -S ${HAPROXY_SOCKET} ] && break; sleep 0.2; done
 ` + summary();
 }
 
+/** upgrade.registration "afterAll": what a registration compares (each control plane's /version, read with the cluster CA). */
+export interface SameVersionRule {
+    controlPlanes: { name: string; address: string }[];
+    port: number;
+    caCertPem: string;
+}
+
+/** `api_version NAME`: the gitVersion a control plane's kube-apiserver reports on /version (open to anyone, as kubeadm's RBAC leaves it), "" when it does not answer. */
+function apiVersionFunctions(r: SameVersionRule): string {
+    const url = (h: { address: string }) => `https://${h.address.includes(":") ? `[${h.address}]` : h.address}:${r.port}/version`;
+    return `command -v curl >/dev/null 2>&1 || fail "curl is not installed on $HOST; upgrade.registration afterAll reads each control plane's /version with it"
+ca_file=$(mktemp)
+trap 'rm -f "$ca_file"' EXIT
+cat > "$ca_file" <<'PULUMI_KUBEADM_CA'
+${r.caCertPem.replace(/\n$/, "")}
+PULUMI_KUBEADM_CA
+api_version() {
+    local url
+    case "$1" in
+${r.controlPlanes.map(h => `        ${shellWord(h.name)}) url=${shellWord(url(h))} ;;`).join("\n")}
+        *) return 0 ;;
+    esac
+    curl -sS --max-time 5 --cacert "$ca_file" "$url" 2>/dev/null | sed -n 's/.*"gitVersion": *"\\([^"]*\\)".*/\\1/p' | head -n1 || true
+}
+`;
+}
+
 /**
  * Registers one control plane at runtime (no reload): its server enabled through the admin socket,
- * the state saved, then a bounded wait until HAProxy's own health check sees it UP.
+ * the state saved, then a bounded wait until HAProxy's own health check sees it UP. With
+ * `sameVersion` (upgrade.registration "afterAll"), a control plane whose kube-apiserver version
+ * differs from one still registered is left out ("deferred"): the last one of an upgrade, and
+ * then every other one through the register-all step, come back once no two versions would serve.
  */
-export function haproxyRegisterScript(i: ScriptContext & { server: string; after: string; timeoutSeconds: number }): string {
+export function haproxyRegisterScript(i: ScriptContext & { server: string; after: string; timeoutSeconds: number; sameVersion?: SameVersionRule }): string {
     return scriptHeader(i) + `# registers after: ${i.after}
-${HAPROXY_SOCKET_FUNCTIONS}status=$(server_status ${shellWord(i.server)})
+${HAPROXY_SOCKET_FUNCTIONS}${i.sameVersion ? apiVersionFunctions(i.sameVersion) + `mine=$(api_version ${shellWord(i.server)})
+others=(${i.sameVersion.controlPlanes.map(h => h.name).filter(n => n !== i.server).map(shellWord).join(" ")})
+for other in \${others[@]+"\${others[@]}"}; do
+    case "$(server_status "$other")" in ""|MAINT*) continue ;; esac
+    theirs=$(api_version "$other")
+    if [ -n "$theirs" ] && [ "$theirs" != "$mine" ]; then
+        echo "deferred: ${i.server} runs \${mine:-an unknown version} and $other, still registered, runs $theirs; ${i.server} comes back once every control plane runs one version (upgrade.registration afterAll)"
+        exit 0
+    fi
+done
+` : ""}status=$(server_status ${shellWord(i.server)})
 [ -n "$status" ] || fail ${shellWord(`backend ${HAPROXY_BACKEND} has no server ${i.server}: the load balancer's haproxy.cfg does not list this control plane yet`)}
 out=$(hap ${shellWord(`enable server ${HAPROXY_BACKEND}/${i.server}`)})
 [ -z "$out" ] || fail "HAProxy refused to enable ${i.server}: $out"
@@ -140,4 +180,40 @@ ${runStamp()}`;
 /** A registration step with nothing to do (a key rotation step that found no kube-apiserver on its node). */
 export function leftAsItWas(ctx: ScriptContext): string {
     return `${scriptHeader(ctx)}echo "$STEP: nothing changed on this node, so its registration is left as it was"\n`;
+}
+
+/**
+ * upgrade.registration "afterAll", after the last control plane: every control plane left out of
+ * the load balancer whose kube-apiserver runs the version the registered ones run (all of them,
+ * once an upgrade is through) is enabled again, and waited for until UP.
+ */
+export function haproxyRegisterAllScript(i: ScriptContext & { after: string; timeoutSeconds: number; sameVersion: SameVersionRule }): string {
+    return scriptHeader(i) + `# registers after: ${i.after}
+${HAPROXY_SOCKET_FUNCTIONS}${apiVersionFunctions(i.sameVersion)}serving=""
+for server in ${i.sameVersion.controlPlanes.map(h => shellWord(h.name)).join(" ")}; do
+    case "$(server_status "$server")" in ""|MAINT*) ;; *) serving=$(api_version "$server"); [ -n "$serving" ] && break ;; esac
+done
+enabled=()
+for server in ${i.sameVersion.controlPlanes.map(h => shellWord(h.name)).join(" ")}; do
+    case "$(server_status "$server")" in MAINT*) ;; *) continue ;; esac
+    version=$(api_version "$server")
+    if [ -z "$version" ] || { [ -n "$serving" ] && [ "$version" != "$serving" ]; }; then
+        echo "left out: $server runs \${version:-no answering kube-apiserver}, the registered control planes run $serving"
+        continue
+    fi
+    out=$(hap "enable server ${HAPROXY_BACKEND}/$server")
+    [ -z "$out" ] || fail "HAProxy refused to enable $server: $out"
+    enabled+=("$server")
+done
+save_state
+deadline=$(( $(date +%s) + ${i.timeoutSeconds} ))
+for server in \${enabled[@]+"\${enabled[@]}"}; do
+    until [ "$(server_status "$server")" = UP ]; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then fail "$server is enabled but HAProxy's health check does not see it UP after ${i.timeoutSeconds}s"; fi
+        sleep 1
+    done
+    echo "registered $server on $HOST: UP"
+done
+if [ "\${#enabled[@]}" -eq 0 ]; then echo "every control plane was already in the load balancer of $HOST"; fi
+`;
 }

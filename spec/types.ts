@@ -78,6 +78,16 @@ export interface UpgradeSpec {
     /** How long an upgraded kubelet may take to report its new version and Ready, in seconds. Default 300. */
     kubeletReadyTimeoutSeconds?: number;
     /**
+     * When changed control planes return to the load balancer. "each" (default): each one as soon
+     * as it is ready, so the API stays up while clients meet both versions. "afterAll" (HAProxy
+     * only): kubeadm's classic HA guidance: a control plane whose kube-apiserver version differs
+     * from one still registered stays out, so the last one of an upgrade comes back first and the
+     * others right after it: clients never meet two API versions, at the cost of an API outage
+     * while the last one upgrades (the preview warns). Decided at runtime from each control
+     * plane's /version, so a change that keeps the version registers each one as it is ready.
+     */
+    registration?: string;
+    /**
      * Opt in to walking more than one minor in one `pulumi up`: the releases in between, one per
      * minor, e.g. ["v1.33.6"] to go from v1.32 to v1.34. The control planes run each release in
      * turn (every one at a release before any goes to the next), then kubernetesVersion; the

@@ -37,6 +37,8 @@ export const DEFAULTS = {
 } as const;
 
 export const LOAD_BALANCER_TYPES = ["haproxy", "kube-vip", "external", "none"] as const;
+/** upgrade.registration: each control plane back in the load balancer once ready, or once no two versions would serve. */
+export const REGISTRATIONS = ["each", "afterAll"] as const;
 export const LB_PLACEHOLDERS = ["name", "address", "port"] as const;
 
 export const ENCRYPTION_ALGORITHMS = ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256", "ECDSA-P384"] as const;
@@ -143,6 +145,12 @@ export function validateCluster(spec: ClusterSpec): ResolvedCluster {
     }
     const maxUnavailable = spec.upgrade?.maxUnavailable;
     if (maxUnavailable !== undefined && !(isWhole(maxUnavailable) && maxUnavailable >= 1)) p.add("upgrade.maxUnavailable", maxUnavailable, "a whole number of workers, 1 or more");
+    const registration = spec.upgrade?.registration;
+    if (registration !== undefined && !(REGISTRATIONS as readonly unknown[]).includes(registration)) {
+        p.add("upgrade.registration", registration, `one of ${REGISTRATIONS.map(r => `"${r}"`).join(", ")}`);
+    } else if (registration === "afterAll" && loadBalancerType !== "haproxy") {
+        p.add("upgrade.registration", registration, `"each" with loadBalancer.type "${loadBalancerType}" ("afterAll" needs HAProxy, whose servers' state the registration reads)`);
+    }
     for (const k of ["drainTimeoutSeconds", "kubeletReadyTimeoutSeconds"] as const) {
         const v = spec.upgrade?.[k];
         if (v !== undefined && !(isWhole(v) && v >= 1)) p.add(`upgrade.${k}`, v, "a whole number of seconds, 1 or more");

@@ -284,7 +284,7 @@ describe("ControlPlane: 3 control planes behind HAProxy on a 3-member etcd clust
         const skipped = await lab.exec("cp-1", script(controlPlanePreflightChecks(6443, false)));
         expect(skipped).toMatchObject({ code: 0 });
         expect(skipped.stdout).toContain("[preflight] ignored Port-6443");
-        expect(skipped.stdout).toMatch(/^facts \{"hostname":"cp-1","caCertDirs":\[.*\],"resolvConf":""\}$/m);
+        expect(skipped.stdout).toMatch(/^facts \{"hostname":"cp-1","caCertDirs":\[.*\],"resolvConf":"","joined":false\}$/m);
     });
 
     test("running the same program again changes no file and restarts nothing", async () => {

@@ -126,6 +126,34 @@ describe("a minor upgrade in the lab, v1.32.8 → v1.33.2", () => {
         expect(JSON.parse(state.get("pulumi:index:Stash::u-deployed-versions")!.inputs).input.kubernetesVersion).toBe("v1.33.2");
     }, 600_000);
 
+    test("registration afterAll (v1.33.2 → v1.33.3): an upgraded control plane stays out while another still serves v1.33.2; the last one comes back first, then the others", async () => {
+        const { runs, failures } = await deployInLab(runner, state, "u-deployed-versions", () => new Cluster("u", { ...spec("v1.33.3"), upgrade: { registration: "afterAll" } }));
+        expect(failures).toEqual([]);
+        const run = (name: string) => runs.find(r => r.name === name)!;
+        const end = (r: CommandRun) => r.startedAt + r.durationMs;
+        for (const cp of CONTROL_PLANES) expect([cp, apiserverImage(cp)]).toEqual([cp, "registry.k8s.io/kube-apiserver:v1.33.3"]);
+        for (const cp of ["cp-1", "cp-2"]) {
+            expect(run(`u-control-plane-${cp}-register-lb-1`).stdout).toMatch(new RegExp(`^deferred: ${cp} runs v1\\.33\\.3 and cp-\\d, still registered, runs v1\\.33\\.2; ${cp} comes back once every control plane runs one version`, "m"));
+        }
+        // cp-3, upgraded last, came back when no control plane was serving (the outage the preview warns of), then the others.
+        expect(run("u-control-plane-cp-3-register-lb-1").stdout).toContain("registered cp-3 on lb-1: UP");
+        const all = run("u-control-plane-lb-1-register-all");
+        expect(all.stdout).toMatch(/registered cp-1 on lb-1: UP\nregistered cp-2 on lb-1: UP/);
+        expect(end(run("u-control-plane-cp-3-register-lb-1"))).toBeLessThanOrEqual(all.startedAt);
+        // Still one control plane changing at a time.
+        for (const [cp, next] of [["cp-1", "cp-2"], ["cp-2", "cp-3"]]) {
+            expect(end(run(`u-control-plane-${cp}-upgraded`))).toBeLessThanOrEqual(run(`u-control-plane-${next}-deregister-lb-1`).startedAt);
+        }
+        expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "UP", "cp-3": "UP" });
+        expect(etcdHealthy()).toBe(true);
+        // The same program again, a day-2 change of one flag: every control plane comes back as soon as it is ready.
+        const day2 = await deployInLab(runner, state, "u-deployed-versions", () => new Cluster("u", {
+            ...spec("v1.33.3"), upgrade: { registration: "afterAll" }, apiServer: { readinessTimeoutSeconds: 20, extraArgs: [{ name: "audit-log-maxage", value: "30" }] },
+        }));
+        expect(day2.failures).toEqual([]);
+        for (const cp of CONTROL_PLANES) expect([cp, day2.runs.find(r => r.name === `u-control-plane-${cp}-register-lb-1`)!.stdout]).toEqual([cp, expect.stringContaining(`registered ${cp} on lb-1: UP`)]);
+    }, 900_000);
+
     test("an unhealthy cluster does not start an upgrade: every problem named, nothing changed", async () => {
         fs.writeFileSync(lab.path("cp-3", "/var/lib/lab/unready-images"), `${apiserverImage("cp-3")}\n`);
         const before = fs.readFileSync(lab.path("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8");

@@ -207,6 +207,25 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
         expect(registrations.map(r => r.name)).not.toContain("c-control-plane-cp-1-via-v1.34.7-kubelet");
     });
 
+    test("registration afterAll: each registration compares the control planes' versions at runtime; the load balancer's register-all step comes after the last control plane", async () => {
+        const preview = await run(new MockRuntime(answer, state), spec("v1.34.1", { upgrade: { maxUnavailable: 2, registration: "afterAll" } }));
+        expect(preview.error).toBeUndefined();
+        const { registrations, error } = await run(new MockRuntime(answer, new Map(state)), spec("v1.34.1", { upgrade: { maxUnavailable: 2, registration: "afterAll" } }), { up: true });
+        expect(error).toBeUndefined();
+        const before = happensBefore(registrations);
+        for (const [a, b] of [["c-control-plane-cp-3-kubelet", "c-control-plane-lb-1-register-all"], ["c-control-plane-lb-1-register-all", "c-workers-drain-1"],
+            ["c-control-plane-lb-1-register-all", "c-deployed-versions"], ["c-control-plane-cp-1-register-lb-1", "c-control-plane-cp-2-deregister-lb-1"]]) {
+            expect([a, b, before(a, b)]).toEqual([a, b, true]);
+        }
+        const create = (n: string) => registrations.find(r => r.name === n)!.inputs.create as string;
+        expect(create("c-control-plane-cp-1-register-lb-1")).toContain("comes back once every control plane runs one version (upgrade.registration afterAll)");
+        expect(create("c-control-plane-cp-1-register-lb-1")).toContain("url=https://10.0.10.12:6443/version");
+        expect(create("c-control-plane-lb-1-register-all")).toContain("hap \"enable server apiserverbackend/$server\"");
+        // The default registers each control plane as it is ready, with no comparison.
+        expect(installed.find(r => r.name === "c-control-plane-cp-1-register-lb-1")!.inputs.create).not.toContain("/version");
+        expect(installed.map(r => r.name)).not.toContain("c-control-plane-lb-1-register-all");
+    });
+
     test("upgrade.through is checked: one release per minor in between, for a deployed cluster, removed once walked", async () => {
         // While the program is evaluated: the releases must fill the minors below kubernetesVersion.
         await expect(run(new MockRuntime(answer, state), spec("v1.35.0", { upgrade: { through: ["v1.33.6"] } })))

@@ -6,7 +6,7 @@
 //   so it binds the node's own address, not every address), --tls-cert-file and
 //   --tls-private-key-file (the node's real serving certificate, loaded again when they change, as
 //   kube-apiserver reloads them), --etcd-servers with --etcd-cafile/--etcd-certfile/--etcd-keyfile.
-// It serves GET /livez and /healthz ("ok"), and /readyz, which is "ok" only while etcd answers
+// It serves GET /livez and /healthz ("ok"), /version (the pod image's tag as gitVersion), and /readyz, which is "ok" only while etcd answers
 // `etcdctl endpoint health` with those flags (as kube-apiserver's etcd readiness check), otherwise
 // 500 with "[-]etcd failed". It also serves the ConfigMaps a test placed on the host as
 // /var/lib/lab/api/<namespace>/configmaps/<name>.json (GET /api/v1/namespaces/<ns>/configmaps/<name>),
@@ -139,6 +139,15 @@ const server = https.createServer(tlsOptions(), async (req, res) => {
         log(`${req.method} ${path} ${api.code}`);
         res.writeHead(api.code, { "Content-Type": api.type });
         res.end(api.body);
+        return;
+    }
+    if (path === "/version") {
+        // As kube-apiserver's /version (open to anyone), with the version of the pod's image.
+        const tag = (/:(v[0-9][^:@]*)$/.exec(process.env.LAB_IMAGE || "") || [])[1] || "v0.0.0-lab";
+        const [major, minor] = tag.slice(1).split(".");
+        log(`${req.method} ${path} 200`);
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ major, minor, gitVersion: tag, platform: "linux/amd64" }, null, 2) + "\n");
         return;
     }
     let status = 200;

@@ -111,6 +111,8 @@ const rules: [string, ClusterSpec, string, string][] = [
     ["no worker upgraded at a time", haSpec({ upgrade: { maxUnavailable: 0 } }), "upgrade.maxUnavailable: 0", "a whole number of workers, 1 or more"],
     ["a fraction of a drain timeout", haSpec({ upgrade: { drainTimeoutSeconds: 2.5 } }), "upgrade.drainTimeoutSeconds: 2.5", "a whole number of seconds, 1 or more"],
     ["disableEviction that is not a boolean", haSpec({ upgrade: { disableEviction: "yes" as unknown as boolean } }), `upgrade.disableEviction: "yes"`, "true or false"],
+    ["an unknown registration order", haSpec({ upgrade: { registration: "later" } }), `upgrade.registration: "later"`, `one of "each", "afterAll"`],
+    ["registration afterAll without HAProxy", { ...withHosts(h => { h.splice(8, 1); }), loadBalancer: { type: "kube-vip", kubeVip: { interface: "eth0", address: "10.0.10.5" } }, upgrade: { registration: "afterAll" } }, `upgrade.registration: "afterAll"`, `"afterAll" needs HAProxy`],
     ["a walk that skips a minor", haSpec({ kubernetesVersion: "v1.35.0", upgrade: { through: ["v1.33.6"] } }), `upgrade.through[0]: "v1.33.6"`, "a release of the minor just below kubernetesVersion (v1.35.0)"],
     ["a walk through a release that does not exist", haSpec({ kubernetesVersion: "v1.35.0", upgrade: { through: ["v1.34"] } }), `upgrade.through[0]: "v1.34"`, "a Kubernetes release version"],
 ];
