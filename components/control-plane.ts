@@ -105,6 +105,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         // upgrade.through: a pass over every control plane at each release in between (one at a time, none at the
         // next release before all are at this one), before the pass at kubernetesVersion.
         let walked: pulumi.Resource[] = [];
+        const passPreflights: pulumi.Resource[] = [];
         for (const hop of (cluster.spec.upgrade?.through ?? []).map(v => throughRelease(clusterArgs, v))) {
             const pass: ControlPlaneNode[] = [];
             for (const [index, host] of hop.controlPlanes.entries()) {
@@ -123,6 +124,7 @@ export class ControlPlane extends pulumi.ComponentResource {
                 }));
             }
             walked = pass[pass.length - 1].lastSteps;
+            passPreflights.push(...pass.map(n => n.preflight));
         }
         for (const [index, host] of cluster.controlPlanes.entries()) {
             const previous = nodes[index - 1];
@@ -141,7 +143,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         }
         const allPreflights = nodes.map(n => n.preflight);
         if (encryption.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, lbInstalls, others, this);
-        resolvePreflights(allPreflights);
+        resolvePreflights([...allPreflights, ...passPreflights]);
         // Stacked etcd: once every control plane has joined, the whole cluster must be healthy with every member.
         const etcdGate = cluster.etcdTopology === "stacked" ? [stackedEtcdHealthGate(name, cluster, nodes, this)] : [];
         const registerAll = registerAllSteps(name, cluster, nodes, pulumi.output(pki.publicFiles).apply(f => f["ca.crt"] ?? ""), this);
@@ -271,7 +273,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         const installText = pulumi.unsecret(rendered.apply(r => remoteBash(controlPlaneInstallScript({
             ...ctx("control-plane install"), node: host, bindPort, version: cluster.version.version,
             minimumKubeletVersion: cluster.version.row.minimumKubeletVersion ?? cluster.version.version,
-            files: r.files, kubeadmDropIn: kubeadmDropIn(), certificatesDir, ignore, timeoutSeconds, stackedEtcd: stacked, backupManifests: true,
+            files: r.files, kubeadmDropIn: kubeadmDropIn(), certificatesDir, ignore, timeoutSeconds, stackedEtcd: stacked, backupManifests: true, pass: transient,
         }), { host: host.name, step: "control-plane-install" })));
         // What the node gets, secrets included (as a digest), so that a new key or certificate alone
         // also takes the node out of the load balancer while it changes.
@@ -391,7 +393,7 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
                     target: lb.name,
                     drain: (name, opts) => new command.remote.Command(name, {
                         connection: connectionOf(lb),
-                        create: installDigest.apply(d => remoteBash(haproxyDeregisterScript({ ...ctx("haproxy deregister"), server: node.name, after: d }), { host: lb.name, step: "haproxy-deregister" })),
+                        create: pulumi.all([installDigest, rule]).apply(([d, r]) => remoteBash(haproxyDeregisterScript({ ...ctx("haproxy deregister"), server: node.name, after: d, sameVersion: r }), { host: lb.name, step: "haproxy-deregister" })),
                         ...STEP,
                     }, opts),
                     register: (name, after, opts, keepOnDelete) => new command.remote.Command(name, {

@@ -34,13 +34,14 @@ export function recordUpgrade(parent: pulumi.Resource, name: string, cluster: Re
         etcdMembers: cluster.etcdTopology === "external" ? [] : cluster.etcdMembers.map(h => h.name),
         workers: cluster.workers.map(h => h.name),
         kubeletBatch: s.nodePreparation ? s.upgrade?.maxUnavailable ?? DEFAULTS.maxUnavailable : undefined,
+        dedicatedEtcd: cluster.etcdTopology === "dedicated",
     };
     UPGRADE_PLANS.set(parent, record.input.apply((deployed: DeployedVersions | undefined) => {
         const plan = planUpgrade(preview ? deployed : target, target, nodes, preview ? s.upgrade?.through : []);
         if (preview && plan.table) pulumi.log.info(`${plan.kind} upgrade ${plan.from!.kubernetesVersion} → ${plan.to.kubernetesVersion}:\n${plan.table}`, parent);
         if (preview && plan.from && plan.from.kubernetesVersion !== plan.to.kubernetesVersion && s.upgrade?.registration === "afterAll") {
             const last = cluster.controlPlanes[cluster.controlPlanes.length - 1].name;
-            pulumi.log.warn(`upgrade.registration "afterAll": each upgraded control plane stays out of the load balancer while another still serves ${plan.from.kubernetesVersion}, so the API at ${cluster.endpoint.host}:${cluster.endpoint.port} is unavailable while the last one (${last}) upgrades; clients never meet two API versions`, parent);
+            pulumi.log.warn(`upgrade.registration "afterAll": each upgraded control plane stays out of the load balancer while another still serves ${plan.from.kubernetesVersion}, so fewer serve the API at ${cluster.endpoint.host}:${cluster.endpoint.port} as the upgrade goes on; when the last one (${last}) goes out, the load balancer switches over to the upgraded ones. Clients never meet two API versions`, parent);
         }
         return plan;
     }));

@@ -184,6 +184,8 @@ export interface ControlPlaneInstallInput extends ScriptContext {
     stackedEtcd?: { dataDir: string; join?: StackedEtcdJoin };
     /** Back up the manifests the install replaces, for the readiness gate's rollback (as kubeadm upgrade). */
     backupManifests?: boolean;
+    /** A pass of upgrade.through: a node whose kube-apiserver is already past `version` is left as it is (a run again after a stop). */
+    pass?: boolean;
 }
 
 /**
@@ -206,7 +208,7 @@ export function controlPlaneInstallScript(i: ControlPlaneInstallInput): string {
     if (etcd) restarts.unshift([ETCD_MANIFEST, paths.filter(p => p.startsWith(`${pki}/etcd/`))]);
     // A joining member's manifest is written only once the running cluster has it as a member.
     const [early, late] = etcd?.join ? [i.files.filter(f => f.path !== ETCD_MANIFEST), i.files.filter(f => f.path === ETCD_MANIFEST)] : [i.files, []];
-    return scriptHeader(i) + checkFunctions(i.ignore) + kubeletVersionCheck(i) + (i.backupManifests ? apiserverConfigHashFunction() + manifestBackup() : "") + `
+    return scriptHeader(i) + (i.pass ? passedGuard(i.version) : "") + checkFunctions(i.ignore) + kubeletVersionCheck(i) + (i.backupManifests ? apiserverConfigHashFunction() + manifestBackup() : "") + `
 declare -A had=()
 for m in ${restarts.map(r => r[0]).join(" ")}; do [ -f "$m" ] && had[$m]=1; done
 ` + ensureDir("/etc/kubernetes", "0755")
@@ -248,12 +250,25 @@ ${requireRunning ? `[ -n "$running" ] || fail "upgrade.through walks a running c
 ` : ""}if [ -n "$running" ]; then
     running_minor=$(printf '%s' "$running" | cut -d. -f1,2)
     if [ "$(printf '%s\\n%s\\n' "$running" ${shellWord(want)} | sort -V | head -n1)" != "$running" ]; then
-        fail "this node runs kube-apiserver v$running; v${want} would downgrade it, which kubeadm refuses: set kubernetesVersion to v$running or newer${walkFrom ? ", and remove upgrade.through" : ""}"
+        ${requireRunning ? `echo "[preflight] this node runs kube-apiserver v$running, past this pass (v${want}): the pass leaves it as it is"` : `fail "this node runs kube-apiserver v$running; v${want} would downgrade it, which kubeadm refuses: set kubernetesVersion to v$running or newer${walkFrom ? ", and remove upgrade.through" : ""}"`}
     fi
     case "$running_minor" in
         ${allowed.map(shellWord).join("|")}) ;;
         *) fail "this node runs kube-apiserver v$running; v${want} is more than one minor ahead, and kubeadm upgrades one minor at a time: ${walkFrom ? `upgrade.through must start at the minor just above it` : "go through each minor in between first (or list them in upgrade.through)"}" ;;
     esac
+fi
+`;
+}
+
+/** A pass of upgrade.through on a node already past its release (a walk run again after it stopped): nothing to do. */
+function passedGuard(version: string): string {
+    const want = version.replace(/^v/, "");
+    return `running=""
+[ -f ${APISERVER_MANIFEST} ] && running=$(sed -n 's|^ *image: .*/kube-apiserver:v\\{0,1\\}\\([0-9][0-9.]*\\).*$|\\1|p' ${APISERVER_MANIFEST} | head -n1)
+if [ -n "$running" ] && [ "$running" != ${shellWord(want)} ] && [ "$(printf '%s\\n%s\\n' "$running" ${shellWord(want)} | sort -V | tail -n1)" = "$running" ]; then
+    cat >/dev/null
+    echo "$HOST runs kube-apiserver v$running, past this pass (v${want}): left as it is"
+    exit 0
 fi
 `;
 }
@@ -537,10 +552,10 @@ export function upgradeVerdictScript(i: ScriptContext & { gateOutput: string; ti
     if (!line) return scriptHeader(i) + "echo \"$HOST: ready with the manifests this program placed\"\n";
     const backup = line.slice(ROLLED_BACK_PREFIX.length);
     const others = i.afterAll
-        ? "no other node was changed, and the control planes this run already upgraded stay out of it until a pulumi up completes (upgrade.registration afterAll: no two versions serve at once)"
+        ? "no other node was changed. With upgrade.registration afterAll it is back in the load balancer only if the control planes serving there run its version, since no two versions serve at once"
         : "no other node was changed";
     // The message is literal: the URN's "$" must not expand.
-    return scriptHeader(i) + `# shellcheck disable=SC2016\nfail ${shellWord(`kube-apiserver was not ready within ${i.timeoutSeconds}s with the new manifests, so they were rolled back to ${backup} (kubeadm's backup) and the node is ready and back in the load balancer; ${others}. Find the cause (crictl logs of kube-apiserver; journalctl -u kubelet on ${i.host}), fix the program or the host, and run pulumi up again; to retry the same program: pulumi up --replace '${i.installUrn}'`)}
+    return scriptHeader(i) + `# shellcheck disable=SC2016\nfail ${shellWord(`kube-apiserver was not ready within ${i.timeoutSeconds}s with the new manifests, so they were rolled back to ${backup} (kubeadm's backup) and the node is ready${i.afterAll ? "" : " and back in the load balancer"}; ${others}. Find the cause (crictl logs of kube-apiserver; journalctl -u kubelet on ${i.host}), fix the program or the host, and run pulumi up again; to retry the same program: pulumi up --replace '${i.installUrn}'`)}
 `;
 }
 

@@ -83,6 +83,23 @@ trap 'rm -f "$ca_file"' EXIT
 cat > "$ca_file" <<'PULUMI_KUBEADM_CA'
 ${r.caCertPem.replace(/\n$/, "")}
 PULUMI_KUBEADM_CA
+# serving NAME: the server takes new connections (UP, or DRAIN/NOLB); a DOWN or MAINT one does not.
+serving() {
+    local status
+    status=$(server_status "$1")
+    case "$status" in UP*|DRAIN*|NOLB*) return 0 ;; *) return 1 ;; esac
+}
+# version_of NAME: api_version, retried for 30 s; a control plane that never answers stops the step (with anonymous /version
+# turned off, the versions cannot be compared, and registering anyway could serve two versions).
+version_of() {
+    local v tries=0
+    until v=$(api_version "$1") && [ -n "$v" ]; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 15 ] || fail "cannot read $1's kube-apiserver version (/version, with the cluster CA) from $HOST; upgrade.registration afterAll compares them: check that $HOST reaches it and that /version is open to anonymous clients, as kubeadm's RBAC leaves it"
+        sleep 2
+    done
+    printf '%s\n' "$v"
+}
 api_version() {
     local url
     case "$1" in
@@ -103,13 +120,13 @@ ${r.controlPlanes.map(h => `        ${shellWord(h.name)}) url=${shellWord(url(h)
  */
 export function haproxyRegisterScript(i: ScriptContext & { server: string; after: string; timeoutSeconds: number; sameVersion?: SameVersionRule }): string {
     return scriptHeader(i) + `# registers after: ${i.after}
-${HAPROXY_SOCKET_FUNCTIONS}${i.sameVersion ? apiVersionFunctions(i.sameVersion) + `mine=$(api_version ${shellWord(i.server)})
+${HAPROXY_SOCKET_FUNCTIONS}${i.sameVersion ? apiVersionFunctions(i.sameVersion) + `mine=$(version_of ${shellWord(i.server)})
 others=(${i.sameVersion.controlPlanes.map(h => h.name).filter(n => n !== i.server).map(shellWord).join(" ")})
 for other in \${others[@]+"\${others[@]}"}; do
-    case "$(server_status "$other")" in ""|MAINT*) continue ;; esac
-    theirs=$(api_version "$other")
-    if [ -n "$theirs" ] && [ "$theirs" != "$mine" ]; then
-        echo "deferred: ${i.server} runs \${mine:-an unknown version} and $other, still registered, runs $theirs; ${i.server} comes back once every control plane runs one version (upgrade.registration afterAll)"
+    serving "$other" || continue
+    theirs=$(version_of "$other")
+    if [ "$theirs" != "$mine" ]; then
+        echo "deferred: ${i.server} runs $mine and $other, still registered, runs $theirs; ${i.server} comes back once every control plane runs one version (upgrade.registration afterAll)"
         exit 0
     fi
 done
@@ -130,7 +147,7 @@ echo "registered ${i.server} on $HOST: UP"
 }
 
 /** Deregisters one control plane at runtime: no new connections go to it (maintenance), state saved. */
-export function haproxyDeregisterScript(i: ScriptContext & { server: string; after?: string }): string {
+export function haproxyDeregisterScript(i: ScriptContext & { server: string; after?: string; sameVersion?: SameVersionRule }): string {
     return scriptHeader(i) + (i.after ? `# deregisters before: ${i.after}\n` : "") + `if ! systemctl is-active --quiet haproxy || [ ! -S ${HAPROXY_SOCKET} ]; then
     echo "haproxy is not running on $HOST: ${i.server} receives nothing"
     exit 0
@@ -140,7 +157,33 @@ if [ -z "$status" ]; then
     echo "backend ${HAPROXY_BACKEND} on $HOST has no server ${i.server}"
     exit 0
 fi
-out=$(hap ${shellWord(`disable server ${HAPROXY_BACKEND}/${i.server}`)})
+command=${shellWord(`disable server ${HAPROXY_BACKEND}/${i.server}`)}
+${i.sameVersion ? apiVersionFunctions(i.sameVersion) + `# upgrade.registration afterAll: the last serving control plane going out switches the load balancer over to the held-out
+# ones, if they all run one version, in the same command line (no moment with no server, none with two versions).
+others=(${i.sameVersion.controlPlanes.map(h => h.name).filter(n => n !== i.server).map(shellWord).join(" ")})
+held=()
+if serving ${shellWord(i.server)}; then
+    for other in \${others[@]+"\${others[@]}"}; do
+        if serving "$other"; then held=(); break; fi
+        if [ "$(server_status "$other")" = MAINT ]; then held+=("$other"); fi
+    done
+fi
+if [ "\${#held[@]}" -gt 0 ]; then
+    # Only when every held-out one answers, with one version (a control plane not yet installed answers nothing).
+    version=""
+    for other in "\${held[@]}"; do
+        v=$(api_version "$other")
+        if [ -z "$v" ] || { [ -n "$version" ] && [ "$v" != "$version" ]; }; then version=""; break; fi
+        version=$v
+    done
+    if [ -n "$version" ]; then
+        switch=""
+        for other in "\${held[@]}"; do switch="\${switch}enable server ${HAPROXY_BACKEND}/$other; "; done
+        command="\${switch}$command"
+        echo "switching over: \${held[*]} (at $version) back in as ${i.server} goes out (upgrade.registration afterAll)"
+    fi
+fi
+` : ""}out=$(hap "$command")
 [ -z "$out" ] || fail "HAProxy refused to disable ${i.server}: $out"
 save_state
 status=$(server_status ${shellWord(i.server)})
@@ -191,15 +234,14 @@ export function haproxyRegisterAllScript(i: ScriptContext & { after: string; tim
     return scriptHeader(i) + `# registers after: ${i.after}
 ${HAPROXY_SOCKET_FUNCTIONS}${apiVersionFunctions(i.sameVersion)}serving=""
 for server in ${i.sameVersion.controlPlanes.map(h => shellWord(h.name)).join(" ")}; do
-    case "$(server_status "$server")" in ""|MAINT*) ;; *) serving=$(api_version "$server"); [ -n "$serving" ] && break ;; esac
+    if serving "$server"; then serving=$(version_of "$server"); break; fi
 done
 enabled=()
 for server in ${i.sameVersion.controlPlanes.map(h => shellWord(h.name)).join(" ")}; do
-    case "$(server_status "$server")" in MAINT*) ;; *) continue ;; esac
-    version=$(api_version "$server")
-    if [ -z "$version" ] || { [ -n "$serving" ] && [ "$version" != "$serving" ]; }; then
-        echo "left out: $server runs \${version:-no answering kube-apiserver}, the registered control planes run $serving"
-        continue
+    [ "$(server_status "$server")" = MAINT ] || continue
+    version=$(version_of "$server")
+    if [ -n "$serving" ] && [ "$version" != "$serving" ]; then
+        fail "$server runs $version and the registered control planes run $serving: it stays out of the load balancer (upgrade.registration afterAll); upgrade it (pulumi up) or, to serve both versions, set upgrade.registration to each"
     fi
     out=$(hap "enable server ${HAPROXY_BACKEND}/$server")
     [ -z "$out" ] || fail "HAProxy refused to enable $server: $out"

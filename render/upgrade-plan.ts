@@ -17,6 +17,8 @@ export interface PlanNodes {
     workers: string[];
     /** Kubelets are upgraded through the installer (nodePreparation), workers this many at a time; undefined: each node keeps its kubelet. */
     kubeletBatch?: number;
+    /** etcd runs on its own hosts, which a walk (upgrade.through) takes straight to the target's etcd. */
+    dedicatedEtcd?: boolean;
 }
 
 export type UpgradeKind = "install" | "unchanged" | "patch" | "minor";
@@ -61,6 +63,14 @@ export function planUpgrade(deployed: DeployedVersions | undefined, target: Depl
             fail("upgrade.through[0]", through[0], index(through[0]) <= index(deployed.kubernetesVersion)
                 ? `nothing (remove upgrade.through): ${semver.eq(from, to) ? `the stack records kubernetesVersion itself (${deployed.kubernetesVersion}): the walk is done, or this is a new cluster, which installs kubernetesVersion directly` : `the cluster already runs ${deployed.kubernetesVersion} (recorded by the last pulumi up)`}`
                 : `a release of v${minors[index(deployed.kubernetesVersion) + 1]}, the minor just above the deployed ${deployed.kubernetesVersion}: one release per minor in between`);
+        }
+        const minimumKubelet = VERSION_ROWS.find(r => r.minor === minorOf(target.kubernetesVersion))!.minimumKubeletVersion;
+        if (minimumKubelet && semver.lt(from, bare(minimumKubelet))) {
+            fail("upgrade.through", through, `a shorter walk: the kubelets run ${deployed.kubernetesVersion} until the control planes reach ${target.kubernetesVersion}, which accepts kubelets from ${minimumKubelet}; walk to v${minors[index(minimumKubelet)]} first, then on`);
+        }
+        const etcdMinor = (v: string) => bare(v).split(".").slice(0, 2).join(".");
+        if (nodes.dedicatedEtcd && etcdMinor(deployed.etcd) !== etcdMinor(target.etcd)) {
+            fail("upgrade.through", through, `nothing with etcd on its own hosts crossing an etcd minor: they go straight from ${deployed.etcd} to ${target.etcd}, while etcd upgrades one minor at a time from its latest patch; go one Kubernetes minor per pulumi up`);
         }
     } else if (gap > 1) {
         const between = minors.slice(index(deployed.kubernetesVersion) + 1, index(target.kubernetesVersion)).map(m => VERSION_ROWS.find(r => r.minor === m)!.latestKnownPatch);

@@ -79,11 +79,11 @@ export interface UpgradeSpec {
     kubeletReadyTimeoutSeconds?: number;
     /**
      * When changed control planes return to the load balancer. "each" (default): each one as soon
-     * as it is ready, so the API stays up while clients meet both versions. "afterAll" (HAProxy
-     * only): kubeadm's classic HA guidance: a control plane whose kube-apiserver version differs
-     * from one still registered stays out, so the last one of an upgrade comes back first and the
-     * others right after it: clients never meet two API versions, at the cost of an API outage
-     * while the last one upgrades (the preview warns). Decided at runtime from each control
+     * as it is ready, so clients meet both versions for a while. "afterAll" (HAProxy only), as
+     * kubeadm's classic HA guidance: a control plane whose kube-apiserver version differs from one
+     * still serving stays out, and when the last old one goes out the load balancer switches over
+     * to the upgraded ones in one command: clients never meet two API versions, and fewer control
+     * planes serve during the upgrade (the preview warns). Decided at runtime from each control
      * plane's /version, so a change that keeps the version registers each one as it is ready.
      */
     registration?: string;

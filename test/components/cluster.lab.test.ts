@@ -47,7 +47,8 @@ beforeAll(async () => {
         apiServer: { readinessTimeoutSeconds: 60 }, loadBalancer: { bindAddress: LB.address }, join: { tlsBootstrapTimeoutSeconds: 0 },
     };
     cluster = new Cluster("c", spec);
-    await runtime.registered("c-addons-service-kube-system-kube-dns");
+    // The record is written last, once every step (the workers' joins included) succeeded.
+    await runtime.registered("c-deployed-versions");
 }, 600_000);
 
 afterAll(async () => {

@@ -57,7 +57,8 @@ beforeAll(async () => {
         nodePreparation: { installer: "command", command: PREPARE },
     };
     new Cluster("s", spec);
-    await runtime.registered("s-addons-service-kube-system-kube-dns");
+    // The record is written last, once every step (the workers' joins included) succeeded.
+    await runtime.registered("s-deployed-versions");
 }, 600_000);
 
 afterAll(async () => {

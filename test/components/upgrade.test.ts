@@ -38,9 +38,10 @@ async function run(runtime: MockRuntime, s: ClusterSpec, options: { up?: boolean
     const planned = out.promise() as Promise<any>;
     const outcome = await Promise.race([planned.then(plan => ({ plan }), (error: Error) => ({ error })), runtime.failure.catch((error: Error) => ({ error }))]);
     let count = -1;
-    for (let quiet = 0; quiet < 10; quiet = runtime.registrations.length === count ? quiet + 1 : 0) {
+    // Until nothing has registered for 1.5 s: a component's outputs still on their way would reach the next test's runtime.
+    for (let quiet = 0; quiet < 15; quiet = runtime.registrations.length === count ? quiet + 1 : 0) {
         count = runtime.registrations.length;
-        await new Promise(r => setTimeout(r, 50));
+        await new Promise(r => setTimeout(r, 100));
         await settle();
     }
     return { ...outcome, registrations: [...runtime.registrations] };
@@ -181,7 +182,8 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
     });
 
     test("upgrade.through walks two minors in one up: every control plane at v1.34.7, one at a time, before any goes to v1.35.0", async () => {
-        const walk = (through: string[]) => spec("v1.35.0", { upgrade: { maxUnavailable: 2, through } });
+        // The etcd hosts keep their etcd (they would go straight from 3.5 to 3.6, which a walk refuses; see below).
+        const walk = (through: string[]) => spec("v1.35.0", { etcd: { topology: "dedicated", imageTag: "3.5.21-0" }, upgrade: { maxUnavailable: 2, through } });
         const preview = await run(new MockRuntime(answer, state), walk(["v1.34.7"]));
         expect(preview.error).toBeUndefined();
         expect(preview.plan.table).toContain("walk: v1.33.2 → v1.34.7 → v1.35.0 (the control planes at each release in turn)\n");
@@ -233,6 +235,9 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
         // In preview, against the recorded deployment.
         expect((await run(new MockRuntime(answer, state), spec("v1.34.1", { upgrade: { through: ["v1.33.6"] } }))).error?.message)
             .toContain('upgrade.through[0]: "v1.33.6" — nothing (remove upgrade.through): the cluster already runs v1.33.2 (recorded by the last pulumi up)');
+        // etcd on its own hosts would go straight from 3.5 to 3.6.
+        expect((await run(new MockRuntime(answer, state), spec("v1.35.0", { upgrade: { through: ["v1.34.7"] } }))).error?.message)
+            .toContain("nothing with etcd on its own hosts crossing an etcd minor: they go straight from 3.5.21-0 to 3.6.6-0");
         // A new stack's preview reads its record as what it is about to write.
         expect((await run(new MockRuntime(answer, new Map()), spec("v1.35.0", { upgrade: { through: ["v1.34.7"] } }))).error?.message)
             .toContain('upgrade.through[0]: "v1.34.7" — nothing (remove upgrade.through): the stack records kubernetesVersion itself (v1.35.0): the walk is done, or this is a new cluster, which installs kubernetesVersion directly');

@@ -154,7 +154,7 @@ export class MockRuntime {
         return this.registrations.filter(r => r.custom);
     }
 
-    /** Resolves once a resource of this name has registered (a Cluster's last: `<name>-addons-service-kube-system-kube-dns`); rejects on the first failure. */
+    /** Resolves once a resource of this name has registered (a Cluster's last: `<name>-deployed-versions`, after every other step); rejects on the first failure. */
     async registered(name: string): Promise<void> {
         const seen = (async () => {
             while (!this.registrations.some(r => r.name === name)) await new Promise(r => setTimeout(r, 100));
