@@ -8,5 +8,8 @@ module.exports = {
   forceExit: true,
   testEnvironmentOptions: { globalsCleanup: "off" },
   testTimeout: 120000,
+  // Two suites at a time on CI's two cores: the lab suites mostly wait on their hosts (sleeps, polls),
+  // and one at a time would take the run past 18 minutes.
+  maxWorkers: 2,
   reporters: ["default", "<rootDir>/test/support/summary-reporter.js"],
 };
