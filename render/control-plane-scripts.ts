@@ -236,16 +236,19 @@ fi
         + summary();
 }
 
+/** Sets `running`: the version of the kube-apiserver manifest on the host, without the "v" (empty when there is none). */
+const RUNNING_APISERVER = `running=""
+[ -f ${APISERVER_MANIFEST} ] && running=$(sed -n 's|^ *image: .*/kube-apiserver:v\\{0,1\\}\\([0-9][0-9.]*\\).*$|\\1|p' ${APISERVER_MANIFEST} | head -n1)`;
+
 /**
  * The skew rules against the control plane this host runs (its kube-apiserver manifest's image), in
- * its preflight, before anything changes: no downgrade, at most one minor up.
+ * its preflight, before anything changes: no downgrade, at most one minor up (with upgrade.through, from its first release).
  */
 function runningVersionCheck(version: string, walkFrom?: string, requireRunning?: boolean): string {
     const want = version.replace(/^v/, "");
     const [major, minor] = (walkFrom ?? version).replace(/^v/, "").split(".").map(Number);
     const allowed = [...new Set([`${major}.${minor - 1}`, ...SUPPORTED_MINORS.filter(m => minorIndex(m) >= minorIndex(`${major}.${minor}`) && minorIndex(m) <= minorIndex(want))])];
-    return `running=""
-[ -f ${APISERVER_MANIFEST} ] && running=$(sed -n 's|^ *image: .*/kube-apiserver:v\\{0,1\\}\\([0-9][0-9.]*\\).*$|\\1|p' ${APISERVER_MANIFEST} | head -n1)
+    return `${RUNNING_APISERVER}
 ${requireRunning ? `[ -n "$running" ] || fail "upgrade.through walks a running cluster, and no kube-apiserver runs here (${APISERVER_MANIFEST}): a new cluster installs kubernetesVersion directly; remove upgrade.through"
 ` : ""}if [ -n "$running" ]; then
     running_minor=$(printf '%s' "$running" | cut -d. -f1,2)
@@ -263,8 +266,7 @@ fi
 /** A pass of upgrade.through on a node already past its release (a walk run again after it stopped): nothing to do. */
 function passedGuard(version: string): string {
     const want = version.replace(/^v/, "");
-    return `running=""
-[ -f ${APISERVER_MANIFEST} ] && running=$(sed -n 's|^ *image: .*/kube-apiserver:v\\{0,1\\}\\([0-9][0-9.]*\\).*$|\\1|p' ${APISERVER_MANIFEST} | head -n1)
+    return `${RUNNING_APISERVER}
 if [ -n "$running" ] && [ "$running" != ${shellWord(want)} ] && [ "$(printf '%s\\n%s\\n' "$running" ${shellWord(want)} | sort -V | tail -n1)" = "$running" ]; then
     cat >/dev/null
     echo "$HOST runs kube-apiserver v$running, past this pass (v${want}): left as it is"

@@ -1,6 +1,6 @@
 import { NodePreparationSpec } from "../spec/types";
 import { installerScript } from "./node-preparation";
-import { ScriptContext, scriptHeader, shellWord } from "./scripts";
+import { KUBELET_VERSION, ScriptContext, scriptHeader, shellWord } from "./scripts";
 
 // The kubelet's part of an upgrade, as kubeadm's upgrade guide: once the control planes run the new
 // version, each node in turn is cordoned and drained, its kubelet and kubectl packages are upgraded,
@@ -110,10 +110,10 @@ release_node() {
 export function kubeletPackageUpgrade(installer: NodePreparationSpec, version: string, restart = true): string {
     const full = version.replace(/^v/, "");
     return `kubelet_upgraded=false
-kubelet_have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
+kubelet_have=$(${KUBELET_VERSION} || true)
 if [ "$kubelet_have" != ${shellWord(full)} ]; then
     echo "[upgrade] kubelet and kubectl \${kubelet_have:-none} → ${full} (${installer.installer})"
-${installerScript(installer, version, false)}    kubelet_have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
+${installerScript(installer, version, false)}    kubelet_have=$(${KUBELET_VERSION} || true)
     [ "$kubelet_have" = ${shellWord(full)} ] || fail "the ${installer.installer} installer ran, but kubelet --version says \${kubelet_have:-nothing}, not ${full}; check the installer on $HOST"
 ${restart ? `    systemctl daemon-reload || fail "systemctl daemon-reload failed"
     systemctl restart kubelet || fail "could not restart kubelet ${full}; see: journalctl -u kubelet"
@@ -138,7 +138,7 @@ export function controlPlaneKubeletScript(i: ControlPlaneKubeletInput): string {
     const full = i.version.replace(/^v/, "");
     const node = shellWord(i.node);
     // A kubelet already at the version: done, unless a run that upgraded it stopped before uncordoning the node.
-    return scriptHeader(i) + `have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
+    return scriptHeader(i) + `have=$(${KUBELET_VERSION} || true)
 if [ "$have" = ${shellWord(full)} ] && { ! command -v kubectl >/dev/null 2>&1 || [ ! -f ${ADMIN_CONF} ]; }; then
     echo "kubelet already ${i.version} on $HOST"
     exit 0

@@ -1,5 +1,5 @@
 import { NodePreparationSpec } from "../spec/types";
-import { fileFunctions, shellWord } from "./scripts";
+import { fileFunctions, KUBELET_VERSION, shellWord } from "./scripts";
 
 export const KUBELET_UNIT = "/etc/systemd/system/kubelet.service";
 
@@ -76,7 +76,7 @@ dnf install -y ${runtime}"kubelet-${full}" "kubectl-${full}" --disableexcludes=k
 export function nodePreparationScript(p: NodePreparationSpec, version: string): string {
     const full = version.replace(/^v/, "");
     return `# node preparation (${p.installer})
-have=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }' || true)
+have=$(${KUBELET_VERSION} || true)
 if [ -f /etc/kubernetes/kubelet.conf ] && [ -n "$have" ]; then
     # A node of the cluster changes its kubelet after the control planes, never in its preflight (a kubelet is never newer than the API servers).
     [ "$have" = ${shellWord(full)} ] || echo "[prepare] kubelet $have is kept: this node is in the cluster, and its kubelet does not change before the control planes (${full})"

@@ -145,6 +145,9 @@ export function summary(): string {
     return "if [ \"${#changed[@]}\" -eq 0 ]; then echo \"no changes\"; else echo \"${#changed[@]} file(s) changed\"; fi\n";
 }
 
+/** Prints the installed kubelet's version without the "v" (nothing, and a failed status, when there is no kubelet). */
+export const KUBELET_VERSION = `kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }'`;
+
 /** A word safe to paste into bash. */
 export function shellWord(s: string): string {
     return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
