@@ -16,10 +16,10 @@ const runtime = new MockRuntime(async (type, _inputs, name) => {
 
 const dedicated = (overrides: Partial<ClusterSpec> = {}): ClusterSpec => haSpec({ etcd: { topology: "dedicated" }, ...overrides });
 
-/** Runs the program until every resource has registered (the count stops growing). */
+/** Runs the program until every resource has registered: the record, which waits for every other step, then until the count stops growing. */
 async function run(spec: ClusterSpec): Promise<Cluster> {
     const c = new Cluster("c", spec);
-    await Promise.race([valueOf(c.joinCommand), runtime.failure]);
+    await Promise.race([runtime.registered("c-deployed-versions"), runtime.failure]);
     let last = -1;
     for (let quiet = 0; quiet < 10; quiet = runtime.registrations.length === last ? quiet + 1 : 0) {
         last = runtime.registrations.length;
