@@ -62,7 +62,7 @@ beforeAll(async () => {
     spec = (version, upgrade = { maxUnavailable: 2 }) => ({
         kubernetesVersion: version, controlPlaneEndpoint: `${LB.address}:6443`, networking: { podSubnet: "10.244.0.0/16" }, hosts,
         certificates: { encryptionAlgorithm: "ECDSA-P256" }, ignorePreflightErrors: SKIPPED,
-        apiServer: { readinessTimeoutSeconds: 20 }, loadBalancer: { bindAddress: LB.address }, join: { tlsBootstrapTimeoutSeconds: 30 },
+        apiServer: { readinessTimeoutSeconds: 60 }, loadBalancer: { bindAddress: LB.address }, join: { tlsBootstrapTimeoutSeconds: 30 },
         nodePreparation: { installer: "command", command: INSTALLER }, upgrade: { kubeletReadyTimeoutSeconds: 60, ...upgrade },
     });
     const installed = await up(spec("v1.32.8"));
@@ -128,7 +128,8 @@ describe("kubelets in an upgrade, in the lab: v1.32.8 → v1.33.2, workers two a
             spec: { minAvailable: 1, selector: { matchLabels: { app: "db" } } }, status: { disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 1 },
         }));
         const blocked = await up(spec("v1.33.3", { maxUnavailable: 2, drainTimeoutSeconds: 5 }));
-        expect(blocked.failures.map(f => f.message)).toEqual([expect.stringContaining("k-workers-drain-1")]);
+        // Only the drain failed (any other failure shows here whole).
+        expect(blocked.failures.map(f => (f.message.startsWith("failed to register new resource k-workers-drain-1 ") ? "k-workers-drain-1" : f.message))).toEqual(["k-workers-drain-1"]);
         expect(blocked.failures[0].message).toMatch(/\[cp-1\] workers' kubelets: drain-1: kubectl drain worker-1 failed: a PodDisruptionBudget allows no disruption of pods\/"db-0" -n "default" \(kubectl: Cannot evict pod as it would violate the pod's disruption budget\): scale its workload up or relax the budget, or set upgrade\.disableEviction to delete such pods, or raise upgrade\.drainTimeoutSeconds \(5s\)\. worker-1 stays cordoned, and no node after it was touched; fix it, then pulumi up again\n/);
         // The control planes went first and are done; no worker's kubelet changed.
         expect(await kubeletVersion("cp-2")).toBe("Kubernetes v1.33.3");

@@ -35,7 +35,7 @@ beforeAll(async () => {
     spec = (version, through) => ({
         kubernetesVersion: version, controlPlaneEndpoint: `${LB.address}:6443`, networking: { podSubnet: "10.244.0.0/16" }, hosts,
         certificates: { encryptionAlgorithm: "ECDSA-P256" }, ignorePreflightErrors: SKIPPED,
-        apiServer: { readinessTimeoutSeconds: 20 }, loadBalancer: { bindAddress: LB.address },
+        apiServer: { readinessTimeoutSeconds: 60 }, loadBalancer: { bindAddress: LB.address },
         ...(through ? { upgrade: { through } } : {}),
     });
     const installed = await up(spec("v1.31.2"));
