@@ -339,6 +339,7 @@ function stackedEtcd(cluster: ResolvedCluster, host: HostSpec, certificatesDir: 
     const { dataDir, before } = stackedEtcdMember(cluster, host);
     return {
         dataDir,
+        members: cluster.controlPlanes.map(h => ({ name: h.name, address: h.address })),
         join: before.length === 0 ? undefined : {
             member: { name: host.name, address: host.address }, existing: before, certificatesDir, timeoutSeconds,
             learner: cluster.spec.featureGates?.EtcdLearnerMode ?? true,

@@ -133,7 +133,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             installs.push(new command.remote.Command(`${name}-${m.name}-install`, {
                 connection: connectionOf(m),
                 create: files.apply(list => remoteBash(etcdInstallScript({
-                    host: m.name, step: "etcd install", member: m, files: list, dataDir: plan.dataDir,
+                    host: m.name, step: "etcd install", member: m, members: initialCluster, files: list, dataDir: plan.dataDir,
                     certificatesDir: plan.certificatesDir, timeoutSeconds: plan.healthTimeoutSeconds,
                 }), { host: m.name, step: "etcd-install" })),
                 stdin: pulumi.secret(stdin),

@@ -73,6 +73,9 @@ const ETCD_SNAPSHOT_TIMEOUT_SECONDS = 900;
 /** The versions a version change goes to: its upgrade steps name them, so they run on a change of either and not otherwise. */
 const upgradeTarget = (cluster: ResolvedCluster) => `${cluster.version.version}-etcd-${cluster.spec.etcd?.imageTag ?? cluster.version.etcd}`;
 
+/** How long kubeadm upgrade's health checks read a failing check again before they refuse the upgrade. */
+const HEALTH_SETTLE_SECONDS = 30;
+
 /** kubeadm upgrade's health checks on the first control plane: every control plane ready, every etcd member healthy. */
 export function upgradePreflightStep(name: string, cluster: ResolvedCluster, after: Promise<pulumi.Resource[]>, parent: pulumi.Resource): command.remote.Command {
     const s = cluster.spec;
@@ -83,6 +86,7 @@ export function upgradePreflightStep(name: string, cluster: ResolvedCluster, aft
             host: first.name, step: "upgrade preflight", controlPlanes: cluster.controlPlanes, bindPort: s.apiServer?.bindPort ?? DEFAULTS.bindPort,
             certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
             etcdMembers: cluster.etcdTopology === "external" ? [] : cluster.etcdMembers, before: upgradeTarget(cluster),
+            settleSeconds: HEALTH_SETTLE_SECONDS,
         }), { host: first.name, step: "upgrade-preflight" }),
         ...STEP,
     }, { parent, dependsOn: later(after) });

@@ -4,7 +4,7 @@ import { discoveryFunctions } from "./discovery";
 import { ENCRYPTION_CONFIG_PATH } from "./encryption";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { OPTIONAL_CA_DIRS } from "./manifests/control-plane";
-import { dataDirCheckName, ETCD_MANIFEST, StackedEtcdJoin, stackedEtcdMemberAddScript, stackedEtcdPromoteScript } from "./etcd-scripts";
+import { dataDirCheckName, ETCD_MANIFEST, etcdQuorumGateScript, StackedEtcdJoin, stackedEtcdMemberAddScript, stackedEtcdPromoteScript } from "./etcd-scripts";
 import { checkFunctions, portChecks } from "./preflight";
 import { anyChanged, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 import { SUPPORTED_MINORS } from "./versions";
@@ -181,7 +181,7 @@ export interface ControlPlaneInstallInput extends ScriptContext {
     ignore: string[];
     timeoutSeconds: number;
     /** etcd stacked on this control plane: its data dir, and for every control plane after the first, its etcd join. */
-    stackedEtcd?: { dataDir: string; join?: StackedEtcdJoin };
+    stackedEtcd?: { dataDir: string; join?: StackedEtcdJoin; members: NodeAddress[] };
     /** Back up the manifests the install replaces, for the readiness gate's rollback (as kubeadm upgrade). */
     backupManifests?: boolean;
     /** A pass of upgrade.through: a node whose kube-apiserver is already past `version` is left as it is (a run again after a stop). */
@@ -215,7 +215,10 @@ for m in ${restarts.map(r => r[0]).join(" ")}; do [ -f "$m" ] && had[$m]=1; done
         + ensureDir(MANIFESTS_DIR, "0700")
         + ensureDir(pki, "0755")
         + ensureDir("/var/lib/kubelet", "0700")
-        + (etcd ? ensureDir(etcd.dataDir, "0700") : "")
+        + (etcd ? ensureDir(etcd.dataDir, "0700") + etcdQuorumGateScript({
+            member: i.node, members: etcd.members, dataDir: etcd.dataDir, certificatesDir: pki, timeoutSeconds: i.timeoutSeconds,
+            restartsOn: i.files.filter(f => f.path === ETCD_MANIFEST || f.path.startsWith(`${pki}/etcd/`)),
+        }) : "")
         + placeFilesScript(early)
         // The backup and its pointer right away: a step that fails after this still leaves the gate its rollback.
         + (i.backupManifests ? keepManifestBackup(controlPlaneManifests(false)) : "")
@@ -569,14 +572,17 @@ export interface UpgradePreflightInput extends ScriptContext {
     etcdMembers: NodeAddress[];
     /** What the check is before (it runs again on a change of it), e.g. "v1.33.2". */
     before: string;
+    /** How long failing checks are read again before the upgrade is refused, in seconds. */
+    settleSeconds: number;
 }
 
 /**
  * kubeadm upgrade's health checks, run on the first control plane before a version change touches
  * anything: every control plane ready (/readyz with the cluster CA), every etcd member healthy and
  * the member list exactly the expected one (etcd's JSON gateway, with the API server's etcd client
- * certificate). Every problem is listed, and nothing is changed. A cluster with no control plane
- * yet has nothing to check.
+ * certificate). Checks that fail are read again every 2 s for settleSeconds (a leader election or
+ * a restarting kube-apiserver passes), then every problem still there is listed, and nothing is
+ * changed. A cluster with no control plane yet has nothing to check.
  */
 export function upgradePreflightScript(i: UpgradePreflightInput): string {
     const pki = i.certificatesDir;
@@ -595,23 +601,33 @@ if [ ! -f ${APISERVER_MANIFEST} ]; then
     echo "no control plane on $HOST yet: a new cluster, nothing to check"
     exit 0
 fi
-problems=()
-for entry in "\${control_planes[@]}"; do
-    name=\${entry%%=*} url=\${entry#*=}
-    if ! answer=$(curl -sS --max-time 5 --cacert ${shellWord(`${pki}/ca.crt`)} -o - -w '\\n%{http_code}' "$url" 2>&1) || [ "\${answer##*$'\\n'}" != 200 ]; then
-        problems+=("control plane $name is not ready: $url answered $(printf '%s' "$answer" | tr '\\n' ' ' | cut -c1-200)")
-    fi
-done
 ${i.etcdMembers.length ? `etcd_get() { curl -sS --max-time 5 --cacert ${shellWord(`${pki}/etcd/ca.crt`)} --cert ${shellWord(`${pki}/apiserver-etcd-client.crt`)} --key ${shellWord(`${pki}/apiserver-etcd-client.key`)} "$@" 2>&1; }
-etcd_members=(${i.etcdMembers.map(m => shellWord(`${m.name}=https://${joinHostPort(m.address, 2379)}`)).join(" ")})
-for entry in "\${etcd_members[@]}"; do
-    name=\${entry%%=*} url=\${entry#*=}
-    answer=$(etcd_get "$url/health" || true)
-    [[ $answer == *'"health":"true"'* ]] || problems+=("etcd member $name is not healthy: $url/health answered $(printf '%s' "$answer" | tr '\\n' ' ' | cut -c1-200)")
+` : ""}# check_health: the problems the cluster has now, in problems.
+check_health() {
+    problems=()
+    for entry in "\${control_planes[@]}"; do
+        name=\${entry%%=*} url=\${entry#*=}
+        if ! answer=$(curl -sS --max-time 5 --cacert ${shellWord(`${pki}/ca.crt`)} -o - -w '\\n%{http_code}' "$url" 2>&1) || [ "\${answer##*$'\\n'}" != 200 ]; then
+            problems+=("control plane $name is not ready: $url answered $(printf '%s' "$answer" | tr '\\n' ' ' | cut -c1-200)")
+        fi
+    done
+${i.etcdMembers.length ? `    etcd_members=(${i.etcdMembers.map(m => shellWord(`${m.name}=https://${joinHostPort(m.address, 2379)}`)).join(" ")})
+    for entry in "\${etcd_members[@]}"; do
+        name=\${entry%%=*} url=\${entry#*=}
+        answer=$(etcd_get "$url/health" || true)
+        [[ $answer == *'"health":"true"'* ]] || problems+=("etcd member $name is not healthy: $url/health answered $(printf '%s' "$answer" | tr '\\n' ' ' | cut -c1-200)")
+    done
+    members=$(etcd_get -X POST ${shellWord(`https://${joinHostPort(i.etcdMembers[0].address, 2379)}/v3/cluster/member/list`)} -d '{}' | grep -o '"name":"[^"]*"' | cut -d'"' -f4 | LC_ALL=C sort | paste -sd, - || true)
+    [ "$members" = ${shellWord(expected)} ] || problems+=("etcd's members are [$members], not the expected [${expected}]")
+` : ""}}
+# A failing check is read again for a while (an etcd leader election, a kube-apiserver restarting), then the upgrade is refused.
+deadline=$(( $(date +%s) + ${i.settleSeconds} ))
+check_health
+until [ "\${#problems[@]}" -eq 0 ] || [ "$(date +%s)" -ge "$deadline" ]; do
+    sleep 2
+    check_health
 done
-members=$(etcd_get -X POST ${shellWord(`https://${joinHostPort(i.etcdMembers[0].address, 2379)}/v3/cluster/member/list`)} -d '{}' | grep -o '"name":"[^"]*"' | cut -d'"' -f4 | LC_ALL=C sort | paste -sd, - || true)
-[ "$members" = ${shellWord(expected)} ] || problems+=("etcd's members are [$members], not the expected [${expected}]")
-` : ""}if [ "\${#problems[@]}" -gt 0 ]; then
+if [ "\${#problems[@]}" -gt 0 ]; then
     printf '[%s] %s: the cluster is not healthy, so the upgrade to %s does not start (nothing was changed):\\n' "$HOST" "$STEP" ${shellWord(i.before)} >&2
     printf '  - %s\\n' "\${problems[@]}" >&2
     exit 1

@@ -2,7 +2,7 @@ import { joinHostPort } from "../spec/network";
 import { NodeAddress } from "../spec/types";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { checkFunctions, portChecks } from "./preflight";
-import { anyChanged, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
+import { anyChanged, digest, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 
 export const ETCD_MANIFEST = "/etc/kubernetes/manifests/etcd.yaml";
 
@@ -69,6 +69,8 @@ echo "[preflight] $HOST: all checks passed"
 
 export interface EtcdInstallInput extends ScriptContext {
     member: NodeAddress;
+    /** Every member of the cluster, this one included (a restart waits for the others' quorum). */
+    members: NodeAddress[];
     /** Certificates and keys under the certificates directory, then the kubelet drop-ins and the manifest. */
     files: PlacedFile[];
     dataDir: string;
@@ -80,8 +82,9 @@ export interface EtcdInstallInput extends ScriptContext {
 /**
  * kubeadm's order on an etcd host: certificates, the kubelet as a standalone static-pod manager
  * (daemon-reload and restart only when its drop-ins changed), the data dir (0700), then the static
- * pod. A member that already had data and whose manifest changed restarts; the step then waits
- * until it is healthy again, so members change one at a time.
+ * pod. A member that already had data and whose manifest changes restarts: first the other members
+ * must keep quorum without it, and after it the step waits until it is healthy again, so members
+ * change one at a time.
  */
 export function etcdInstallScript(i: EtcdInstallInput): string {
     const dropIns = i.files.map(f => f.path).filter(p => p.startsWith(`${KUBELET_DROPIN_DIR}/`));
@@ -89,6 +92,10 @@ export function etcdInstallScript(i: EtcdInstallInput): string {
         + `had_data=false
 if [ -d ${shellWord(`${i.dataDir}/member`)} ]; then had_data=true; fi
 `
+        + etcdQuorumGateScript({
+            member: i.member, members: i.members, dataDir: i.dataDir, certificatesDir: i.certificatesDir, timeoutSeconds: i.timeoutSeconds,
+            restartsOn: i.files.filter(f => f.path === ETCD_MANIFEST),
+        })
         + ensureDir("/etc/kubernetes/manifests", "0700")
         + ensureDir(i.dataDir, "0700")
         + placeFilesScript(i.files)
@@ -104,6 +111,60 @@ ${etcdctlFunction(i.certificatesDir).replace(/^(?=.)/gm, "    ")}    deadline=$(
 fi
 `
         + summary();
+}
+
+export interface EtcdQuorumGate {
+    member: NodeAddress;
+    /** Every member of the etcd cluster, this one included. */
+    members: NodeAddress[];
+    dataDir: string;
+    certificatesDir: string;
+    /** What restarts this member when it changes: its manifest and certificates, with their new content. */
+    restartsOn: PlacedFile[];
+    timeoutSeconds: number;
+}
+
+/**
+ * How many of the other members must be healthy before one of n restarts: never more than
+ * ⌊(n−1)/2⌋ of n down, the restarting one included (with one or two members the restart itself
+ * costs quorum, which the spec's warning names: every other member must then be healthy).
+ */
+export function healthyPeersNeeded(n: number): number {
+    return n - 1 - Math.max(Math.floor((n - 1) / 2) - 1, 0);
+}
+
+/**
+ * Before a member that holds data restarts (its manifest or certificates change), a bounded wait
+ * until enough of the other members answer healthy that etcd keeps quorum while it is down; else
+ * the step stops before anything is placed, naming the unhealthy members.
+ */
+export function etcdQuorumGateScript(g: EtcdQuorumGate): string {
+    const others = g.members.filter(m => m.name !== g.member.name);
+    const need = healthyPeersNeeded(g.members.length);
+    const watched = g.restartsOn.filter(f => !f.secret).map(f => shellWord(`${f.path}=${digest(f.content ?? "")}`));
+    if (need === 0 || watched.length === 0) return "";
+    return `# etcd's quorum before ${g.member.name} restarts: at most ${Math.floor((g.members.length - 1) / 2)} of ${g.members.length} members down.
+etcd_restarts=false
+restart_inputs=(${watched.join(" ")})
+for f in "\${restart_inputs[@]}"; do
+    [ "$(sha256sum "\${f%%=*}" 2>/dev/null | cut -d' ' -f1)" = "\${f#*=}" ] || etcd_restarts=true
+done
+if [ -d ${shellWord(`${g.dataDir}/member`)} ] && [ "$etcd_restarts" = true ]; then
+${etcdctlFunction(g.certificatesDir).replace(/^(?=.)/gm, "    ")}    peers=(${others.map(m => shellWord(`${m.name}=https://${joinHostPort(m.address, 2379)}`)).join(" ")})
+    deadline=$(( $(date +%s) + ${g.timeoutSeconds} ))
+    while :; do
+        healthy=0
+        unhealthy=()
+        for entry in "\${peers[@]}"; do
+            if etcdctl_ --endpoints="\${entry#*=}" endpoint health >/dev/null 2>&1; then healthy=$((healthy + 1)); else unhealthy+=("\${entry%%=*}"); fi
+        done
+        [ "$healthy" -lt ${need} ] || break
+        [ "$(date +%s)" -lt "$deadline" ] || fail "${g.member.name}'s etcd would restart, but only $healthy of the other ${others.length} members answer healthy after ${g.timeoutSeconds}s (not healthy: \${unhealthy[*]}); etcd needs ${need} of them to keep quorum while ${g.member.name} is down. Nothing was changed here: bring those members back (crictl logs of etcd; journalctl -u kubelet on them), then pulumi up again"
+        sleep 2
+    done
+    echo "etcd: $healthy of ${others.length} other members healthy (${need} needed): ${g.member.name} may restart"
+fi
+`;
 }
 
 export interface EtcdHealthInput extends ScriptContext {

@@ -41,7 +41,7 @@ function finished(run: Run): Promise<string> {
 interface Run { runner: LabCommandRunner; runtime: MockRuntime; etcd: EtcdCluster; pki: ClusterPki }
 
 /** One `pulumi up` of the program: a fresh mock engine, remote commands executed for real over SSH. */
-async function up(extraArgs?: { name: string; value: string }[]): Promise<Run> {
+async function up(extraArgs?: { name: string; value: string }[], healthTimeoutSeconds = 90): Promise<Run> {
     const runner = new LabCommandRunner(lab);
     const runtime = await new MockRuntime(runner.handle, engineState).start();
     const members: HostSpec[] = HOSTS.map(h => ({
@@ -53,8 +53,7 @@ async function up(extraArgs?: { name: string; value: string }[]): Promise<Run> {
         etcdMembers: HOSTS,
     });
     const etcd = new EtcdCluster("etcd", {
-        kubernetesVersion: "v1.33.2", members, pki, extraArgs,
-        healthTimeoutSeconds: 90,
+        kubernetesVersion: "v1.33.2", members, pki, extraArgs, healthTimeoutSeconds,
     });
     return { runner, runtime, etcd, pki };
 }
@@ -269,6 +268,44 @@ describe("EtcdCluster on three lab hosts", () => {
         const got = etcdctl([`--endpoints=https://${HOSTS[1].address}:2379`, "get", "/lab/probe", "--print-value-only"]);
         expect(got.ok).toBe(true);
         expect(got.out).toMatch(/^written-\d+\n$/);
+        await settle();
+    }, 300_000);
+
+    test("a member whose restart would cost quorum is left alone: with etcd-3 not answering, the change stops before etcd-1 is touched; once etcd-3 is back it rolls on", async () => {
+        // etcd-3's member paused (SIGSTOP): its port still accepts, it answers nothing, and its kubelet sees it running.
+        const paused = lab.pods("etcd-3").etcd.pid;
+        expect(await lab.exec("etcd-3", `kill -STOP ${paused}`)).toMatchObject({ code: 0 });
+        const down = Date.now() + 30_000;
+        while (etcdctl([`--endpoints=https://${HOSTS[2].address}:2379`, "endpoint", "health"]).ok) {
+            if (Date.now() > down) throw new Error("etcd-3 still answers after its manifest was removed");
+            await new Promise(r => setTimeout(r, 500));
+        }
+        const before = hashes();
+        const pids = [lab.pods("etcd-1").etcd.pid, lab.pods("etcd-2").etcd.pid];
+        const flag = [{ name: "quota-backend-bytes", value: "6442450944" }];
+        const refused = await up(flag, 10);
+        const error = await finished(refused).then(() => undefined, e => e as Error);
+        expect(error?.message).toMatch(/etcd-etcd-1-install/);
+        expect(error?.message).toContain("[etcd-1] etcd install: etcd-1's etcd would restart, but only 1 of the other 2 members answer healthy after 10s (not healthy: etcd-3); etcd needs 2 of them to keep quorum while etcd-1 is down. Nothing was changed here");
+        await new Promise(r => setTimeout(r, 2000));
+        expect(refused.runner.runs.map(r => r.name).filter(n => n.endsWith("-install"))).toEqual(["etcd-etcd-1-install"]);
+        expect(hashes()).toEqual(before);
+        expect([lab.pods("etcd-1").etcd.pid, lab.pods("etcd-2").etcd.pid]).toEqual(pids);
+        await settle();
+
+        expect(await lab.exec("etcd-3", `kill -CONT ${paused}`)).toMatchObject({ code: 0 });
+        const back = Date.now() + 60_000;
+        while (!etcdctl([`--endpoints=https://${HOSTS[2].address}:2379`, "endpoint", "health"]).ok) {
+            if (Date.now() > back) throw new Error("etcd-3 is not healthy again after its manifest was restored");
+            await new Promise(r => setTimeout(r, 500));
+        }
+        const rolled = await up(flag);
+        expect(await finished(rolled)).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
+        for (const r of rolled.runner.runs.filter(x => x.name.endsWith("-install"))) {
+            const member = r.name.replace(/^etcd-|-install$/g, "");
+            expect(r.stdout).toContain(`etcd: 2 of 2 other members healthy (2 needed): ${member} may restart`);
+        }
+        for (const h of HOSTS) expect(lab.pods(h.name).etcd.command).toContain("--quota-backend-bytes=6442450944");
         await settle();
     }, 300_000);
 });

@@ -91,6 +91,8 @@ describe("a minor upgrade in the lab, v1.32.8 → v1.33.2", () => {
         }
         expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "UP", "cp-3": "UP" });
         expect(etcdHealthy()).toBe(true);
+        // cp-1's etcd (a new image, renewed certificates) restarted only once the other two members answered healthy.
+        expect(failed.runs.find(r => r.name === "u-control-plane-cp-1-install")!.stdout).toContain("etcd: 2 of 2 other members healthy (2 needed): cp-1 may restart");
         // Before anything changed: kubeadm upgrade's health checks, then a snapshot of etcd on cp-1, which etcdctl reads back.
         expect(failed.runs.find(r => r.name === "u-upgrade-preflight")!.stdout.trim()).toBe("cluster healthy before the upgrade to v1.33.2-etcd-3.5.21-0: 3 control plane(s) ready, etcd members cp-1,cp-2,cp-3 healthy");
         const snapshot = failed.runs.find(r => r.name === "u-etcd-snapshot")!;
@@ -120,6 +122,9 @@ describe("a minor upgrade in the lab, v1.32.8 → v1.33.2", () => {
         expect(verify.stdout.trim()).toMatch(/: OK$/);
         const windows = outOfRotation(upgraded.runs);
         expect(windows.map(w => w[0])).toEqual(CONTROL_PLANES);
+        // cp-3's etcd restarted behind the quorum gate (cp-2's was upgraded in the failed run: a rollback never touches etcd).
+        expect(upgraded.runs.find(r => r.name === "u-control-plane-cp-3-install")!.stdout).toContain("etcd: 2 of 2 other members healthy (2 needed): cp-3 may restart");
+        expect(upgraded.runs.find(r => r.name === "u-control-plane-cp-2-install")!.stdout).not.toContain("may restart");
         for (let i = 1; i < windows.length; i++) expect(windows[i][1]).toBeGreaterThanOrEqual(windows[i - 1][2]);
         expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "UP", "cp-3": "UP" });
         expect(etcdHealthy()).toBe(true);
@@ -153,13 +158,31 @@ describe("a minor upgrade in the lab, v1.32.8 → v1.33.2", () => {
         for (const cp of CONTROL_PLANES) expect([cp, day2.runs.find(r => r.name === `u-control-plane-${cp}-register-lb-1`)!.stdout]).toEqual([cp, expect.stringContaining(`registered ${cp} on lb-1: UP`)]);
     }, 900_000);
 
-    test("an unhealthy cluster does not start an upgrade: every problem named, nothing changed", async () => {
+    test("an unhealthy cluster does not start an upgrade: the checks are read again for 30 s, then every problem named, nothing changed", async () => {
         fs.writeFileSync(lab.path("cp-3", "/var/lib/lab/unready-images"), `${apiserverImage("cp-3")}\n`);
         const before = fs.readFileSync(lab.path("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8");
         const refused = await up("v1.33.4");
         expect(refused.failures).toHaveLength(1);
         expect(refused.failures[0].message).toMatch(/\[cp-1\] upgrade preflight: the cluster is not healthy, so the upgrade to v1\.33\.4-etcd-3\.5\.21-0 does not start \(nothing was changed\):\n  - control plane cp-3 is not ready: https:\/\/[0-9.]+:6443\/readyz answered \[-\]lab failed/);
+        expect(refused.runs.find(r => r.name === "u-upgrade-preflight")!.durationMs).toBeGreaterThanOrEqual(30_000);
         expect(refused.runs.map(r => r.name).filter(n => /deregister|install|snapshot/.test(n))).toEqual([]);
         expect(fs.readFileSync(lab.path("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8")).toBe(before);
     }, 300_000);
+
+    test("a control plane that becomes ready while the checks are read again (a restart, a leader election) does not stop the upgrade", async () => {
+        const since = Date.now();
+        const recovered = (async () => {
+            while (!runner.runs.some(r => r.name === "u-upgrade-preflight" && r.startedAt >= since)) await new Promise(r => setTimeout(r, 200));
+            await new Promise(r => setTimeout(r, 6_000));
+            fs.rmSync(lab.path("cp-3", "/var/lib/lab/unready-images"));
+        })();
+        const upgraded = await up("v1.33.4");
+        await recovered;
+        expect(upgraded.failures).toEqual([]);
+        const health = upgraded.runs.find(r => r.name === "u-upgrade-preflight")!;
+        expect(health.durationMs).toBeGreaterThanOrEqual(6_000);
+        expect(health.stdout.trim()).toBe("cluster healthy before the upgrade to v1.33.4-etcd-3.5.21-0: 3 control plane(s) ready, etcd members cp-1,cp-2,cp-3 healthy");
+        for (const cp of CONTROL_PLANES) expect([cp, apiserverImage(cp)]).toEqual([cp, "registry.k8s.io/kube-apiserver:v1.33.4"]);
+        expect(etcdHealthy()).toBe(true);
+    }, 600_000);
 });

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as yaml from "js-yaml";
-import { etcdHealthScript, etcdInstallScript, etcdPreflightScript } from "../../render/etcd-scripts";
+import { etcdHealthScript, etcdInstallScript, etcdPreflightScript, etcdQuorumGateScript, healthyPeersNeeded } from "../../render/etcd-scripts";
 import { etcdHostKubeletConfig, etcdServiceManagerDropIn } from "../../render/kubelet";
 import { etcdPod, EtcdPodInput } from "../../render/manifests/etcd";
 import { remoteBash } from "../../render/scripts";
@@ -147,8 +147,8 @@ describe("etcd host scripts pass shellcheck", () => {
     const scripts: [string, string][] = [
         ["preflight", preflight()],
         ["preflight, stacked, IPv6, odd paths", preflight({ topology: "stacked", member: { name: "etcd-1", address: "fd00::11" }, dataDir: "/data/etcd data", ignore: [] })],
-        ["install", etcdInstallScript({ host: "etcd-1", step: "etcd install", member: members[0], dataDir: "/var/lib/etcd", certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 60, files: files("/var/lib/etcd") })],
-        ["install, stacked (no kubelet drop-ins)", etcdInstallScript({ host: "etcd-1", step: "etcd install", member: members[0], dataDir: "/var/lib/etcd", certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 60, files: files("/var/lib/etcd").filter(f => !f.path.includes("kubelet")) })],
+        ["install", etcdInstallScript({ host: "etcd-1", step: "etcd install", member: members[0], members, dataDir: "/var/lib/etcd", certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 60, files: files("/var/lib/etcd") })],
+        ["install, stacked (no kubelet drop-ins)", etcdInstallScript({ host: "etcd-1", step: "etcd install", member: members[0], members, dataDir: "/var/lib/etcd", certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 60, files: files("/var/lib/etcd").filter(f => !f.path.includes("kubelet")) })],
         ["health", etcdHealthScript({ host: "etcd-1", step: "etcd health", members, certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 120, after: "abc" })],
         ["health, one member", etcdHealthScript({ host: "etcd-1", step: "etcd health", members: members.slice(0, 1), certificatesDir: "/etc/kubernetes/pki", timeoutSeconds: 120 })],
     ];
@@ -174,5 +174,24 @@ describe("etcd host scripts pass shellcheck", () => {
         expect(script.startsWith("set -euo pipefail\n")).toBe(true);
         // The wrapper that runs it remotely is valid POSIX sh too.
         expect(() => execFileSync("sh", ["-n"], { input: remoteBash(script, { host: "etcd-1", step: "x" }) })).not.toThrow();
+    });
+});
+
+describe("etcd's quorum before a member restarts", () => {
+    test("the others that must answer healthy: never more than ⌊(n−1)/2⌋ of n members down, the restarting one included", () => {
+        expect([1, 2, 3, 4, 5, 6, 7].map(healthyPeersNeeded)).toEqual([0, 1, 2, 3, 3, 4, 4]);
+        // From three members on, what is down while one restarts is exactly what etcd's quorum tolerates.
+        for (const n of [3, 4, 5, 6, 7]) expect([n, n - healthyPeersNeeded(n)]).toEqual([n, Math.floor((n - 1) / 2)]);
+    });
+
+    test("no gate for a single member, or where nothing that restarts etcd is placed", () => {
+        const manifest = { path: "/etc/kubernetes/manifests/etcd.yaml", mode: "0600", content: "kind: Pod\n" };
+        const gate = (n: number, restartsOn = [manifest]) => etcdQuorumGateScript({
+            member: members[0], members: members.slice(0, n), dataDir: "/var/lib/etcd", certificatesDir: "/etc/kubernetes/pki", restartsOn, timeoutSeconds: 30,
+        });
+        expect(gate(1)).toBe("");
+        expect(gate(3, [])).toBe("");
+        expect(gate(3)).toContain("peers=(etcd-2=https://10.0.20.12:2379 etcd-3=https://10.0.20.13:2379)");
+        expect(gate(3)).toContain('[ "$healthy" -lt 2 ] || break');
     });
 });
