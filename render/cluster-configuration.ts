@@ -94,7 +94,8 @@ export function clusterConfiguration(c: ResolvedCluster, additions: ComponentAdd
             podSubnet: c.networking.podSubnet || undefined,
             serviceSubnet: c.networking.serviceSubnet,
         }),
-        proxy: v1beta4 ? addon(s.proxy) : undefined,
+        // kubeadm's v1beta4 Proxy has only "disabled" (the kube-proxy image follows imageRepository and the version).
+        proxy: v1beta4 ? defined({ disabled: s.proxy?.disabled ? true : undefined }) : undefined,
         scheduler: component(s.scheduler, additions.scheduler),
     });
 }

@@ -268,6 +268,14 @@ describe("ClusterConfiguration as kubeadm stores it in kube-system/kubeadm-confi
         });
     });
 
+    test("proxy keeps only kubeadm's field (disabled); dns keeps its image, as kubeadm's DNS has one", () => {
+        const images = { imageRepository: "mirror.example.internal/k8s", imageTag: "v9.9.9" };
+        const config = clusterConfiguration(validateCluster(haSpec({ proxy: images, dns: images }))) as any;
+        expect(config.proxy).toEqual({});
+        expect(config.dns).toEqual(images);
+        expect((clusterConfiguration(validateCluster(haSpec({ proxy: { ...images, disabled: true } }))) as any).proxy).toEqual({ disabled: true });
+    });
+
     test("dedicated etcd appears as kubeadm's external etcd with the files we place", () => {
         const config = clusterConfiguration(validateCluster(haSpec()));
         expect(config.etcd).toEqual({
