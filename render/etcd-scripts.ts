@@ -83,14 +83,17 @@ export interface EtcdInstallInput extends ScriptContext {
  * kubeadm's order on an etcd host: certificates, the kubelet as a standalone static-pod manager
  * (daemon-reload and restart only when its drop-ins changed), the data dir (0700), then the static
  * pod. A member that already had data and whose manifest changes restarts: first the other members
- * must keep quorum without it, and after it the step waits until it is healthy again, so members
- * change one at a time.
+ * must keep quorum without it; after it the step waits until a new etcd process serves the client
+ * port and is healthy, so members change one at a time.
  */
 export function etcdInstallScript(i: EtcdInstallInput): string {
     const dropIns = i.files.map(f => f.path).filter(p => p.startsWith(`${KUBELET_DROPIN_DIR}/`));
     return scriptHeader(i)
         + `had_data=false
 if [ -d ${shellWord(`${i.dataDir}/member`)} ]; then had_data=true; fi
+# client_listener: the pid of the process serving etcd's client port on the member's address ("" when none).
+client_listener() { ss -Hltnp 2>/dev/null | awk -v a=${shellWord(joinHostPort(i.member.address, 2379))} '$4 == a' | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2 || true; }
+serving_before=$(client_listener)
 `
         + etcdQuorumGateScript({
             member: i.member, members: i.members, dataDir: i.dataDir, certificatesDir: i.certificatesDir, timeoutSeconds: i.timeoutSeconds,
@@ -103,6 +106,13 @@ if [ -d ${shellWord(`${i.dataDir}/member`)} ]; then had_data=true; fi
         + kubeletRunning() + `watched=(${ETCD_MANIFEST})
 if [ "$had_data" = true ] && any_changed; then
 ${etcdctlFunction(i.certificatesDir).replace(/^(?=.)/gm, "    ")}    deadline=$(( $(date +%s) + ${i.timeoutSeconds} ))
+    # The kubelet replaces the pod on its own schedule: the old process's health must not count for the new one's.
+    if [ -n "$serving_before" ]; then
+        until serving_now=$(client_listener) && [ -n "$serving_now" ] && [ "$serving_now" != "$serving_before" ]; do
+            [ "$(date +%s)" -lt "$deadline" ] || fail ${shellWord(`the kubelet has not replaced ${i.member.name}'s etcd with the new manifest after ${i.timeoutSeconds}s (the same process still serves ${joinHostPort(i.member.address, 2379)}); see: journalctl -u kubelet`)}
+            sleep 1
+        done
+    fi
     until etcdctl_ --endpoints=${shellWord(`https://${joinHostPort(i.member.address, 2379)}`)} endpoint health >/dev/null 2>&1; do
         [ "$(date +%s)" -lt "$deadline" ] || fail ${shellWord(`the restarted member ${i.member.name} is not healthy after ${i.timeoutSeconds}s; see its etcd log (crictl logs) and: journalctl -u kubelet`)}
         sleep 2
@@ -115,7 +125,7 @@ fi
 
 export interface EtcdQuorumGate {
     member: NodeAddress;
-    /** Every member of the etcd cluster, this one included. */
+    /** The cluster's members as configured: whom to ask for etcd's own member list. */
     members: NodeAddress[];
     dataDir: string;
     certificatesDir: string;
@@ -125,44 +135,65 @@ export interface EtcdQuorumGate {
 }
 
 /**
- * How many of the other members must be healthy before one of n restarts: never more than
- * ⌊(n−1)/2⌋ of n down, the restarting one included (with one or two members the restart itself
- * costs quorum, which the spec's warning names: every other member must then be healthy).
+ * \`peers_needed N\`: how many of the other voting members must be healthy before one of N restarts:
+ * never more than ⌊(N−1)/2⌋ of N down, the restarting one included (with one or two voting
+ * members the restart itself costs quorum, which the spec's warning names: then every other one).
  */
-export function healthyPeersNeeded(n: number): number {
-    return n - 1 - Math.max(Math.floor((n - 1) / 2) - 1, 0);
+export const PEERS_NEEDED_FUNCTION = `peers_needed() {
+    local n=$1 spare
+    spare=$(( (n - 1) / 2 - 1 ))
+    [ "$spare" -ge 0 ] || spare=0
+    echo $(( n - 1 - spare ))
 }
+`;
 
 /**
  * Before a member that holds data restarts (its manifest or certificates change), a bounded wait
- * until enough of the other members answer healthy that etcd keeps quorum while it is down; else
- * the step stops before anything is placed, naming the unhealthy members.
+ * until enough of the other voting members answer healthy that etcd keeps quorum while it is down,
+ * counted from etcd's own member list (a learner or a member being added counts as etcd counts
+ * it); else the step stops before anything is placed, naming the members that did not answer.
  */
 export function etcdQuorumGateScript(g: EtcdQuorumGate): string {
-    const others = g.members.filter(m => m.name !== g.member.name);
-    const need = healthyPeersNeeded(g.members.length);
     const watched = g.restartsOn.filter(f => !f.secret).map(f => shellWord(`${f.path}=${digest(f.content ?? "")}`));
-    if (need === 0 || watched.length === 0) return "";
-    return `# etcd's quorum before ${g.member.name} restarts: at most ${Math.floor((g.members.length - 1) / 2)} of ${g.members.length} members down.
+    if (watched.length === 0) return "";
+    const endpoints = g.members.map(m => `https://${joinHostPort(m.address, 2379)}`).join(",");
+    const me = shellWord(g.member.name);
+    return `# etcd's quorum before ${g.member.name} restarts.
 etcd_restarts=false
 restart_inputs=(${watched.join(" ")})
 for f in "\${restart_inputs[@]}"; do
     [ "$(sha256sum "\${f%%=*}" 2>/dev/null | cut -d' ' -f1)" = "\${f#*=}" ] || etcd_restarts=true
 done
 if [ -d ${shellWord(`${g.dataDir}/member`)} ] && [ "$etcd_restarts" = true ]; then
-${etcdctlFunction(g.certificatesDir).replace(/^(?=.)/gm, "    ")}    peers=(${others.map(m => shellWord(`${m.name}=https://${joinHostPort(m.address, 2379)}`)).join(" ")})
-    deadline=$(( $(date +%s) + ${g.timeoutSeconds} ))
+${(etcdctlFunction(g.certificatesDir) + PEERS_NEEDED_FUNCTION).replace(/^(?=.)/gm, "    ")}    deadline=$(( $(date +%s) + ${g.timeoutSeconds} ))
     while :; do
-        healthy=0
-        unhealthy=()
-        for entry in "\${peers[@]}"; do
-            if etcdctl_ --endpoints="\${entry#*=}" endpoint health >/dev/null 2>&1; then healthy=$((healthy + 1)); else unhealthy+=("\${entry%%=*}"); fi
-        done
-        [ "$healthy" -lt ${need} ] || break
-        [ "$(date +%s)" -lt "$deadline" ] || fail "${g.member.name}'s etcd would restart, but only $healthy of the other ${others.length} members answer healthy after ${g.timeoutSeconds}s (not healthy: \${unhealthy[*]}); etcd needs ${need} of them to keep quorum while ${g.member.name} is down. Nothing was changed here: bring those members back (crictl logs of etcd; journalctl -u kubelet on them), then pulumi up again"
+        problem=""
+        # etcdctl's simple format: ID, STATUS, NAME, PEER ADDRS, CLIENT ADDRS, IS LEARNER (a member not started yet has no name or client URL).
+        if list=$(etcdctl_ --endpoints=${shellWord(endpoints)} member list 2>&1); then
+            voters=0 healthy=0 learner=false
+            unhealthy=()
+            while IFS= read -r line; do
+                [ -n "$line" ] || continue
+                name=$(awk -F', ' '{ print $3 }' <<< "$line")
+                url=$(awk -F', ' '{ print $(NF-1) }' <<< "$line")
+                if [ "$(awk -F', ' '{ print $NF }' <<< "$line")" = true ]; then
+                    [ "$name" != ${me} ] || learner=true
+                    continue
+                fi
+                voters=$((voters + 1))
+                [ "$name" != ${me} ] || continue
+                if [ -n "$url" ] && etcdctl_ --endpoints="$url" endpoint health >/dev/null 2>&1 </dev/null; then healthy=$((healthy + 1)); else unhealthy+=("\${name:-(not started)}"); fi
+            done <<< "$list"
+            if [ "$learner" = true ]; then echo "etcd: ${g.member.name} is a learner: its restart costs no quorum"; break; fi
+            need=$(peers_needed "$voters")
+            [ "$healthy" -lt "$need" ] || { echo "etcd: $healthy of $((voters - 1)) other voting members healthy ($need needed): ${g.member.name} may restart"; break; }
+            problem="only $healthy of the other $((voters - 1)) voting members answer healthy (not healthy: \${unhealthy[*]}); etcd needs $need of them to keep quorum while ${g.member.name} is down"
+        else
+            problem="etcd's member list could not be read ($(tail -n1 <<< "$list")), so its quorum cannot be counted"
+        fi
+        [ "$(date +%s)" -lt "$deadline" ] || fail "${g.member.name}'s etcd would restart, but after ${g.timeoutSeconds}s $problem. Nothing was changed here: bring those members back (crictl logs of etcd; journalctl -u kubelet on them), then pulumi up again"
         sleep 2
     done
-    echo "etcd: $healthy of ${others.length} other members healthy (${need} needed): ${g.member.name} may restart"
 fi
 `;
 }

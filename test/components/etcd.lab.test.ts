@@ -259,6 +259,11 @@ describe("EtcdCluster on three lab hosts", () => {
         expect(installs.map(r => r.name)).toEqual(["etcd-etcd-1-install", "etcd-etcd-2-install", "etcd-etcd-3-install"]);
         for (let i = 1; i < installs.length; i++) expect(installs[i].startedAt).toBeGreaterThanOrEqual(installs[i - 1].startedAt + installs[i - 1].durationMs);
         for (const r of installs) expect(r.stdout).toContain("restarted member is healthy");
+        // Each member's new etcd started within its own step: the next member restarted only after it (never two down).
+        for (const r of installs) {
+            const started = Date.parse(lab.pods(r.name.replace(/^etcd-|-install$/g, "")).etcd.startedAt!);
+            expect([r.name, started >= r.startedAt && started <= r.startedAt + r.durationMs]).toEqual([r.name, true]);
+        }
         for (const h of HOSTS) {
             const pod = lab.pods(h.name).etcd;
             expect(pod.state).toBe("running");
@@ -286,7 +291,7 @@ describe("EtcdCluster on three lab hosts", () => {
         const refused = await up(flag, 10);
         const error = await finished(refused).then(() => undefined, e => e as Error);
         expect(error?.message).toMatch(/etcd-etcd-1-install/);
-        expect(error?.message).toContain("[etcd-1] etcd install: etcd-1's etcd would restart, but only 1 of the other 2 members answer healthy after 10s (not healthy: etcd-3); etcd needs 2 of them to keep quorum while etcd-1 is down. Nothing was changed here");
+        expect(error?.message).toContain("[etcd-1] etcd install: etcd-1's etcd would restart, but after 10s only 1 of the other 2 voting members answer healthy (not healthy: etcd-3); etcd needs 2 of them to keep quorum while etcd-1 is down. Nothing was changed here");
         await new Promise(r => setTimeout(r, 2000));
         expect(refused.runner.runs.map(r => r.name).filter(n => n.endsWith("-install"))).toEqual(["etcd-etcd-1-install"]);
         expect(hashes()).toEqual(before);
@@ -303,7 +308,7 @@ describe("EtcdCluster on three lab hosts", () => {
         expect(await finished(rolled)).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
         for (const r of rolled.runner.runs.filter(x => x.name.endsWith("-install"))) {
             const member = r.name.replace(/^etcd-|-install$/g, "");
-            expect(r.stdout).toContain(`etcd: 2 of 2 other members healthy (2 needed): ${member} may restart`);
+            expect(r.stdout).toContain(`etcd: 2 of 2 other voting members healthy (2 needed): ${member} may restart`);
         }
         for (const h of HOSTS) expect(lab.pods(h.name).etcd.command).toContain("--quota-backend-bytes=6442450944");
         await settle();

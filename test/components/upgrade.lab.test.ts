@@ -92,7 +92,7 @@ describe("a minor upgrade in the lab, v1.32.8 → v1.33.2", () => {
         expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "UP", "cp-3": "UP" });
         expect(etcdHealthy()).toBe(true);
         // cp-1's etcd (a new image, renewed certificates) restarted only once the other two members answered healthy.
-        expect(failed.runs.find(r => r.name === "u-control-plane-cp-1-install")!.stdout).toContain("etcd: 2 of 2 other members healthy (2 needed): cp-1 may restart");
+        expect(failed.runs.find(r => r.name === "u-control-plane-cp-1-install")!.stdout).toContain("etcd: 2 of 2 other voting members healthy (2 needed): cp-1 may restart");
         // Before anything changed: kubeadm upgrade's health checks, then a snapshot of etcd on cp-1, which etcdctl reads back.
         expect(failed.runs.find(r => r.name === "u-upgrade-preflight")!.stdout.trim()).toBe("cluster healthy before the upgrade to v1.33.2-etcd-3.5.21-0: 3 control plane(s) ready, etcd members cp-1,cp-2,cp-3 healthy");
         const snapshot = failed.runs.find(r => r.name === "u-etcd-snapshot")!;
@@ -123,7 +123,7 @@ describe("a minor upgrade in the lab, v1.32.8 → v1.33.2", () => {
         const windows = outOfRotation(upgraded.runs);
         expect(windows.map(w => w[0])).toEqual(CONTROL_PLANES);
         // cp-3's etcd restarted behind the quorum gate (cp-2's was upgraded in the failed run: a rollback never touches etcd).
-        expect(upgraded.runs.find(r => r.name === "u-control-plane-cp-3-install")!.stdout).toContain("etcd: 2 of 2 other members healthy (2 needed): cp-3 may restart");
+        expect(upgraded.runs.find(r => r.name === "u-control-plane-cp-3-install")!.stdout).toContain("etcd: 2 of 2 other voting members healthy (2 needed): cp-3 may restart");
         expect(upgraded.runs.find(r => r.name === "u-control-plane-cp-2-install")!.stdout).not.toContain("may restart");
         for (let i = 1; i < windows.length; i++) expect(windows[i][1]).toBeGreaterThanOrEqual(windows[i - 1][2]);
         expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "UP", "cp-3": "UP" });
