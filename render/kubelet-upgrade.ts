@@ -104,8 +104,19 @@ release_node() {
 }
 
 /**
+ * Set while a kubelet package is upgraded and the kubelet not yet restarted: a run that stopped in
+ * between (the installed binary already new, the running kubelet old) restarts it the next time.
+ */
+export const KUBELET_RESTART_PENDING = "/var/lib/kubelet/pulumi-kubeadm-restart-pending";
+/** After the kubelet restarted with an upgraded package. */
+export const KUBELET_RESTARTED = `[ "\${kubelet_upgraded:-false}" = false ] || rm -f ${KUBELET_RESTART_PENDING}
+`;
+
+/**
  * The kubelet and kubectl packages at `version` through the installer on a node whose kubelet is
- * older, then (with `restart`) a restart of the kubelet. Sets `kubelet_upgraded=true` when it upgraded.
+ * older, then (with `restart`) a restart of the kubelet; a kubelet installed by a run that stopped
+ * before restarting it is restarted too. Sets `kubelet_upgraded=true` when the kubelet is to restart
+ * with a new package (without `restart`, the caller restarts it, then runs KUBELET_RESTARTED).
  */
 export function kubeletPackageUpgrade(installer: NodePreparationSpec, version: string, restart = true): string {
     const full = version.replace(/^v/, "");
@@ -113,12 +124,19 @@ export function kubeletPackageUpgrade(installer: NodePreparationSpec, version: s
 kubelet_have=$(${KUBELET_VERSION} || true)
 if [ "$kubelet_have" != ${shellWord(full)} ]; then
     echo "[upgrade] kubelet and kubectl \${kubelet_have:-none} → ${full} (${installer.installer})"
+    echo ${shellWord(full)} > ${KUBELET_RESTART_PENDING}
 ${installerScript(installer, version, false)}    kubelet_have=$(${KUBELET_VERSION} || true)
     [ "$kubelet_have" = ${shellWord(full)} ] || fail "the ${installer.installer} installer ran, but kubelet --version says \${kubelet_have:-nothing}, not ${full}; check the installer on $HOST"
+    kubelet_upgraded=true
+elif [ -f ${KUBELET_RESTART_PENDING} ]; then
+    echo "[upgrade] kubelet ${full} was installed by a run that stopped before restarting it: restarting it now"
+    kubelet_upgraded=true
+fi
+if [ "$kubelet_upgraded" = true ]; then
 ${restart ? `    systemctl daemon-reload || fail "systemctl daemon-reload failed"
     systemctl restart kubelet || fail "could not restart kubelet ${full}; see: journalctl -u kubelet"
-` : ""}    kubelet_upgraded=true
-    echo "${TIMELINE_PREFIX}kubelet-upgraded $HOST $(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)"
+    rm -f ${KUBELET_RESTART_PENDING}
+` : ""}    echo "${TIMELINE_PREFIX}kubelet-upgraded $HOST $(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)"
 fi
 `;
 }
@@ -137,15 +155,17 @@ export interface ControlPlaneKubeletInput extends ScriptContext, DrainOptions {
 export function controlPlaneKubeletScript(i: ControlPlaneKubeletInput): string {
     const full = i.version.replace(/^v/, "");
     const node = shellWord(i.node);
-    // A kubelet already at the version: done, unless a run that upgraded it stopped before uncordoning the node.
+    // A kubelet already at the version: done, unless a run that upgraded it stopped before restarting it or uncordoning the node.
     return scriptHeader(i) + `have=$(${KUBELET_VERSION} || true)
-if [ "$have" = ${shellWord(full)} ] && { ! command -v kubectl >/dev/null 2>&1 || [ ! -f ${ADMIN_CONF} ]; }; then
+if [ "$have" = ${shellWord(full)} ] && [ ! -f ${KUBELET_RESTART_PENDING} ] && { ! command -v kubectl >/dev/null 2>&1 || [ ! -f ${ADMIN_CONF} ]; }; then
     echo "kubelet already ${i.version} on $HOST"
     exit 0
 fi
-` + drainTools() + drainFunctions(i) + `if [ "$have" = ${shellWord(full)} ]; then
+` + drainTools() + drainFunctions(i) + `if [ "$have" = ${shellWord(full)} ] && [ ! -f ${KUBELET_RESTART_PENDING} ]; then
     if ! state=$(node_state ${node} 2>&1); then
-        echo "kubelet already ${i.version} on $HOST (its Node could not be read: $state)"
+        # A new cluster: admin.conf's group is bound to cluster-admin only once the first control plane is up.
+        case "$state" in *"(Forbidden)"*) echo "kubelet already ${i.version} on $HOST (admin.conf may not read Nodes yet: a new cluster)"; exit 0 ;; esac
+        fail "kubelet ${i.version} is installed on $HOST, but its Node could not be read to see whether an earlier run left it drained: $state"
     elif [ -z "$(cut -d'|' -f4 <<< "$state")" ]; then
         echo "kubelet already ${i.version} on $HOST"
     else

@@ -5,7 +5,7 @@ import { CRI_SOCKET_ANNOTATION } from "./cluster-objects";
 import { HostFacts, KUBELET_FILES, kubeletVersionCheck, PACKAGED_KUBEADM_DROPINS } from "./control-plane-scripts";
 import { checkFunctions } from "./preflight";
 import { discoveryFunctions } from "./discovery";
-import { kubeletPackageUpgrade } from "./kubelet-upgrade";
+import { KUBELET_RESTARTED, kubeletPackageUpgrade } from "./kubelet-upgrade";
 import { kubeadmFlagsEnv, KUBELET_DROPIN_DIR, kubeletConfig, kubeletInstanceConfig, KubeletInput, nodeKubeletInput } from "./kubelet";
 import { minorAtLeast } from "./manifests/static-pod";
 import { anyChanged, digest, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
@@ -81,7 +81,7 @@ if [ -z "$packaged_dropin" ]; then
 ${placeFilesScript([{ path: PACKAGED_KUBEADM_DROPINS[2], mode: "0644", content: i.kubeadmDropIn }], true)}fi
 `
         + anyChanged([...kubeletFiles, BOOTSTRAP_KUBELET_CONF, PACKAGED_KUBEADM_DROPINS[2]])
-        + kubeletRunning()
+        + kubeletRunning() + KUBELET_RESTARTED
         + (i.tlsBootstrapTimeoutSeconds > 0 ? tlsBootstrapWait(i) : `if [ "$joined" = false ]; then echo "not waiting for the kubelet's TLS bootstrap (tlsBootstrapTimeoutSeconds: 0)"; fi\n`)
         + summary();
 }

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "../../components/cluster";
+import { controlPlaneKubeletScript, KUBELET_RESTART_PENDING } from "../../render/kubelet-upgrade";
 import { ClusterSpec, HostSpec } from "../../spec/types";
 import { haproxyBackends, Lab, labHosts } from "../lab/lab";
 import { CommandRun, LabCommandRunner } from "../lab/runtime";
@@ -145,4 +146,23 @@ describe("kubelets in an upgrade, in the lab: v1.32.8 → v1.33.2, workers two a
             expect([w, await kubectl("get", "node", w, "-o", "jsonpath={.spec.unschedulable}")]).toEqual([w, ""]);
         }
     }, 900_000);
+
+    test("a kubelet package installed by a run that stopped before the restart: the next run drains, restarts the kubelet and waits for its Node", async () => {
+        // What a run that lost cp-2 between the installer and the restart leaves: kubelet 1.33.4 installed, 1.33.3 running.
+        expect((await lab.exec("cp-2", `sed -i "s/^LAB_KUBELET_VERSION=.*/LAB_KUBELET_VERSION=1.33.4/" /var/lib/lab/lab.env && echo 1.33.4 > ${KUBELET_RESTART_PENDING}`)).code).toBe(0);
+        expect(await kubeletVersion("cp-2")).toBe("Kubernetes v1.33.4");
+        expect(await kubectl("get", "node", "cp-2", "-o", "jsonpath={.status.nodeInfo.kubeletVersion}")).toBe("v1.33.3");
+        const script = controlPlaneKubeletScript({
+            host: "cp-2", step: "control-plane kubelet upgrade", node: "cp-2", installer: { installer: "command", command: INSTALLER }, version: "v1.33.4",
+            drainTimeoutSeconds: 30, disableEviction: false, kubeletReadyTimeoutSeconds: 60,
+        });
+        const r = await lab.exec("cp-2", script, undefined, 120_000);
+        expect([r.code, r.stderr]).toEqual([0, ""]);
+        expect(r.stdout).toMatch(/\[drain\] cp-2: cordon and drain \(kubelet v1\.33\.3, to v1\.33\.4\)[\s\S]*\[upgrade\] kubelet 1\.33\.4 was installed by a run that stopped before restarting it: restarting it now[\s\S]*\[uncordon\] cp-2: kubelet v1\.33\.4, Ready True; uncordoned/);
+        expect(await kubectl("get", "node", "cp-2", "-o", "jsonpath={.status.nodeInfo.kubeletVersion}|{.spec.unschedulable}")).toBe("v1.33.4|");
+        expect(fs.existsSync(lab.path("cp-2", KUBELET_RESTART_PENDING))).toBe(false);
+        // Run again: nothing to do.
+        const again = await lab.exec("cp-2", script, undefined, 60_000);
+        expect([again.code, again.stdout.trim()]).toEqual([0, "kubelet already v1.33.4 on cp-2"]);
+    }, 300_000);
 });
