@@ -83,21 +83,29 @@ trap 'rm -f "$ca_file"' EXIT
 cat > "$ca_file" <<'PULUMI_KUBEADM_CA'
 ${r.caCertPem.replace(/\n$/, "")}
 PULUMI_KUBEADM_CA
-# serving NAME: the server takes new connections (UP, or DRAIN/NOLB); a DOWN or MAINT one does not.
+# serving NAME: the server takes new connections (UP, or DRAIN/NOLB); a DOWN or MAINT one does not. HAProxy not answering
+# stops the step (exit: a failure inside $(…) in a condition would not).
 serving() {
     local status
-    status=$(server_status "$1")
+    status=$(server_status "$1") || exit 1
     case "$status" in UP*|DRAIN*|NOLB*) return 0 ;; *) return 1 ;; esac
 }
-# version_of NAME: api_version, retried for 30 s; a control plane that never answers stops the step (with anonymous /version
-# turned off, the versions cannot be compared, and registering anyway could serve two versions).
-version_of() {
+# answered_version NAME: api_version, retried for 30 s; "" when it never answers.
+answered_version() {
     local v tries=0
     until v=$(api_version "$1") && [ -n "$v" ]; do
         tries=$((tries + 1))
-        [ "$tries" -lt 15 ] || fail "cannot read $1's kube-apiserver version (/version, with the cluster CA) from $HOST; upgrade.registration afterAll compares them: check that $HOST reaches it and that /version is open to anonymous clients, as kubeadm's RBAC leaves it"
+        [ "$tries" -lt 15 ] || return 0
         sleep 2
     done
+    printf '%s\n' "$v"
+}
+# version_of NAME: answered_version; a control plane that never answers stops the step (with anonymous /version turned
+# off, the versions cannot be compared, and registering anyway could serve two versions).
+version_of() {
+    local v
+    v=$(answered_version "$1")
+    [ -n "$v" ] || fail "cannot read $1's kube-apiserver version (/version, with the cluster CA) from $HOST; upgrade.registration afterAll compares them: check that $HOST reaches it and that /version is open to anonymous clients, as kubeadm's RBAC leaves it"
     printf '%s\n' "$v"
 }
 api_version() {
@@ -159,29 +167,33 @@ if [ -z "$status" ]; then
 fi
 command=${shellWord(`disable server ${HAPROXY_BACKEND}/${i.server}`)}
 ${i.sameVersion ? apiVersionFunctions(i.sameVersion) + `# upgrade.registration afterAll: the last serving control plane going out switches the load balancer over to the held-out
-# ones, if they all run one version, in the same command line (no moment with no server, none with two versions).
+# ones in the same command line (no moment with no server, none with two versions).
 others=(${i.sameVersion.controlPlanes.map(h => h.name).filter(n => n !== i.server).map(shellWord).join(" ")})
 held=()
 if serving ${shellWord(i.server)}; then
     for other in \${others[@]+"\${others[@]}"}; do
         if serving "$other"; then held=(); break; fi
-        if [ "$(server_status "$other")" = MAINT ]; then held+=("$other"); fi
+        other_status=$(server_status "$other") || exit 1
+        if [ "$other_status" = MAINT ]; then held+=("$other"); fi
     done
 fi
 if [ "\${#held[@]}" -gt 0 ]; then
-    # Only when every held-out one answers, with one version (a control plane not yet installed answers nothing).
+    # Those that answer come back, all at one version; one that never answers (not installed yet) stays out. With none
+    # to switch to, this one does not go out: the load balancer would have no server.
     version=""
+    back=()
     for other in "\${held[@]}"; do
-        v=$(api_version "$other")
-        if [ -z "$v" ] || { [ -n "$version" ] && [ "$v" != "$version" ]; }; then version=""; break; fi
+        v=$(answered_version "$other")
+        if [ -z "$v" ]; then echo "$other answers no /version: it stays out of the load balancer"; continue; fi
+        [ -z "$version" ] || [ "$v" = "$version" ] || fail "the control planes held out of the load balancer run different versions ($version and $v on $other): ${i.server}, the last one serving, stays in; upgrade them to one version (pulumi up), then run again"
         version=$v
+        back+=("$other")
     done
-    if [ -n "$version" ]; then
-        switch=""
-        for other in "\${held[@]}"; do switch="\${switch}enable server ${HAPROXY_BACKEND}/$other; "; done
-        command="\${switch}$command"
-        echo "switching over: \${held[*]} (at $version) back in as ${i.server} goes out (upgrade.registration afterAll)"
-    fi
+    [ "\${#back[@]}" -gt 0 ] || fail "${i.server} is the last control plane serving on $HOST, and none of those held out (\${held[*]}) answers /version: taking it out would leave the load balancer with no server, so it stays in. Check their kube-apiserver (and that $HOST reaches it), then pulumi up again"
+    switch=""
+    for other in "\${back[@]}"; do switch="\${switch}enable server ${HAPROXY_BACKEND}/$other; "; done
+    command="\${switch}$command"
+    echo "switching over: \${back[*]} (at $version) back in as ${i.server} goes out (upgrade.registration afterAll)"
 fi
 ` : ""}out=$(hap "$command")
 [ -z "$out" ] || fail "HAProxy refused to disable ${i.server}: $out"
@@ -238,7 +250,8 @@ for server in ${i.sameVersion.controlPlanes.map(h => shellWord(h.name)).join(" "
 done
 enabled=()
 for server in ${i.sameVersion.controlPlanes.map(h => shellWord(h.name)).join(" ")}; do
-    [ "$(server_status "$server")" = MAINT ] || continue
+    status=$(server_status "$server") || exit 1
+    [ "$status" = MAINT ] || continue
     version=$(version_of "$server")
     if [ -n "$serving" ] && [ "$version" != "$serving" ]; then
         fail "$server runs $version and the registered control planes run $serving: it stays out of the load balancer (upgrade.registration afterAll); upgrade it (pulumi up) or, to serve both versions, set upgrade.registration to each"
