@@ -81,6 +81,8 @@ export interface ControlPlanePreflightInput extends ScriptContext {
     walkFrom?: string;
     /** A pass of upgrade.through: a kube-apiserver must already run here. */
     requireRunning?: boolean;
+    /** With nodePreparation: the kubelet upgrades drain nodes with kubectl from the control planes. */
+    requireKubectl?: boolean;
 }
 
 /**
@@ -96,10 +98,11 @@ export function controlPlanePreflightScript(i: ControlPlanePreflightInput): stri
         ports: [`${i.bindPort}@${i.node.address}`, `10257@${loopback}`, `10259@${loopback}`, `10250@${i.node.address}`,
             ...(dataDir ? [`2379@${i.node.address}`, `2379@${loopback}`, `2380@${i.node.address}`] : [])],
         owner: "this control plane",
-        extra: dataDir && `if [ -d ${shellWord(dataDir)} ] && [ -n "$(ls -A ${shellWord(dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
+        extra: (i.requireKubectl ? `command -v kubectl >/dev/null 2>&1 || check FileExisting-kubectl "kubectl is not installed: with nodePreparation, kubelet upgrades drain nodes with it from the control planes (the apt and dnf installers install it; a command installer must too)"
+` : "") + (dataDir ? `if [ -d ${shellWord(dataDir)} ] && [ -n "$(ls -A ${shellWord(dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
     check ${shellWord(dataDirCheckName(dataDir))} ${shellWord(`${dataDir} is not empty and this host runs no control plane of this cluster; move it away or set etcd.dataDir`)}
 fi
-`,
+` : ""),
         // A control plane already on the host is "ours" when it advertises this node under this cluster's CA.
         ours: `[ -f ${APISERVER_MANIFEST} ] && grep -q -- ${shellWord(`--advertise-address=${i.node.address}`)} ${APISERVER_MANIFEST}`,
     }) + (i.version ? runningVersionCheck(i.version, i.walkFrom, i.requireRunning) : "");

@@ -32,7 +32,7 @@ export function controlPlanePreflight(cluster: ResolvedCluster, host: HostSpec, 
     return remoteBash(controlPlanePreflightScript({
         host: host.name, step: "control-plane preflight", ...common(cluster, host, c), bindPort: s.apiServer?.bindPort ?? DEFAULTS.bindPort,
         stackedEtcdDataDir: cluster.etcdTopology === "stacked" ? s.etcd?.dataDir ?? DEFAULTS.etcdDataDir : undefined, version: cluster.version.version,
-        walkFrom: c.walkFrom ?? s.upgrade?.through?.[0], requireRunning: c.requireRunning,
+        walkFrom: c.walkFrom ?? s.upgrade?.through?.[0], requireRunning: c.requireRunning, requireKubectl: s.nodePreparation !== undefined,
     }), { host: host.name, step: "control-plane-preflight" });
 }
 

@@ -116,7 +116,10 @@ export interface CniSpec {
 export interface NodePreparationSpec {
     /** "apt" (Debian, Ubuntu: pkgs.k8s.io), "dnf" (RHEL, Fedora: pkgs.k8s.io) or "command" (yours). */
     installer: string;
-    /** With "command": runs on each host as root, with KUBERNETES_VERSION (e.g. "1.33.2") and KUBERNETES_MINOR ("1.33") set. */
+    /**
+     * With "command": runs on each host as root, with KUBERNETES_VERSION (e.g. "1.33.2") and KUBERNETES_MINOR ("1.33") set.
+     * It installs the kubelet at that version, and kubectl on control planes (kubelet upgrades drain nodes with it).
+     */
     command?: string;
 }
 

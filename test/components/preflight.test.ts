@@ -33,6 +33,9 @@ describe("Preflight under the mock runtime: kubeadm's preflight phase alone", ()
         // The cluster's skip list names every host's checks; an etcd host honours its own only.
         expect(create("pf-cp-1-control-plane")).toContain("ignored=(swap port-2379)");
         expect(create("pf-etcd-1-etcd")).toContain("ignored=(port-2379)");
+        // With nodePreparation, kubelet upgrades drain from the control planes: kubectl must be there (workers need none).
+        expect(create("pf-cp-1-control-plane")).toContain("check FileExisting-kubectl");
+        expect(create("pf-worker-1-worker")).not.toContain("FileExisting-kubectl");
     });
 
     test("an invalid spec fails while the program is evaluated", () => {
