@@ -57,8 +57,24 @@ async function measure(workers: number, installer: boolean): Promise<void> {
     }) + "\n");
 }
 
+/**
+ * Until the program's outputs have all resolved (at most 60 s): the runtime fails a process that
+ * exits with promises still pending, as it fails a deployment that leaks them.
+ */
+async function drained(): Promise<boolean> {
+    // The runtime's own count of pending promises (internal: its .d.ts exports nothing).
+    const { leakedPromises } = require("@pulumi/pulumi/runtime/debuggable") as { leakedPromises?: () => [Set<unknown>, string] };
+    if (!leakedPromises) return true;
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+        if (leakedPromises()[0].size === 0) return true;
+        await new Promise(r => setTimeout(r, 50));
+    }
+    return false;
+}
+
 if (process.argv[2]) {
-    measure(Number(process.argv[2]), process.argv[3] === "installer").then(() => process.exit(0), e => { console.error(e); process.exit(1); });
+    measure(Number(process.argv[2]), process.argv[3] === "installer").then(drained)
+        .then(ok => process.exit(ok ? 0 : 1), e => { console.error(e); process.exit(1); });
 } else for (const installer of [false, true]) {
     console.log(`Cluster under the mock runtime: 3 etcd hosts, 3 control planes, 1 load balancer, N workers${installer ? "; nodePreparation (kubelet upgrades, maxUnavailable 1)" : ""}`);
     console.log("workers  evaluation  peak RSS  resources  per worker  per control plane");
