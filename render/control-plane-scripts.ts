@@ -4,7 +4,7 @@ import { discoveryFunctions } from "./discovery";
 import { ENCRYPTION_CONFIG_PATH } from "./encryption";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { OPTIONAL_CA_DIRS } from "./manifests/control-plane";
-import { dataDirCheckName, ETCD_MANIFEST, etcdQuorumGateScript, StackedEtcdJoin, stackedEtcdMemberAddScript, stackedEtcdPromoteScript } from "./etcd-scripts";
+import { dataDirCheckName, ETCD_MANIFEST, etcdQuorumGateScript, etcdRestartedWait, etcdServingBefore, StackedEtcdJoin, stackedEtcdMemberAddScript, stackedEtcdPromoteScript } from "./etcd-scripts";
 import { checkFunctions, portChecks } from "./preflight";
 import { anyChanged, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 import { SUPPORTED_MINORS } from "./versions";
@@ -218,7 +218,7 @@ for m in ${restarts.map(r => r[0]).join(" ")}; do [ -f "$m" ] && had[$m]=1; done
         + ensureDir(MANIFESTS_DIR, "0700")
         + ensureDir(pki, "0755")
         + ensureDir("/var/lib/kubelet", "0700")
-        + (etcd ? ensureDir(etcd.dataDir, "0700") + etcdQuorumGateScript({
+        + (etcd ? ensureDir(etcd.dataDir, "0700") + etcdServingBefore(i.node) + etcdQuorumGateScript({
             member: i.node, members: etcd.members, dataDir: etcd.dataDir, certificatesDir: pki, timeoutSeconds: i.timeoutSeconds,
             restartsOn: i.files.filter(f => f.path === ETCD_MANIFEST || f.path.startsWith(`${pki}/etcd/`)),
         }) : "")
@@ -238,6 +238,11 @@ if [ -n "\${had[${manifest}]:-}" ] && any_changed; then
     any_changed || restart_static_pod ${manifest}
 fi
 `).join("")
+        // A member that ran restarts one at a time: the next control plane's etcd waits for this one's new process.
+        + (etcd ? `watched=(${[ETCD_MANIFEST, ...paths.filter(p => p.startsWith(`${pki}/etcd/`))].map(shellWord).join(" ")})
+if [ -n "\${had[${ETCD_MANIFEST}]:-}" ] && any_changed; then
+${etcdRestartedWait(i.node, pki, i.timeoutSeconds)}fi
+` : "")
         + (etcd?.join ? stackedEtcdPromoteScript(etcd.join) : "")
         + summary();
 }

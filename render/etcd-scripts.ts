@@ -91,10 +91,7 @@ export function etcdInstallScript(i: EtcdInstallInput): string {
     return scriptHeader(i)
         + `had_data=false
 if [ -d ${shellWord(`${i.dataDir}/member`)} ]; then had_data=true; fi
-# client_listener: the pid of the process serving etcd's client port on the member's address ("" when none).
-client_listener() { ss -Hltnp 2>/dev/null | awk -v a=${shellWord(joinHostPort(i.member.address, 2379))} '$4 == a' | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2 || true; }
-serving_before=$(client_listener)
-`
+` + etcdServingBefore(i.member)
         + etcdQuorumGateScript({
             member: i.member, members: i.members, dataDir: i.dataDir, certificatesDir: i.certificatesDir, timeoutSeconds: i.timeoutSeconds,
             restartsOn: i.files.filter(f => f.path === ETCD_MANIFEST),
@@ -105,22 +102,39 @@ serving_before=$(client_listener)
         + anyChanged(dropIns)
         + kubeletRunning() + `watched=(${ETCD_MANIFEST})
 if [ "$had_data" = true ] && any_changed; then
-${etcdctlFunction(i.certificatesDir).replace(/^(?=.)/gm, "    ")}    deadline=$(( $(date +%s) + ${i.timeoutSeconds} ))
-    # The kubelet replaces the pod on its own schedule: the old process's health must not count for the new one's.
-    if [ -n "$serving_before" ]; then
-        until serving_now=$(client_listener) && [ -n "$serving_now" ] && [ "$serving_now" != "$serving_before" ]; do
-            [ "$(date +%s)" -lt "$deadline" ] || fail ${shellWord(`the kubelet has not replaced ${i.member.name}'s etcd with the new manifest after ${i.timeoutSeconds}s (the same process still serves ${joinHostPort(i.member.address, 2379)}); see: journalctl -u kubelet`)}
-            sleep 1
-        done
-    fi
-    until etcdctl_ --endpoints=${shellWord(`https://${joinHostPort(i.member.address, 2379)}`)} endpoint health >/dev/null 2>&1; do
-        [ "$(date +%s)" -lt "$deadline" ] || fail ${shellWord(`the restarted member ${i.member.name} is not healthy after ${i.timeoutSeconds}s; see its etcd log (crictl logs) and: journalctl -u kubelet`)}
-        sleep 2
-    done
-    echo "restarted member is healthy"
-fi
+${etcdRestartedWait(i.member, i.certificatesDir, i.timeoutSeconds)}fi
 `
         + summary();
+}
+
+/** Before a change that may restart this member's etcd: `serving_before`, the pid serving its client port ("" when none). */
+export function etcdServingBefore(member: NodeAddress): string {
+    return `# client_listener: the pid of the process serving etcd's client port on the member's address ("" when none).
+client_listener() { ss -Hltnp 2>/dev/null | awk -v a=${shellWord(joinHostPort(member.address, 2379))} '$4 == a' | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2 || true; }
+serving_before=$(client_listener)
+`;
+}
+
+/**
+ * After this member's etcd was made to restart (its manifest changed, or it was moved out and back):
+ * a bounded wait for a new process on its client port (the kubelet replaces the pod on its own
+ * schedule, and the old process's health must not count for the new one's), then for its health.
+ * Indented, for the body of an \`if\` (needs etcdServingBefore earlier in the script).
+ */
+export function etcdRestartedWait(member: NodeAddress, certificatesDir: string, timeoutSeconds: number): string {
+    return (etcdctlFunction(certificatesDir) + `deadline=$(( $(date +%s) + ${timeoutSeconds} ))
+if [ -n "$serving_before" ]; then
+    until serving_now=$(client_listener) && [ -n "$serving_now" ] && [ "$serving_now" != "$serving_before" ]; do
+        [ "$(date +%s)" -lt "$deadline" ] || fail ${shellWord(`the kubelet has not replaced ${member.name}'s etcd after ${timeoutSeconds}s (the same process still serves ${joinHostPort(member.address, 2379)}); see: journalctl -u kubelet`)}
+        sleep 1
+    done
+fi
+until etcdctl_ --endpoints=${shellWord(`https://${joinHostPort(member.address, 2379)}`)} endpoint health >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail ${shellWord(`the restarted member ${member.name} is not healthy after ${timeoutSeconds}s; see its etcd log (crictl logs) and: journalctl -u kubelet`)}
+    sleep 2
+done
+echo "restarted member is healthy"
+`).replace(/^(?=.)/gm, "    ");
 }
 
 export interface EtcdQuorumGate {

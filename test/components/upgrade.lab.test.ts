@@ -92,7 +92,13 @@ describe("a minor upgrade in the lab, v1.32.8 → v1.33.2", () => {
         expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "UP", "cp-3": "UP" });
         expect(etcdHealthy()).toBe(true);
         // cp-1's etcd (a new image, renewed certificates) restarted only once the other two members answered healthy.
-        expect(failed.runs.find(r => r.name === "u-control-plane-cp-1-install")!.stdout).toContain("etcd: 2 of 2 other voting members healthy (2 needed): cp-1 may restart");
+        const cp1 = failed.runs.find(r => r.name === "u-control-plane-cp-1-install")!;
+        expect(cp1.stdout).toContain("etcd: 2 of 2 other voting members healthy (2 needed): cp-1 may restart");
+        // Its step ended only once a new etcd process served and was healthy, so cp-2's etcd restarted after it.
+        expect(cp1.stdout).toContain("restarted member is healthy");
+        const etcdStarted = Date.parse(lab.pods("cp-1").etcd.startedAt!);
+        expect(etcdStarted).toBeGreaterThanOrEqual(cp1.startedAt);
+        expect(etcdStarted).toBeLessThanOrEqual(cp1.startedAt + cp1.durationMs);
         // Before anything changed: kubeadm upgrade's health checks, then a snapshot of etcd on cp-1, which etcdctl reads back.
         expect(failed.runs.find(r => r.name === "u-upgrade-preflight")!.stdout.trim()).toBe("cluster healthy before the upgrade to v1.33.2-etcd-3.5.21-0: 3 control plane(s) ready, etcd members cp-1,cp-2,cp-3 healthy");
         const snapshot = failed.runs.find(r => r.name === "u-etcd-snapshot")!;
