@@ -227,12 +227,18 @@ export interface EtcdHealthInput extends ScriptContext {
 function etcdctlFunction(certificatesDir: string): string {
     const pki = `${certificatesDir}/etcd`;
     const tls = `--cacert=${shellWord(`${pki}/ca.crt`)} --cert=${shellWord(`${pki}/healthcheck-client.crt`)} --key=${shellWord(`${pki}/healthcheck-client.key`)}`;
+    // The etcd container is looked up at each call: a member that restarts has a new one.
     return `if command -v etcdctl >/dev/null 2>&1; then
     etcdctl_() { ETCDCTL_API=3 etcdctl ${tls} --dial-timeout=3s --command-timeout=5s "$@"; }
-elif command -v crictl >/dev/null 2>&1 && etcd_container=$(crictl ps --name '^etcd$' -q 2>/dev/null | head -n1) && [ -n "$etcd_container" ]; then
-    etcdctl_() { crictl exec "$etcd_container" etcdctl ${tls} --dial-timeout=3s --command-timeout=5s "$@"; }
+elif command -v crictl >/dev/null 2>&1; then
+    etcdctl_() {
+        local container
+        container=$(crictl ps --name '^etcd$' -q 2>/dev/null | head -n1) || true
+        [ -n "$container" ] || { echo "no etcd container runs on $HOST (crictl ps --name etcd)" >&2; return 1; }
+        crictl exec "$container" etcdctl ${tls} --dial-timeout=3s --command-timeout=5s "$@"
+    }
 else
-    fail "neither etcdctl nor a running etcd container (crictl) on this host to check etcd with; install etcd-client"
+    fail "neither etcdctl nor crictl on this host to check etcd with; install etcd-client (or cri-tools)"
 fi
 `;
 }
