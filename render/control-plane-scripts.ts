@@ -208,7 +208,9 @@ export function controlPlaneInstallScript(i: ControlPlaneInstallInput): string {
         [SCHEDULER_MANIFEST, ["/etc/kubernetes/scheduler.conf"]],
     ];
     const etcd = i.stackedEtcd;
-    if (etcd) restarts.unshift([ETCD_MANIFEST, paths.filter(p => p.startsWith(`${pki}/etcd/`))]);
+    // What restarts a stacked etcd: its manifest, or (moved out and back) its certificates.
+    const etcdCertificates = paths.filter(p => p.startsWith(`${pki}/etcd/`));
+    if (etcd) restarts.unshift([ETCD_MANIFEST, etcdCertificates]);
     // A joining member's manifest is written only once the running cluster has it as a member.
     const [early, late] = etcd?.join ? [i.files.filter(f => f.path !== ETCD_MANIFEST), i.files.filter(f => f.path === ETCD_MANIFEST)] : [i.files, []];
     return scriptHeader(i) + (i.pass ? passedGuard(i.version) : "") + checkFunctions(i.ignore) + kubeletVersionCheck(i) + (i.backupManifests ? apiserverConfigHashFunction() + manifestBackup() : "") + `
@@ -220,7 +222,7 @@ for m in ${restarts.map(r => r[0]).join(" ")}; do [ -f "$m" ] && had[$m]=1; done
         + ensureDir("/var/lib/kubelet", "0700")
         + (etcd ? ensureDir(etcd.dataDir, "0700") + etcdServingBefore(i.node) + etcdQuorumGateScript({
             member: i.node, members: etcd.members, dataDir: etcd.dataDir, certificatesDir: pki, timeoutSeconds: i.timeoutSeconds,
-            restartsOn: i.files.filter(f => f.path === ETCD_MANIFEST || f.path.startsWith(`${pki}/etcd/`)),
+            restartsOn: i.files.filter(f => f.path === ETCD_MANIFEST || etcdCertificates.includes(f.path)),
         }) : "")
         + placeFilesScript(early)
         // The backup and its pointer right away: a step that fails after this still leaves the gate its rollback.
@@ -239,7 +241,7 @@ if [ -n "\${had[${manifest}]:-}" ] && any_changed; then
 fi
 `).join("")
         // A member that ran restarts one at a time: the next control plane's etcd waits for this one's new process.
-        + (etcd ? `watched=(${[ETCD_MANIFEST, ...paths.filter(p => p.startsWith(`${pki}/etcd/`))].map(shellWord).join(" ")})
+        + (etcd ? `watched=(${[ETCD_MANIFEST, ...etcdCertificates].map(shellWord).join(" ")})
 if [ -n "\${had[${ETCD_MANIFEST}]:-}" ] && any_changed; then
 ${etcdRestartedWait(i.node, pki, i.timeoutSeconds)}fi
 ` : "")
