@@ -251,7 +251,8 @@ ${etcdRestartedWait(i.node, pki, i.timeoutSeconds)}fi
 
 /** Sets `running`: the version of the kube-apiserver manifest on the host, without the "v" (empty when there is none). */
 const RUNNING_APISERVER = `running=""
-[ -f ${APISERVER_MANIFEST} ] && running=$(sed -n 's|^ *image: .*/kube-apiserver:v\\{0,1\\}\\([0-9][0-9.]*\\).*$|\\1|p' ${APISERVER_MANIFEST} | head -n1)`;
+[ -f ${APISERVER_MANIFEST} ] && running=$(sed -n 's|^ *image: .*/kube-apiserver:v\\{0,1\\}\\([0-9][0-9.]*\\).*$|\\1|p' ${APISERVER_MANIFEST})
+running=\${running%%$'\\n'*}`;
 
 /**
  * The skew rules against the control plane this host runs (its kube-apiserver manifest's image), in

@@ -6,7 +6,7 @@ import { ensureDir, placeFilesScript, runStamp, ScriptContext, scriptHeader, she
  * Debian and RHEL host has), and `save_state`: the servers' state written where
  * `load-server-state-from-file` reads it, so a reload or restart keeps who is registered.
  */
-const HAPROXY_SOCKET_FUNCTIONS = `hap() {
+export const HAPROXY_SOCKET_FUNCTIONS = `hap() {
     [ -S ${HAPROXY_SOCKET} ] || fail "HAProxy's admin socket ${HAPROXY_SOCKET} is missing: is haproxy running with pulumi-kubeadm's haproxy.cfg? (systemctl status haproxy)"
     if command -v socat >/dev/null 2>&1; then
         printf '%s\\n' "$1" | socat -t 5 stdio UNIX-CONNECT:${HAPROXY_SOCKET}
@@ -25,8 +25,9 @@ save_state() {
 server_status() { # server_status NAME: UP, DOWN, MAINT, ... from "show stat"; fails when HAProxy does not answer
     local stat
     stat=$(hap "show stat") || fail "HAProxy did not answer on ${HAPROXY_SOCKET} (show stat)"
-    printf '%s\n' "$stat" | grep -q '^# pxname' || fail "HAProxy's answer to show stat is not its CSV: $(printf '%s' "$stat" | head -c 200)"
-    printf '%s\n' "$stat" | awk -F, -v b=${HAPROXY_BACKEND} -v s="$1" '$1 == b && $2 == s { print $18 }'
+    # No pipe into a reader that stops early (grep -q, head): under pipefail, the writer's SIGPIPE would fail the check.
+    case "$stat" in "# pxname,"*) ;; *) fail "HAProxy's answer to show stat is not its CSV: \${stat:0:200}" ;; esac
+    awk -F, -v b=${HAPROXY_BACKEND} -v s="$1" '$1 == b && $2 == s { print $18 }' <<<"$stat"
 }
 `;
 
