@@ -258,7 +258,7 @@ running=\${running%%$'\\n'*}`;
  * The skew rules against the control plane this host runs (its kube-apiserver manifest's image), in
  * its preflight, before anything changes: no downgrade, at most one minor up (with upgrade.through, from its first release).
  */
-function runningVersionCheck(version: string, walkFrom?: string, requireRunning?: boolean): string {
+export function runningVersionCheck(version: string, walkFrom?: string, requireRunning?: boolean): string {
     const want = version.replace(/^v/, "");
     const [major, minor] = (walkFrom ?? version).replace(/^v/, "").split(".").map(Number);
     const allowed = [...new Set([`${major}.${minor - 1}`, ...SUPPORTED_MINORS.filter(m => minorIndex(m) >= minorIndex(`${major}.${minor}`) && minorIndex(m) <= minorIndex(want))])];
@@ -266,7 +266,7 @@ function runningVersionCheck(version: string, walkFrom?: string, requireRunning?
 ${requireRunning ? `[ -n "$running" ] || fail "upgrade.through walks a running cluster, and no kube-apiserver runs here (${APISERVER_MANIFEST}): a new cluster installs kubernetesVersion directly; remove upgrade.through"
 ` : ""}if [ -n "$running" ]; then
     running_minor=$(printf '%s' "$running" | cut -d. -f1,2)
-    if [ "$(printf '%s\\n%s\\n' "$running" ${shellWord(want)} | sort -V | head -n1)" != "$running" ]; then
+    if ! printf '%s\\n%s\\n' "$running" ${shellWord(want)} | sort -V -C; then
         ${requireRunning ? `echo "[preflight] this node runs kube-apiserver v$running, past this pass (v${want}): the pass leaves it as it is"` : `fail "this node runs kube-apiserver v$running; v${want} would downgrade it, which kubeadm refuses: set kubernetesVersion to v$running or newer${walkFrom ? ", and remove upgrade.through" : ""}"`}
     fi
     case "$running_minor" in
@@ -350,7 +350,7 @@ export function kubeletVersionCheck(i: { version: string; minimumKubeletVersion:
     return `if command -v kubelet >/dev/null 2>&1; then
     kubelet_version=$(kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }')
     kubelet_minor=$(printf '%s' "$kubelet_version" | cut -d. -f1,2)
-    oldest=$(printf '%s\\n%s\\n' "$kubelet_version" ${shellWord(min)} | sort -V | head -n1)
+    oldest=$(printf '%s\\n%s\\n' "$kubelet_version" ${shellWord(min)} | sort -V | sed -n 1p)
     newest=$(printf '%s\\n%s\\n' "$kubelet_minor" ${shellWord(wantMinor)} | sort -V | tail -n1)
     if [ -z "$kubelet_version" ]; then
         check KubeletVersion "kubelet --version printed no version"

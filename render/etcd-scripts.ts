@@ -365,7 +365,7 @@ while :; do
         if etcd_api cluster/member/promote "{\\"ID\\":\\"$id\\"}" >/dev/null; then echo "etcd: promoted ${j.member.name} (learner $id)"; continue; fi
     fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
-        fail "etcd member ${j.member.name} did not start and become a voting member within ${j.timeoutSeconds}s (member entry: \${entry:-none}; \${etcd_error:-no error}); see its log: crictl logs \\$(crictl ps -a --name etcd -q | head -n1), and journalctl -u kubelet"
+        fail "etcd member ${j.member.name} did not start and become a voting member within ${j.timeoutSeconds}s (member entry: \${entry:-none}; \${etcd_error:-no error}); see its log: crictl logs \\$(crictl ps -a --name etcd -q --latest), and journalctl -u kubelet"
     fi
     sleep 2
 done

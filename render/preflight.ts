@@ -39,7 +39,7 @@ for entry in "\${listeners[@]}"; do
     port=\${entry%@*} addr=\${entry#*@}
     in_use=$(printf '%s\\n' "$listening" | awk -v a="$addr" -v p="$port" '$4 == a":"p || $4 == "["a"]:"p || $4 == "0.0.0.0:"p || $4 == "*:"p || $4 == "[::]:"p')
     if [ -n "$in_use" ] && [ "$ours" != true ]; then
-        check "Port-$port" "port $port is in use on $addr ($(printf '%s' "$in_use" | awk '{print $4}' | head -n1)) and ${owner} of this cluster is not what runs there; stop what listens there"
+        check "Port-$port" "port $port is in use on $addr ($(printf '%s' "$in_use" | awk 'NR == 1 { print $4 }')) and ${owner} of this cluster is not what runs there; stop what listens there"
     fi
 done
 `;

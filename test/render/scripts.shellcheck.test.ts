@@ -83,3 +83,18 @@ describe("every remote step passes shellcheck and bash -n", () => {
         expect(syntax.stderr).toBe("");
     });
 });
+
+// Under pipefail, a reader that stops before its input ends (grep -q, head, awk's exit) fails the pipeline whenever
+// the writer meets the closed pipe (SIGPIPE): bash's printf writes line by line, so that depends on timing. Such a pipe
+// is allowed only where its status is ignored (|| true).
+describe("no step pipes into a reader that stops early", () => {
+    const early = /(^|[^|])\|\s*(grep\s+(-\w*[qm]|--quiet|--max-count)|head\b|awk\s+'[^']*\bexit\b)/;
+    test.each(scripts)("%s", (_name, script) => {
+        expect(script.split("\n").filter(line => early.test(line) && !/\|\|\s*true\b/.test(line))).toEqual([]);
+    });
+
+    test("the check finds such a pipe", () => {
+        const lines = [`printf '%s\\n' "$stat" | grep -q '^# pxname' || fail "x"`, `v=$(sort -V | head -n1)`, `awk '{ print; exit }' f`, `x=$(crictl ps -q | head -n1) || true`];
+        expect(lines.filter(line => early.test(line) && !/\|\|\s*true\b/.test(line))).toEqual(lines.slice(0, 2));
+    });
+});
