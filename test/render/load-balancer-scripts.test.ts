@@ -45,8 +45,12 @@ beforeAll(async () => {
     if (!fs.existsSync(socket)) throw new Error(`haproxy did not open its admin socket ${socket}: ${log}`);
 }, 30_000);
 
-afterAll(() => {
-    if (haproxy?.pid) process.kill(haproxy.pid);
+afterAll(async () => {
+    if (haproxy?.pid && haproxy.exitCode === null) {
+        const exited = new Promise(resolve => haproxy.once("exit", resolve));
+        process.kill(haproxy.pid);
+        await exited;
+    }
     t?.remove();
 });
 
