@@ -40,11 +40,7 @@ async function measure(workers: number, installer: boolean): Promise<void> {
     new Cluster("c", spec(workers, installer));
     // The Cluster's last step (after every other), then until nothing more registers for 0.5 s. A quiet time alone ended
     // early on a loaded machine, while real keys were being generated, and printed a part of the program.
-    const lastStep = "c-deployed-versions";
-    const finished = (async () => {
-        while (!runtime.registrations.some(r => r.name === lastStep)) await new Promise(r => setTimeout(r, 10));
-    })();
-    await Promise.race([finished, runtime.failure]);
+    await runtime.registered("c-deployed-versions");
     let last = -1;
     for (let quiet = 0; quiet < 20; quiet = runtime.registrations.length === last ? quiet + 1 : 0) {
         last = runtime.registrations.length;

@@ -157,7 +157,7 @@ export class MockRuntime {
     /** Resolves once a resource of this name has registered (a Cluster's last: `<name>-deployed-versions`, after every other step); rejects on the first failure. */
     async registered(name: string): Promise<void> {
         const seen = (async () => {
-            while (!this.registrations.some(r => r.name === name)) await new Promise(r => setTimeout(r, 100));
+            while (!this.registrations.some(r => r.name === name)) await new Promise(r => setTimeout(r, 10));
         })();
         await Promise.race([seen, this.failure]);
         await settle();
