@@ -6,7 +6,7 @@ import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { OPTIONAL_CA_DIRS } from "./manifests/control-plane";
 import { dataDirCheckName, ETCD_MANIFEST, etcdQuorumGateScript, etcdRestartedWait, etcdServingBefore, StackedEtcdJoin, stackedEtcdMemberAddScript, stackedEtcdPromoteScript } from "./etcd-scripts";
 import { checkFunctions, portChecks } from "./preflight";
-import { anyChanged, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
+import { anyChanged, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary, TOOL_SAID } from "./scripts";
 import { SUPPORTED_MINORS } from "./versions";
 
 export const MANIFESTS_DIR = "/etc/kubernetes/manifests";
@@ -541,13 +541,15 @@ if [ ! -f "$kubeconfig" ] || [ ! -f ${APISERVER_MANIFEST} ]; then
 fi
 command -v kubectl >/dev/null 2>&1 || fail "kubectl is needed to rewrite the encrypted resources with the new key; install the kubectl package"
 kc=(kubectl --kubeconfig "$kubeconfig")
+` + TOOL_SAID + `err=$(mktemp)
+trap 'rm -f "$err"' EXIT
 resources=(${i.resources.map(shellWord).join(" ")})
 for resource in "\${resources[@]}"; do
     case $resource in *'*'*) fail "rewriting wildcard resources ($resource) is not supported; list the resources" ;; esac
-    count=$("\${kc[@]}" get "$resource" --all-namespaces -o name) || fail "listing $resource through ${i.endpoint} failed; the old key is kept until this succeeds"
+    count=$("\${kc[@]}" get "$resource" --all-namespaces -o name 2>"$err") || fail "listing $resource through ${i.endpoint} failed: $(said "$(cat "$err")"); the old key is kept until this succeeds"
     if [ -z "$count" ]; then echo "no $resource to rewrite"; continue; fi
-    "\${kc[@]}" get "$resource" --all-namespaces -o json | "\${kc[@]}" replace -f - >/dev/null \\
-        || fail "rewriting $resource through ${i.endpoint} failed; the old key is kept until this succeeds"
+    "\${kc[@]}" get "$resource" --all-namespaces -o json 2>"$err" | "\${kc[@]}" replace -f - >/dev/null 2>>"$err" \\
+        || fail "rewriting $resource through ${i.endpoint} failed: $(said "$(cat "$err")"); the old key is kept until this succeeds"
     echo "rewrote every $resource with the new key ($(printf '%s\\n' "$count" | wc -l))"
 done
 `;
@@ -565,7 +567,7 @@ export function controlPlaneManifests(stackedEtcd: boolean): string[] {
  */
 export function upgradeVerdictScript(i: ScriptContext & { gateOutput: string; timeoutSeconds: number; installUrn: string; afterAll?: boolean }): string {
     const line = String(i.gateOutput ?? "").split("\n").find(l => l.startsWith(ROLLED_BACK_PREFIX));
-    if (!line) return scriptHeader(i) + "echo \"$HOST: ready with the manifests this program placed\"\n";
+    if (!line) return scriptHeader(i) + "echo \"$HOST: ready with the manifests this program placed, nothing rolled back: nothing to do\"\n";
     const backup = line.slice(ROLLED_BACK_PREFIX.length);
     const others = i.afterAll
         ? "no other node was changed. With upgrade.registration afterAll it is back in the load balancer only if the control planes serving there run its version, since no two versions serve at once"

@@ -1,6 +1,6 @@
 import { NodePreparationSpec } from "../spec/types";
 import { installerScript } from "./node-preparation";
-import { KUBELET_VERSION, ScriptContext, scriptHeader, shellWord } from "./scripts";
+import { KUBELET_VERSION, ScriptContext, scriptHeader, shellWord, TOOL_SAID } from "./scripts";
 
 // The kubelet's part of an upgrade, as kubeadm's upgrade guide: once the control planes run the new
 // version, each node in turn is cordoned and drained, its kubelet and kubectl packages are upgraded,
@@ -37,7 +37,7 @@ function drainTools(): string {
  */
 function drainFunctions(o: DrainOptions): string {
     const jsonpath = `{.status.nodeInfo.kubeletVersion}|{.spec.unschedulable}|{.status.conditions[?(@.type=="Ready")].status}|{.metadata.annotations.${DRAIN_ANNOTATION.replace(/\./g, "\\.")}}`;
-    return `TARGET=${shellWord(o.version)}
+    return TOOL_SAID + `TARGET=${shellWord(o.version)}
 ANNOTATION=${shellWord(DRAIN_ANNOTATION)}
 kc() { kubectl --kubeconfig=${ADMIN_CONF} --request-timeout=30s "$@"; }
 at() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
@@ -46,7 +46,7 @@ node_state() {
     local out
     if ! out=$(kc get node "$1" -o ${shellWord(`jsonpath=${jsonpath}`)} 2>&1); then
         case "$out" in *"(NotFound): nodes"*) echo absent; return 0 ;; esac
-        printf '[%s] %s: cannot read Node %s with ${ADMIN_CONF}: %s\\n' "$HOST" "$STEP" "$1" "$out" >&2
+        printf '[%s] %s: cannot read Node %s with ${ADMIN_CONF}: %s\\n' "$HOST" "$STEP" "$1" "$(said "$out")" >&2
         return 1
     fi
     printf '%s\\n' "$out"
@@ -64,7 +64,7 @@ drain_node() {
     fi
     echo "[drain] $node: cordon and drain (kubelet $version, to $TARGET)"
     if ! out=$(kc drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout=${o.drainTimeoutSeconds}s${o.disableEviction ? " --disable-eviction" : ""} 2>&1); then
-        why="kubectl said: $(tail -n 3 <<< "$out" | tr '\\n' ' ')"
+        why="kubectl said: $(said "$out")"
         if grep -q "disruption budget" <<< "$out"; then
             pods=$(grep -o 'evicting pods/[^ ]* -n "[^"]*"' <<< "$out" | sort -u | sed 's/^evicting //' | tr '\\n' ' ' || true)
             why="a PodDisruptionBudget allows no disruption of \${pods:-its pods }(kubectl: Cannot evict pod as it would violate the pod's disruption budget): scale its workload up or relax the budget${o.disableEviction ? "" : ", or set upgrade.disableEviction to delete such pods"}, or raise upgrade.drainTimeoutSeconds (${o.drainTimeoutSeconds}s)"
@@ -79,7 +79,7 @@ release_node() {
     local node=$1 state version unschedulable ready mark was_ready was_cordoned deadline
     state=$(node_state "$node") || exit 1
     IFS='|' read -r version unschedulable ready mark <<< "$state"
-    if [ "$version" = absent ] || [ -z "$mark" ]; then echo "[uncordon] $node: not drained by an upgrade: left as it is"; return 0; fi
+    if [ "$version" = absent ] || [ -z "$mark" ]; then echo "[uncordon] $node: not drained by an upgrade: nothing to uncordon"; return 0; fi
     was_ready=$(sed -n 's/.*ready=\\([A-Za-z]*\\).*/\\1/p' <<< "$mark")
     was_cordoned=$(sed -n 's/.*cordoned=\\([a-z]*\\).*/\\1/p' <<< "$mark")
     deadline=$(( $(date +%s) + ${o.kubeletReadyTimeoutSeconds} ))
@@ -158,16 +158,16 @@ export function controlPlaneKubeletScript(i: ControlPlaneKubeletInput): string {
     // A kubelet already at the version: done, unless a run that upgraded it stopped before restarting it or uncordoning the node.
     return scriptHeader(i) + `have=$(${KUBELET_VERSION} || true)
 if [ "$have" = ${shellWord(full)} ] && [ ! -f ${KUBELET_RESTART_PENDING} ] && { ! command -v kubectl >/dev/null 2>&1 || [ ! -f ${ADMIN_CONF} ]; }; then
-    echo "kubelet already ${i.version} on $HOST"
+    echo "kubelet already ${i.version} on $HOST: nothing to upgrade"
     exit 0
 fi
 ` + drainTools() + drainFunctions(i) + `if [ "$have" = ${shellWord(full)} ] && [ ! -f ${KUBELET_RESTART_PENDING} ]; then
     if ! state=$(node_state ${node} 2>&1); then
         # A new cluster: admin.conf's group is bound to cluster-admin only once the first control plane is up.
-        case "$state" in *"(Forbidden)"*) echo "kubelet already ${i.version} on $HOST (admin.conf may not read Nodes yet: a new cluster)"; exit 0 ;; esac
+        case "$state" in *"(Forbidden)"*) echo "kubelet already ${i.version} on $HOST: nothing to upgrade (admin.conf may not read Nodes yet: a new cluster)"; exit 0 ;; esac
         fail "kubelet ${i.version} is installed on $HOST, but its Node could not be read to see whether an earlier run left it drained: $state"
     elif [ -z "$(cut -d'|' -f4 <<< "$state")" ]; then
-        echo "kubelet already ${i.version} on $HOST"
+        echo "kubelet already ${i.version} on $HOST: nothing to upgrade"
     else
         release_node ${node}
     fi
@@ -192,7 +192,31 @@ export interface WorkerRolloutInput extends ScriptContext, DrainOptions {
  */
 export function workerRolloutScript(i: WorkerRolloutInput): string {
     return scriptHeader(i) + `# workers' kubelets to ${i.version}: uncordon ${i.release.join(", ") || "none"}; drain ${i.drain.join(", ") || "none"}
-` + drainTools() + drainFunctions(i)
+` + drainTools() + drainFunctions(i) + `# idle NODE uncordon|drain: why there is nothing to do for NODE, or nothing when there is.
+idle() {
+    local state version unschedulable ready mark
+    state=$(node_state "$1") || exit 1
+    IFS='|' read -r version unschedulable ready mark <<< "$state"
+    if [ "$version" = absent ]; then echo "$1 has no Node yet"
+    elif [ -n "$mark" ]; then return 0
+    elif [ "$2" = uncordon ]; then echo "$1 was not drained by an upgrade"
+    elif [ "$version" = "$TARGET" ]; then echo "$1 runs kubelet $TARGET"
+    fi
+}
+# A step with nothing to do (a new cluster, a run again) says so in one line.
+why=()
+entries=(${[...i.release.map(n => `uncordon:${n}`), ...i.drain.map(n => `drain:${n}`)].map(shellWord).join(" ")})
+for entry in "\${entries[@]}"; do
+    reason=$(idle "\${entry#*:}" "\${entry%%:*}") || exit 1
+    if [ -z "$reason" ]; then why=(); break; fi
+    why+=("$reason")
+done
+if [ "\${#why[@]}" -gt 0 ]; then
+    printf -v reasons '%s; ' "\${why[@]}"
+    echo "nothing to drain or uncordon: \${reasons%; }"
+    exit 0
+fi
+`
         + i.release.map(n => `release_node ${shellWord(n)}\n`).join("")
         + i.drain.map(n => `drain_node ${shellWord(n)}\n`).join("");
 }

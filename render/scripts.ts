@@ -145,6 +145,22 @@ export function summary(): string {
     return "if [ \"${#changed[@]}\" -eq 0 ]; then echo \"no changes\"; else echo \"${#changed[@]} file(s) changed\"; fi\n";
 }
 
+/**
+ * `said TEXT`: what a tool said, in one line for a failure message. klog's lines (kubectl's
+ * `E1202 10:00:00.000000 123 memcache.go:265] …` cache noise) are left out when it said anything
+ * else; of a longer text the last 300 characters are kept (tools say what failed last).
+ */
+export const TOOL_SAID = `said() {
+    local rest
+    rest=$(grep -Ev '^[IWEF][0-9]{4} [0-9:.]+ +[0-9]+ [^ ]+:[0-9]+\\] ' <<< "$1" || true)
+    [ -n "$rest" ] || rest=$1
+    rest=$(tr '\\n' ' ' <<< "$rest")
+    rest=\${rest% }
+    if [ "\${#rest}" -gt 300 ]; then rest="…\${rest: -300}"; fi
+    printf '%s' "$rest"
+}
+`;
+
 /** Prints the installed kubelet's version without the "v" (nothing, and a failed status, when there is no kubelet). */
 export const KUBELET_VERSION = `kubelet --version 2>/dev/null | awk '{ sub(/^v/, "", $2); print $2 }'`;
 

@@ -27,6 +27,7 @@ let lab: Lab;
 let runner: LabCommandRunner;
 const state: EngineState = new Map();
 let spec: (version: string, upgrade?: ClusterSpec["upgrade"]) => ClusterSpec;
+let installed: { runs: CommandRun[]; failures: Error[] };
 
 const up = (s: ClusterSpec) => deployInLab(runner, state, "k-deployed-versions", () => new Cluster("k", s));
 
@@ -66,7 +67,7 @@ beforeAll(async () => {
         apiServer: { readinessTimeoutSeconds: 60 }, loadBalancer: { bindAddress: LB.address }, join: { tlsBootstrapTimeoutSeconds: 30 },
         nodePreparation: { installer: "command", command: INSTALLER }, upgrade: { kubeletReadyTimeoutSeconds: 60, ...upgrade },
     });
-    const installed = await up(spec("v1.32.8"));
+    installed = await up(spec("v1.32.8"));
     expect(installed.failures).toEqual([]);
 }, 600_000);
 
@@ -85,6 +86,15 @@ describe("kubelets in an upgrade, in the lab: v1.32.8 → v1.33.2, workers two a
         for (const n of [...WORKERS, "cp-2"]) expect(await kubectl("get", "node", n, "-o", "jsonpath={.status.nodeInfo.kubeletVersion} {.status.conditions[0].status}")).toBe("v1.32.8 True");
         expect(cordons()).toEqual([]);
     }, 60_000);
+
+    test("a new cluster: each upgrade step there is nothing for says so, and why, in one line", () => {
+        const upgradeSteps = installed.runs.filter(r => /-(etcd-snapshot|upgrade-preflight|upgraded|kubelet|(uncordon-\d+-)?drain-\d+|uncordon-\d+)$/.test(r.name));
+        expect(upgradeSteps.map(r => r.name).sort()).toEqual([
+            "k-control-plane-cp-1-kubelet", "k-control-plane-cp-1-upgraded", "k-control-plane-cp-2-kubelet", "k-control-plane-cp-2-upgraded",
+            "k-etcd-snapshot", "k-upgrade-preflight", "k-workers-drain-1", "k-workers-uncordon-1-drain-2", "k-workers-uncordon-2",
+        ]);
+        for (const r of upgradeSteps) expect([r.name, r.stdout.trim()]).toEqual([r.name, expect.stringMatching(/^[^\n]*nothing to [^\n]*$/)]);
+    });
 
     test("the control planes' kubelets one at a time after their static pods, then the workers' in batches of two: drained, upgraded, Ready, uncordoned", async () => {
         placePod("web-1", "worker-1");
@@ -163,6 +173,6 @@ describe("kubelets in an upgrade, in the lab: v1.32.8 → v1.33.2, workers two a
         expect(fs.existsSync(lab.path("cp-2", KUBELET_RESTART_PENDING))).toBe(false);
         // Run again: nothing to do.
         const again = await lab.exec("cp-2", script, undefined, 60_000);
-        expect([again.code, again.stdout.trim()]).toEqual([0, "kubelet already v1.33.4 on cp-2"]);
+        expect([again.code, again.stdout.trim()]).toEqual([0, "kubelet already v1.33.4 on cp-2: nothing to upgrade"]);
     }, 300_000);
 });
