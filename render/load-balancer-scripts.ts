@@ -1,5 +1,6 @@
 import { HAPROXY_BACKEND, HAPROXY_CONFIG, HAPROXY_SOCKET, HAPROXY_STATE_FILE } from "./haproxy";
-import { ensureDir, placeFilesScript, runStamp, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
+import { certificatesPem } from "./pem";
+import { ensureDir, heredocDelimiter, placeFilesScript, runStamp, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 
 /**
  * `hap CMD`: one command on HAProxy's admin socket (socat when installed, else Perl, which every
@@ -37,11 +38,12 @@ server_status() { # server_status NAME: UP, DOWN, MAINT, ... from "show stat"; f
  * state file. Registration of each control plane happens later, at runtime.
  */
 export function haproxyInstallScript(i: ScriptContext & { config: string }): string {
+    const cfgEnd = heredocDelimiter(i.config, "PULUMI_KUBEADM_HAPROXY_CFG");
     return scriptHeader(i) + `command -v haproxy >/dev/null 2>&1 || fail "haproxy is not installed; install it (apt-get install haproxy, or dnf install haproxy)"
 ${ensureDir("/etc/haproxy", "0755")}${ensureDir("/var/lib/haproxy", "0755")}${ensureDir("/run/haproxy", "0755")}candidate=$(mktemp /etc/haproxy/.pulumi-kubeadm-check.XXXXXX)
-cat >"$candidate" <<'PULUMI_KUBEADM_HAPROXY_CFG'
+cat >"$candidate" <<'${cfgEnd}'
 ${i.config.replace(/\n$/, "")}
-PULUMI_KUBEADM_HAPROXY_CFG
+${cfgEnd}
 if ! out=$(haproxy -c -q -f "$candidate" 2>&1); then
     rm -f "$candidate"
     fail "haproxy rejects the configuration: $out"
@@ -78,12 +80,14 @@ export interface SameVersionRule {
 /** `api_version NAME`: the gitVersion a control plane's kube-apiserver reports on /version (open to anyone, as kubeadm's RBAC leaves it), "" when it does not answer. */
 function apiVersionFunctions(r: SameVersionRule): string {
     const url = (h: { address: string }) => `https://${h.address.includes(":") ? `[${h.address}]` : h.address}:${r.port}/version`;
+    const ca = certificatesPem(r.caCertPem, "the cluster CA");
+    const caEnd = heredocDelimiter(ca, "PULUMI_KUBEADM_CA");
     return `command -v curl >/dev/null 2>&1 || fail "curl is not installed on $HOST; upgrade.registration afterAll reads each control plane's /version with it"
 ca_file=$(mktemp)
 trap 'rm -f "$ca_file"' EXIT
-cat > "$ca_file" <<'PULUMI_KUBEADM_CA'
-${r.caCertPem.replace(/\n$/, "")}
-PULUMI_KUBEADM_CA
+cat > "$ca_file" <<'${caEnd}'
+${ca}
+${caEnd}
 # serving NAME: the server takes new connections (UP, or DRAIN/NOLB); a DOWN or MAINT one does not. HAProxy not answering
 # stops the step (exit: a failure inside $(…) in a condition would not).
 serving() {

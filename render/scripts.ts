@@ -24,7 +24,7 @@ export interface ScriptContext {
 
 /** The text a remote.Command runs: bash with the script verbatim, leaving stdin free for secrets. */
 export function remoteBash(script: string, ctx: ScriptContext): string {
-    const end = `PULUMI_KUBEADM_${digest(script).slice(0, 12).toUpperCase()}`;
+    const end = heredocDelimiter(script, `PULUMI_KUBEADM_${digest(script).slice(0, 12).toUpperCase()}`);
     return `bash -c "$(cat <<'${end}'\n${script}${script.endsWith("\n") ? "" : "\n"}${end}\n)" ${shellWord(`${ctx.host}/${ctx.step}`)}`;
 }
 
@@ -98,7 +98,7 @@ function placeLines(files: PlacedFile[], lines: string[]): string {
         const content = f.content ?? "";
         lines.push(`tmp=$(tmpfile ${shellWord(f.path)})`);
         if (content.endsWith("\n") && !content.includes("\r")) {
-            const end = `EOF_${digest(content).slice(0, 10).toUpperCase()}`;
+            const end = heredocDelimiter(content, `EOF_${digest(content).slice(0, 10).toUpperCase()}`);
             lines.push(`cat > "$tmp" <<'${end}'`, content.replace(/\n$/, ""), end);
         } else {
             lines.push(`printf '%s' ${shellWord(Buffer.from(content).toString("base64"))} | base64 -d > "$tmp"`);
@@ -167,6 +167,18 @@ export const KUBELET_VERSION = `kubelet --version 2>/dev/null | awk '{ sub(/^v/,
 /** A word safe to paste into bash. */
 export function shellWord(s: string): string {
     return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A heredoc delimiter no line of `content` equals, so no content can end the heredoc early and
+ * run as shell: `base`, else `base_2`, `base_3`, … (a delimiter made from a hash alone can be
+ * matched on purpose).
+ */
+export function heredocDelimiter(content: string, base: string): string {
+    const lines = new Set(content.split("\n"));
+    let end = base;
+    for (let n = 2; lines.has(end); n++) end = `${base}_${n}`;
+    return end;
 }
 
 export function digest(s: string): string {
