@@ -7,7 +7,12 @@ const config = new pulumi.Config();
 /** A host as stack config gives it: name, address, roles, and how to reach it (the key comes from sshPrivateKey). */
 type HostConfig = Omit<HostSpec, "ssh"> & { ssh?: { host?: string; port?: number; user?: string } };
 const hosts = config.requireObject<HostConfig[]>("hosts");
-const sshPrivateKey = config.requireSecret("sshPrivateKey");
+/**
+ * How the hosts are reached: through an ssh-agent's socket (sshAgentSocket: the key never enters the
+ * state, and a preview, which connects to no host, needs no key), or with a key in secret config.
+ */
+const sshAgentSocket = config.get("sshAgentSocket");
+const credentials = sshAgentSocket ? { agentSocketPath: sshAgentSocket } : { privateKey: config.requireSecret("sshPrivateKey") };
 /** Any other ClusterSpec field (networking, cni, apiServer, kubelet, ignorePreflightErrors, …). */
 const settings = config.getObject<Partial<ClusterSpec>>("cluster") ?? {};
 
@@ -17,7 +22,7 @@ const cluster = new Cluster("ha", {
     etcd: { topology: "dedicated" },
     ...settings,
     controlPlaneEndpoint: config.require("controlPlaneEndpoint"),
-    hosts: hosts.map(h => ({ ...h, ssh: { ...h.ssh, privateKey: sshPrivateKey } })),
+    hosts: hosts.map(h => ({ ...h, ssh: { ...h.ssh, ...credentials } })),
 });
 
 export const endpoint = cluster.endpoint;

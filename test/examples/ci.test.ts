@@ -1,4 +1,6 @@
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import yaml from "js-yaml";
 
@@ -17,14 +19,40 @@ test("preview comments on pull requests; up runs on pushes to main only", () => 
     expect(workflow.concurrency["cancel-in-progress"]).toBe(false);
 });
 
-test("secrets reach steps through env and stdin, never in a run line", () => {
-    for (const job of Object.values<any>(workflow.jobs)) {
+test("secrets reach steps through env and stdin, never in a run line; tokens only through protected environments", () => {
+    expect(workflow.env).toBeUndefined();
+    for (const [name, job] of Object.entries<any>(workflow.jobs)) {
         for (const step of job.steps) {
             if (step.run) expect(step.run).not.toMatch(/secrets\./);
         }
-        const keyStep = job.steps.find((s: any) => s.run?.includes("config set --secret sshPrivateKey"));
-        expect(keyStep.run).toMatch(/^printf '%s' "\$SSH_PRIVATE_KEY" \| pulumi config set --secret sshPrivateKey/);
-        expect(keyStep.env.SSH_PRIVATE_KEY).toBe("${{ secrets.SSH_PRIVATE_KEY }}");
+        expect([name, job.environment, job.env.PULUMI_ACCESS_TOKEN]).toEqual([name, expect.any(String), "${{ secrets.PULUMI_ACCESS_TOKEN }}"]);
     }
-    expect(workflow.env.PULUMI_ACCESS_TOKEN).toBe("${{ secrets.PULUMI_ACCESS_TOKEN }}");
+    expect(workflow.jobs.up.environment).toBe("production");
+    expect(workflow.jobs.preview.environment).not.toBe("production");
+});
+
+test("the preview job has no SSH key; the up job loads it into the agent the program's sshAgentSocket names, from stdin", () => {
+    expect(JSON.stringify(workflow.jobs.preview)).not.toMatch(/SSH|ssh-add|sshPrivateKey/);
+    const keyStep = workflow.jobs.up.steps.find((s: any) => s.run?.includes("ssh-add"));
+    expect(keyStep.run).toContain("ssh-agent -s -a /tmp/pulumi-kubeadm-agent.sock");
+    expect(keyStep.run).toContain(`printf '%s\\n' "$SSH_PRIVATE_KEY" | ssh-add -q -`);
+    expect(keyStep.env.SSH_PRIVATE_KEY).toBe("${{ secrets.SSH_PRIVATE_KEY }}");
+    // The socket is the one the example stack config names.
+    expect(fs.readFileSync(path.join(__dirname, "../../examples/ha-cluster/Pulumi.example.yaml"), "utf8")).toContain("sshAgentSocket: /tmp/pulumi-kubeadm-agent.sock");
+});
+
+test("the key step works: ssh-agent and ssh-add take a real key from stdin, and the agent then lists it", () => {
+    const keyStep = workflow.jobs.up.steps.find((s: any) => s.run?.includes("ssh-add"));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ci-agent-"));
+    try {
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "ci-test", "-f", path.join(dir, "k")]);
+        const run = keyStep.run.replace(/\/tmp\/pulumi-kubeadm-agent\.sock/g, path.join(dir, "agent.sock"));
+        // The agent this shell started is stopped by it (ssh-agent -k reads its SSH_AGENT_PID).
+        const out = execFileSync("bash", ["-euo", "pipefail", "-c", `trap 'ssh-agent -k >/dev/null 2>&1 || true' EXIT\n${run}\nssh-add -l`], {
+            encoding: "utf8", env: { ...process.env, SSH_PRIVATE_KEY: fs.readFileSync(path.join(dir, "k"), "utf8") },
+        });
+        expect(out).toMatch(/ED25519/);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 });

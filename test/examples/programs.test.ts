@@ -54,6 +54,18 @@ describe("the examples run as programs under the mock runtime", () => {
         expect((await valueOf<any[]>(program.nodes)).map(n => n.name)).toHaveLength(9);
     });
 
+    test("ha-cluster with sshAgentSocket: no key in the config or on any connection, only the agent's socket (examples/ci's preview)", async () => {
+        const config = Object.fromEntries(Object.entries(stackExample("ha-cluster").config).map(([k, v]) => [k.replace(/^kubeadm-ha-cluster:/, ""), v]));
+        delete (config.cluster as any).cni;
+        await runExample("ha-cluster", "ha", { ...config, sshAgentSocket: "/tmp/pulumi-kubeadm-agent.sock" }, []);
+        const steps = runtime.registrations.filter(r => r.type === "command:remote:Command");
+        expect(steps.length).toBeGreaterThan(20);
+        for (const step of steps) {
+            const connection = step.inputs.connection;
+            expect([step.name, connection.agentSocketPath, connection.privateKey]).toEqual([step.name, "/tmp/pulumi-kubeadm-agent.sock", undefined]);
+        }
+    });
+
     test("single-node: one control plane without the control-plane taint, stacked etcd, no load balancer", async () => {
         const program = await runExample("single-node", "single", { address: "10.0.10.11", sshPrivateKey: sshPrivateKey() }, ["sshPrivateKey"]);
         expect(await valueOf(program.endpoint)).toBe("https://10.0.10.11:6443");
