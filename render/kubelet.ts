@@ -69,7 +69,7 @@ export interface KubeletInput {
     config?: Record<string, unknown>;
     /** Set when systemd-resolved runs on the node, as kubeadm detects it. */
     resolvConf?: string;
-    /** Flags kubeadm adds for this node (--hostname-override, --register-with-taints); extraArgs still win. */
+    /** Flags kubeadm adds for this node (--hostname-override, --node-ip, --register-with-taints); extraArgs still win. */
     nodeArgs?: Arg[];
 }
 
@@ -92,7 +92,10 @@ export function clusterKubeletInput(cluster: ResolvedCluster): KubeletInput {
 /**
  * One node's, as kubeadm's kubelet-start writes them on that node: its CRI socket and extra flags,
  * the resolver of systemd-resolved when it runs there, --hostname-override when its hostname is not
- * the node name, and --register-with-taints for its taints.
+ * the node name, and --register-with-taints for its taints. --node-ip is the host's address, as
+ * nodeRegistration.kubeletExtraArgs' node-ip would write it (kubeadm itself writes none, and a
+ * kubelet without it registers the first address it finds, which on a host with several interfaces
+ * need not be hosts[].address); kubelet.extraArgs may not set it.
  */
 export function nodeKubeletInput(cluster: ResolvedCluster, node: HostSpec, facts: Pick<HostFacts, "hostname" | "resolvConf">, taints: Taint[]): KubeletInput {
     return {
@@ -102,6 +105,7 @@ export function nodeKubeletInput(cluster: ResolvedCluster, node: HostSpec, facts
         resolvConf: facts.resolvConf || undefined,
         nodeArgs: [
             ...(facts.hostname !== node.name ? [{ name: "hostname-override", value: node.name }] : []),
+            { name: "node-ip", value: node.address },
             ...(taints.length ? [{ name: "register-with-taints", value: taintsFlag(taints) }] : []),
         ],
     };

@@ -1,5 +1,8 @@
 import * as yaml from "js-yaml";
-import { kubeadmDropIn, kubeadmFlagsEnv, kubeletConfig, KubeletInput, kubeletInstanceConfig } from "../../render/kubelet";
+import { kubeadmDropIn, kubeadmFlagsEnv, kubeletConfig, KubeletInput, kubeletInstanceConfig, nodeKubeletInput } from "../../render/kubelet";
+import { workerFiles } from "../../render/worker";
+import { validateCluster } from "../../spec/validate";
+import { haSpec, host } from "../support/fixtures";
 
 const input = (minor: string, extra: Partial<KubeletInput> = {}): KubeletInput => ({
     minor, criSocket: "unix:///var/run/containerd/containerd.sock", imageRepository: "registry.k8s.io", pauseTag: "3.10",
@@ -41,6 +44,19 @@ describe("kubelet files (reference §4)", () => {
         expect(yaml.load(kubeletInstanceConfig(input("1.34", { criSocket: "unix:///run/crio/crio.sock" }))!)).toEqual({
             apiVersion: "kubelet.config.k8s.io/v1beta1", kind: "KubeletConfiguration", containerRuntimeEndpoint: "unix:///run/crio/crio.sock",
         });
+    });
+
+    test("--node-ip is each node's hosts[].address (a kubelet would otherwise pick an address itself), sorted in as kubeadm sorts kubeletExtraArgs", () => {
+        const cluster = validateCluster(haSpec({ kubelet: { extraArgs: [{ name: "node-labels", value: "zone=a" }] } }));
+        const worker = cluster.workers.find(w => w.name === "worker-2")!;
+        const env = workerFiles(cluster, worker, { hostname: "ip-10-0-30-22", caCertDirs: [], resolvConf: "" }, "CA").find(f => f.path === "/var/lib/kubelet/kubeadm-flags.env")!.content;
+        expect(env).toBe("KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --hostname-override=worker-2 --node-ip=10.0.30.22 --node-labels=zone=a --pod-infra-container-image=registry.k8s.io/pause:3.10\"\n");
+        // An IPv6 host's address as it is (the kubelet takes it bare, no brackets).
+        const v6 = validateCluster(haSpec({
+            networking: { podSubnet: "fd00:10:244::/56", serviceSubnet: "fd00:10:96::/112" },
+            hosts: [host("cp-1", "fd00::11", ["control-plane"]), host("worker-1", "fd00::21", ["worker"])], controlPlaneEndpoint: "[fd00::11]:6443",
+        }));
+        expect(kubeadmFlagsEnv(nodeKubeletInput(v6, v6.workers[0], { hostname: "worker-1", resolvConf: "" }, []))).toContain(" --node-ip=fd00::21 ");
     });
 
     test("extra args are sorted in and replace a default of the same name", () => {
