@@ -82,7 +82,7 @@ describe("Cluster in the lab: 3 etcd + 3 control planes + 2 workers + 1 HAProxy 
             expect(fs.readFileSync(lab.path(w.name, "/etc/kubernetes/pki/ca.crt"), "utf8")).toBe(ca);
             const config = yaml.load(fs.readFileSync(lab.path(w.name, "/var/lib/kubelet/config.yaml"), "utf8")) as any;
             expect(config).toMatchObject({ kind: "KubeletConfiguration", clusterDNS: ["10.96.0.10"], authentication: { x509: { clientCAFile: "/etc/kubernetes/pki/ca.crt" } } });
-            expect(fs.readFileSync(lab.path(w.name, "/var/lib/kubelet/kubeadm-flags.env"), "utf8")).toMatch(/^KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:\/\/\/var\/run\/containerd\/containerd.sock --pod-infra-container-image=registry.k8s.io\/pause:[^ ]+"\n$/);
+            expect(fs.readFileSync(lab.path(w.name, "/var/lib/kubelet/kubeadm-flags.env"), "utf8")).toMatch(new RegExp(`^KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --node-ip=${w.address.replace(/\./g, "\\.")} --pod-infra-container-image=registry.k8s.io/pause:[^ ]+"\n$`));
             // No private key of the worker anywhere: the kubelet makes its own in the TLS bootstrap.
             expect(fs.existsSync(lab.path(w.name, "/etc/kubernetes/kubelet.conf"))).toBe(false);
         }

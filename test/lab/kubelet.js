@@ -448,11 +448,18 @@ function loadConfig(file) {
 // --- the Node -----------------------------------------------------------------------------------
 // With a kubeconfig (--kubeconfig exists), the kubelet reports its Node to the lab's cluster store
 // (LAB_CLUSTER_DIR/nodes/<node>.status.json: its version and a heartbeat), which the kube-apiserver
-// stand-in serves as the Node's status. With LAB_TLS_BOOTSTRAP=1 and only --bootstrap-kubeconfig,
+// stand-in serves as the Node's status (its InternalIP: --node-ip, else LAB_LOCALHOST). With LAB_TLS_BOOTSTRAP=1 and only --bootstrap-kubeconfig,
 // it writes --kubeconfig as a kubelet does once its CSR is approved (same server and CA), with its
 // key and certificate in /var/lib/kubelet/pki/kubelet-client-current.pem (self-signed: the lab runs
 // no kube-controller-manager to sign it).
 const CLUSTER = ENV.LAB_CLUSTER_DIR || "";
+// The Node's InternalIP: --node-ip's (its first address), as a real kubelet. Without it a real
+// kubelet picks an address of the host itself (the first non-loopback one); the stand-in picks the
+// host's other address, LAB_LOCALHOST, so that a kubelet not told its address shows it.
+function nodeAddress() {
+    const ip = flag("node-ip");
+    return ip && ip !== "true" ? ip.split(",")[0] : LOCALHOST || ENV.LAB_ADDRESS || "";
+}
 let lastReport = 0;
 function reportNode() {
     if (!CLUSTER || Date.now() - lastReport < 2000) return;
@@ -484,7 +491,7 @@ function reportNode() {
     if (!fs.existsSync(kubeconfig)) return;
     safe(() => {
         fs.mkdirSync(path.join(CLUSTER, "nodes"), { recursive: true });
-        writeJson(path.join(CLUSTER, "nodes", `${NODE_NAME}.status.json`), { kubeletVersion: `v${VERSION}`, heartbeat: new Date().toISOString(), address: ENV.LAB_ADDRESS || "" });
+        writeJson(path.join(CLUSTER, "nodes", `${NODE_NAME}.status.json`), { kubeletVersion: `v${VERSION}`, heartbeat: new Date().toISOString(), address: nodeAddress() });
     });
 }
 
