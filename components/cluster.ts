@@ -10,7 +10,7 @@ import { DEFAULTS } from "../spec/validate";
 import { AddOns } from "./addons";
 import { BootstrapObjects } from "./bootstrap-objects";
 import { ControlPlane, controlPlaneSteps } from "./control-plane";
-import { EtcdCluster, etcdHealthGate, etcdPreflights } from "./etcd";
+import { EtcdCluster, etcdHealthGate, etcdPreflights, etcdPreparations } from "./etcd";
 import { ClusterPki } from "./pki";
 import { etcdSnapshotStep, parseEtcdSnapshot, recordUpgrade, upgradePreflightStep } from "./upgrade";
 import { Workers } from "./worker";
@@ -20,8 +20,9 @@ export { resolveClusterArgs } from "../spec/cluster-args";
 export { upgradePlanOf } from "./upgrade";
 
 /**
- * A kubeadm-style cluster on existing hosts, in kubeadm's order: PKI; (node preparation;) every
- * host's preflight; etcd on its own hosts (or, stacked, with each control plane); the load
+ * A kubeadm-style cluster on existing hosts, in kubeadm's order: PKI; every host's preflight (none
+ * changes anything); with nodePreparation, every host's preparation once all passed, each followed by
+ * the checks of what it installed; etcd on its own hosts (or, stacked, with each control plane); the load
  * balancer and the first control plane; the cluster objects (RBAC, bootstrap token, cluster-info,
  * kubeadm's ConfigMaps); the other control planes one at a time; the add-ons and the workers (in
  * parallel on a new cluster; on a version change with an installer, kubelets in batches of
@@ -70,29 +71,36 @@ export class Cluster extends pulumi.ComponentResource {
         }, parent);
 
         // Every host's preflight comes before any change: the etcd members', the control planes' and the workers'
-        // (the etcd members' own installs wait for theirs inside EtcdCluster too).
+        // (the etcd members' own installs wait for theirs inside EtcdCluster too). With nodePreparation, every host's
+        // preparation comes after all of them (after the upgrade preflight, the one step that waits for every
+        // preflight, so no host's preparation names every other host), and before any other change.
         let resolvePreflights!: (r: pulumi.Resource[]) => void;
         const otherPreflights = new Promise<pulumi.Resource[]>(r => { resolvePreflights = r; });
-        const workers = new Workers(`${name}-workers`, { caCertPem: pki.caCertPem }, { ...parent, cluster });
+        let resolvePreparations!: (r: pulumi.Resource[]) => void;
+        const preparations = new Promise<pulumi.Resource[]>(r => { resolvePreparations = r; });
         // Before a version change touches anything (after every preflight): the cluster's health, then a snapshot of etcd.
         const healthy = upgradePreflightStep(name, cluster, otherPreflights, this);
         const snapshot = etcdSnapshotStep(name, cluster, healthy, this);
         const firstChanges: pulumi.Resource[] = [healthy, ...(snapshot ? [snapshot.step] : [])];
+        const workers = new Workers(`${name}-workers`, { caCertPem: pki.caCertPem }, { ...parent, cluster, beforePreparation: firstChanges });
         // Stacked etcd is the control planes' own (each joins the members before it); dedicated etcd hosts come first.
         const etcd = cluster.etcdTopology !== "dedicated" ? undefined : new EtcdCluster(`${name}-etcd`, {
             kubernetesVersion: cluster.version.version, members: cluster.etcdMembers, pki, topology: cluster.etcdTopology,
             certificatesDir: s.certificates?.certificatesDir, ignorePreflightErrors: etcdChecks(s.ignorePreflightErrors, s.etcd?.dataDir ?? DEFAULTS.etcdDataDir), nodePreparation: s.nodePreparation,
             dataDir: s.etcd?.dataDir, imageRepository: s.etcd?.imageRepository ?? s.imageRepository, imageTag: s.etcd?.imageTag,
             extraArgs: s.etcd?.extraArgs, extraEnvs: s.etcd?.extraEnvs,
-        }, { ...parent, after: otherPreflights.then(p => [...p, ...firstChanges]) });
+        }, { ...parent, after: Promise.all([otherPreflights, preparations]).then(([p, q]) => [...p, ...firstChanges, ...q]), beforePreparation: firstChanges });
 
         let resolveObjects!: (r: pulumi.Resource[]) => void;
         const objectsReady = new Promise<pulumi.Resource[]>(r => { resolveObjects = r; });
         const controlPlane = new ControlPlane(`${name}-control-plane`, { ...args, pki, etcdClientEndpoints: etcd?.clientEndpoints }, {
-            ...parent, resolved: cluster, after: [...(etcd ? [etcdHealthGate(etcd)] : []), ...workers.preflights, ...firstChanges], afterFirst: objectsReady,
+            ...parent, resolved: cluster, after: [...(etcd ? [etcdHealthGate(etcd), ...etcdPreparations(etcd)] : []), ...workers.preflights, ...workers.preparations, ...firstChanges],
+            afterFirst: objectsReady, beforePreparation: firstChanges,
         });
         const cp = controlPlaneSteps(controlPlane);
         resolvePreflights([...cp.preflights, ...workers.preflights, ...(etcd ? etcdPreflights(etcd) : [])]);
+        // The etcd members' installs wait for the other hosts' preparations (their own they wait for inside EtcdCluster).
+        resolvePreparations([...cp.preparations, ...workers.preparations]);
 
         const first = cp.nodes[0];
         const objects = new BootstrapObjects(`${name}-objects`, {

@@ -16,7 +16,7 @@ import { KUBE_VIP_MANIFEST, kubeVipPod } from "../render/kube-vip";
 import {
     externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterAllScript, haproxyRegisterScript, kubeVipScript, leftAsItWas, SameVersionRule,
 } from "../render/load-balancer-scripts";
-import { controlPlanePreflight } from "../render/host-preflight";
+import { controlPlanePreflight, hostPreparation } from "../render/host-preflight";
 import { digest, remoteBash, secretStdin } from "../render/scripts";
 import { toYaml } from "../render/yaml";
 import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
@@ -50,7 +50,8 @@ export interface ControlPlaneArgs extends ClusterArgs {
 
 /**
  * The control plane behind its load balancer, in kubeadm's order: HAProxy configured on the
- * load-balancer hosts; every control plane's preflight; then the first control plane, then each
+ * load-balancer hosts; every control plane's preflight (with nodePreparation, then each one's
+ * preparation, once every preflight passed); then the first control plane, then each
  * other one at a time (deregistered, placed, ready, registered again). Encryption at rest with a
  * generated key; raising keyVersion rotates it in the documented order before any node changes.
  */
@@ -59,6 +60,12 @@ export interface ControlPlaneOptions extends pulumi.ComponentResourceOptions {
     after?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
     /** What the control planes after the first wait for: the cluster objects created once the first one is up. */
     afterFirst?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
+    /**
+     * With nodePreparation: what the control planes' preparations wait for besides their own
+     * preflights (in a Cluster, a step after every other host's preflight). Every change here waits
+     * for every preparation.
+     */
+    beforePreparation?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
     /** The cluster as the caller already validated it. */
     resolved?: ResolvedCluster;
 }
@@ -67,6 +74,8 @@ export interface ControlPlaneOptions extends pulumi.ComponentResourceOptions {
 export interface ControlPlaneSteps {
     nodes: ControlPlaneNode[];
     preflights: pulumi.Resource[];
+    /** With nodePreparation, each control plane's preparation (else none). */
+    preparations: pulumi.Resource[];
     /**
      * After the last node: with etcd stacked on the control planes, the health gate over every
      * member; with upgrade.registration "afterAll", the load balancers' register-all steps.
@@ -86,7 +95,7 @@ export class ControlPlane extends pulumi.ComponentResource {
 
     constructor(name: string, args: ControlPlaneArgs, opts: ControlPlaneOptions = {}) {
         const { pki, etcdClientEndpoints, ...clusterArgs } = args ?? ({} as ControlPlaneArgs);
-        const { after: afterOthers, afterFirst, resolved, ...componentOpts } = opts;
+        const { after: afterOthers, afterFirst, resolved, beforePreparation, ...componentOpts } = opts;
         const { cluster, warnings } = resolved ? { cluster: resolved, warnings: [] } : resolveClusterArgs(clusterArgs);
         if (cluster.etcdTopology === "dedicated" && etcdClientEndpoints === undefined) {
             throw new Error(`ControlPlane ${name}: etcdClientEndpoints is required with etcd.topology "${cluster.etcdTopology}": pass EtcdCluster's clientEndpoints, so the control planes wait for a healthy etcd`);
@@ -94,14 +103,18 @@ export class ControlPlane extends pulumi.ComponentResource {
         super("kubeadm:index:ControlPlane", name, {}, componentOpts);
         for (const w of warnings) pulumi.log.warn(w, this);
 
-        const others = Promise.resolve(afterOthers ?? []);
+        let resolvePreflights!: (r: pulumi.Resource[]) => void;
+        const preflights = new Promise<pulumi.Resource[]>(r => { resolvePreflights = r; });
+        let resolvePreparations!: (r: pulumi.Resource[]) => void;
+        const preparations = new Promise<pulumi.Resource[]>(r => { resolvePreparations = r; });
+        // No host is prepared before every preflight passed, and nothing changes before every host is prepared.
+        const prepareAfter = Promise.all([preflights, beforePreparation ?? []]).then(([p, b]) => [...p, ...b]);
+        const others = Promise.all([afterOthers ?? [], preparations]).then(([o, p]) => [...o, ...p]);
         const lbInstalls = cluster.loadBalancerType === "haproxy" ? haproxySteps(name, cluster, this, others) : [];
         const encryption = encryptionKeys(name, cluster, this);
 
         const nodes: ControlPlaneNode[] = [];
         let rotation: pulumi.Resource[] = [];
-        let resolvePreflights!: (r: pulumi.Resource[]) => void;
-        const preflights = new Promise<pulumi.Resource[]>(r => { resolvePreflights = r; });
         // upgrade.through: a pass over every control plane at each release in between (one at a time, none at the
         // next release before all are at this one), before the pass at kubernetesVersion.
         let walked: pulumi.Resource[] = [];
@@ -139,15 +152,18 @@ export class ControlPlane extends pulumi.ComponentResource {
                     .then(([p, o, f]) => [...p, ...o, ...rotation, ...walkedBefore, ...f, ...(previous ? previous.lastSteps : [])]),
                 loadBalancer: lbInstalls,
                 resolved: cluster,
+                prepareAfter,
             }));
         }
         const allPreflights = nodes.map(n => n.preflight);
         if (encryption.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, lbInstalls, others, this);
         resolvePreflights([...allPreflights, ...passPreflights]);
+        const allPreparations = nodes.flatMap(n => (n.preparation ? [n.preparation] : []));
+        resolvePreparations(allPreparations);
         // Stacked etcd: once every control plane has joined, the whole cluster must be healthy with every member.
         const etcdGate = cluster.etcdTopology === "stacked" ? [stackedEtcdHealthGate(name, cluster, nodes, this)] : [];
         const registerAll = registerAllSteps(name, cluster, nodes, pulumi.output(pki.publicFiles).apply(f => f["ca.crt"] ?? ""), this);
-        CONTROL_PLANE_STEPS.set(this, { nodes, preflights: allPreflights, etcdGate: [...etcdGate, ...registerAll] });
+        CONTROL_PLANE_STEPS.set(this, { nodes, preflights: allPreflights, preparations: allPreparations, etcdGate: [...etcdGate, ...registerAll] });
 
         this.endpoint = pulumi.output(`https://${joinHostPort(cluster.endpoint.host, cluster.endpoint.port)}`);
         this.ready = pulumi.all(Object.fromEntries(nodes.map(n => [n.nodeName, n.ready]))) as pulumi.Output<{ [node: string]: string }>;
@@ -180,6 +196,11 @@ export interface ControlPlaneNodeOptions extends pulumi.ComponentResourceOptions
     transient?: boolean;
     /** The first release of upgrade.through (a pass's own spec no longer lists it). */
     walkFrom?: string;
+    /**
+     * With nodePreparation: what the node's preparation waits for besides its own preflight (every
+     * host's preflight); the node's changes wait for its preparation.
+     */
+    prepareAfter?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
 }
 
 /** upgrade.registration "afterAll" (HAProxy): what each registration compares, the control planes' versions. */
@@ -216,7 +237,7 @@ function throughRelease(args: ClusterArgs, version: string): ResolvedCluster {
 
 /**
  * One control-plane host, as remote steps: preflight (kubeadm's checks, and the facts of the host
- * the files depend on); deregistration from the load balancer; one install step (certificates,
+ * the files depend on); with nodePreparation, its preparation (after every host's preflight); deregistration from the load balancer; one install step (certificates,
  * kubeconfigs, encryption config, kubelet files, static pods); the readiness gate on its /readyz;
  * registration with the load balancer; the verdict of a version change; with an installer, the
  * kubelet's upgrade (drained, upgraded, uncordoned). A change to what is placed deregisters the
@@ -225,6 +246,8 @@ function throughRelease(args: ClusterArgs, version: string): ResolvedCluster {
 export class ControlPlaneNode extends pulumi.ComponentResource {
     public readonly nodeName: string;
     public readonly preflight: command.remote.Command;
+    /** With nodePreparation (and not in a pass of upgrade.through): the node's preparation, after its preflight. */
+    public readonly preparation?: command.remote.Command;
     public readonly install: command.remote.Command;
     /** What the readiness gate saw. */
     public readonly ready: pulumi.Output<string>;
@@ -236,7 +259,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         const cluster = opts.resolved ?? resolveClusterArgs(clusterArgs).cluster;
         const host = cluster.controlPlanes.find(h => h.name === nodeName);
         if (!host) throw new Error(`ControlPlaneNode ${name}: node ${JSON.stringify(nodeName)} is not a host with the "control-plane" role (those are: ${cluster.controlPlanes.map(h => h.name).join(", ")})`);
-        const { after: waitForOthers, loadBalancer, resolved: _resolved, transient, walkFrom, ...componentOpts } = opts;
+        const { after: waitForOthers, loadBalancer, resolved: _resolved, transient, walkFrom, prepareAfter, ...componentOpts } = opts;
         super("kubeadm:index:ControlPlaneNode", name, {}, componentOpts);
         this.nodeName = nodeName;
 
@@ -255,6 +278,12 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
             create: publicFiles.apply(pub => controlPlanePreflight(cluster, host, { caSha256: digest(pub["ca.crt"] ?? ""), prepare: !transient, requireRunning: transient, walkFrom })),
             ...STEP,
         }, { parent: this });
+        const preparing = transient ? undefined : hostPreparation(cluster, host);
+        this.preparation = preparing === undefined ? undefined : new command.remote.Command(`${name}-prepare`, {
+            connection: connectionOf(host),
+            create: preparing,
+            ...STEP,
+        }, { parent: this, dependsOn: later(Promise.resolve(prepareAfter ?? []).then(p => [this.preflight, ...p])) });
         const facts = this.preflight.stdout.apply(out => parseHostFacts(out, host.name));
 
         const material = pulumi.all([
@@ -281,7 +310,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
 
         const registration = registrationSteps(cluster, host, installDigest, timeoutSeconds, sameVersionRule(cluster, publicFiles));
         // Resources stay Resources inside a Promise (an Output would lift their fields).
-        const waitFor: Promise<pulumi.Resource[]> = Promise.resolve(waitForOthers ?? []).then(a => [this.preflight, ...a]);
+        const waitFor: Promise<pulumi.Resource[]> = Promise.resolve(waitForOthers ?? []).then(a => [this.preflight, ...(this.preparation ? [this.preparation] : []), ...a]);
         const lb = loadBalancer ?? [];
         const drains = registration.map(r => r.drain(`${name}-deregister-${r.target}`, { parent: this, dependsOn: later(waitFor.then(w => [...w, ...lb])) }));
         // The gate and registration name what the install placed and when the node was last taken

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ETCD_MANIFEST, etcdHealthScript, etcdInstallScript, etcdPreflightScript } from "../render/etcd-scripts";
 import { etcdHostKubeletConfig, etcdServiceManagerDropIn, KUBELET_DROPIN_DIR } from "../render/kubelet";
 import { etcdPod } from "../render/manifests/etcd";
-import { nodePreparationScript } from "../render/node-preparation";
+import { preparationScript } from "../render/node-preparation";
 import { digest, PlacedFile, remoteBash, secretStdin } from "../render/scripts";
 import { toYaml } from "../render/yaml";
 import { joinHostPort } from "../spec/network";
@@ -16,8 +16,10 @@ import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, later } from "./connection";
 export type { EtcdClusterArgs, EtcdPki } from "../spec/etcd";
 
 export interface EtcdClusterOptions extends pulumi.ComponentResourceOptions {
-    /** What the members' installs wait for besides their own preflights (every other host's preflight). */
+    /** What the members' installs wait for besides their own preflights and preparations (every other host's preflight and preparation). */
     after?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
+    /** With nodePreparation: what the members' preparations wait for besides the members' preflights (every other host's preflight). */
+    beforePreparation?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
 }
 
 const ETCD_GATES = new WeakMap<EtcdCluster, pulumi.Resource>();
@@ -30,11 +32,17 @@ const ETCD_PREFLIGHTS = new WeakMap<EtcdCluster, pulumi.Resource[]>();
 export function etcdPreflights(etcd: EtcdCluster): pulumi.Resource[] {
     return ETCD_PREFLIGHTS.get(etcd)!;
 }
+const ETCD_PREPARATIONS = new WeakMap<EtcdCluster, pulumi.Resource[]>();
+/** With nodePreparation, the members' preparations (else none): what every other host's changes wait for too. */
+export function etcdPreparations(etcd: EtcdCluster): pulumi.Resource[] {
+    return ETCD_PREPARATIONS.get(etcd)!;
+}
 
 /**
  * kubeadm's external etcd (its HA guide), or etcd stacked on the control planes: per member a
- * preflight and one install step (certificates, the kubelet as static-pod manager, the etcd static
- * pod), then one health gate over the whole cluster.
+ * preflight (with nodePreparation, then its preparation, once every member's preflight passed) and
+ * one install step (certificates, the kubelet as static-pod manager, the etcd static pod), then one
+ * health gate over the whole cluster.
  */
 export class EtcdCluster extends pulumi.ComponentResource {
     /** Client URLs of the members, e.g. "https://10.0.20.11:2379". */
@@ -49,7 +57,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: EtcdClusterArgs, opts: EtcdClusterOptions = {}) {
         const plan = planEtcd(args);
-        const { after: othersFirst, ...componentOpts } = opts;
+        const { after: othersFirst, beforePreparation, ...componentOpts } = opts;
         super("kubeadm:index:EtcdCluster", name, {}, componentOpts);
         for (const w of plan.warnings) pulumi.log.warn(w, this);
 
@@ -84,14 +92,25 @@ export class EtcdCluster extends pulumi.ComponentResource {
             create: caSha256.apply(sha => remoteBash(etcdPreflightScript({
                 host: m.name, step: "etcd preflight", member: m, topology: plan.topology, dataDir: plan.dataDir, certificatesDir: plan.certificatesDir,
                 criSocket: m.criSocket ?? DEFAULTS.criSocket, ignore: args.ignorePreflightErrors ?? [], caSha256: sha,
-                prepare: args.nodePreparation && nodePreparationScript(args.nodePreparation, plan.version.version),
+                preparedLater: args.nodePreparation !== undefined,
             }), { host: m.name, step: "etcd-preflight" })),
             addPreviousOutputInEnv: false,
         }, { parent: this }));
+        // nodePreparation only once every member's preflight (and every other host's) passed; then the checks of what it provides.
+        const installer = args.nodePreparation;
+        const preparations = !installer ? [] : members.map(m => new command.remote.Command(`${name}-${m.name}-prepare`, {
+            connection: connectionOf(m),
+            create: remoteBash(preparationScript({
+                host: m.name, step: "etcd preparation", nodePreparation: installer, version: plan.version.version, ignore: args.ignorePreflightErrors ?? [],
+                checks: { node: false, criSocket: m.criSocket ?? DEFAULTS.criSocket },
+            }), { host: m.name, step: "etcd-preparation" }),
+            addPreviousOutputInEnv: false,
+        }, { parent: this, dependsOn: later(Promise.resolve(beforePreparation ?? []).then(b => [...preflights, ...b])) }));
 
         ETCD_PREFLIGHTS.set(this, preflights);
+        ETCD_PREPARATIONS.set(this, preparations);
         // Resources stay Resources inside a Promise (an Output would lift their fields).
-        const waitFor: Promise<pulumi.Resource[]> = Promise.resolve(othersFirst ?? []).then(a => [...preflights, ...a]);
+        const waitFor: Promise<pulumi.Resource[]> = Promise.resolve(othersFirst ?? []).then(a => [...preflights, ...preparations, ...a]);
         // Members change one at a time: each install waits for the one before it, and a member that
         // restarts waits until it is healthy again (a new cluster's members start without waiting).
         const installs: command.remote.Command[] = [];

@@ -15,8 +15,11 @@ export interface PreflightArgs extends ClusterArgs {
 /**
  * kubeadm's preflight phase alone: every host of a cluster spec checked for its roles (the
  * control-plane checks, a worker's join checks, a dedicated etcd host's), all at once, changing
- * nothing (nodePreparation does not run). A failed check fails the host's step with every problem,
- * its check name and its fix; `ignorePreflightErrors` skips checks as kubeadm does.
+ * nothing. With nodePreparation, these are the checks a Cluster's preflights make: what the
+ * preparation would install or set (the runtime, the kubelet, crictl, kubectl, the kernel's
+ * forwarding settings) is checked after it, so not here, and each step names those checks. A failed
+ * check fails the host's step with every problem, its check name and its fix;
+ * `ignorePreflightErrors` skips checks as kubeadm does.
  */
 export class Preflight extends pulumi.ComponentResource {
     /** What each check step printed, by "<host>/<role>". */
@@ -36,10 +39,10 @@ export class Preflight extends pulumi.ComponentResource {
                 connection: connectionOf(h), create, ...STEP,
             }, { parent: this })]);
             if (h.roles.includes("etcd") && cluster.etcdTopology === "dedicated") {
-                check("etcd", pulumi.all([caSha256, etcdCaSha256]).apply(([ca, etcdCa]) => etcdPreflight(cluster, h, { caSha256: ca, etcdCaSha256: etcdCa, prepare: false })));
+                check("etcd", pulumi.all([caSha256, etcdCaSha256]).apply(([ca, etcdCa]) => etcdPreflight(cluster, h, { caSha256: ca, etcdCaSha256: etcdCa, prepare: true })));
             }
-            if (h.roles.includes("control-plane")) check("control-plane", caSha256.apply(ca => controlPlanePreflight(cluster, h, { caSha256: ca, prepare: false })));
-            if (h.roles.includes("worker")) check("worker", caSha256.apply(ca => workerPreflight(cluster, h, { caSha256: ca, prepare: false })));
+            if (h.roles.includes("control-plane")) check("control-plane", caSha256.apply(ca => controlPlanePreflight(cluster, h, { caSha256: ca, prepare: true })));
+            if (h.roles.includes("worker")) check("worker", caSha256.apply(ca => workerPreflight(cluster, h, { caSha256: ca, prepare: true })));
         }
         this.reports = pulumi.all(steps.map(([, c]) => c.stdout)).apply(outs => Object.fromEntries(steps.map(([k], i) => [k, outs[i]])));
         this.registerOutputs({ reports: this.reports });

@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { bootstrapKubeletConf } from "../render/bootstrap-token";
 import { parseHostFacts } from "../render/control-plane-scripts";
-import { workerPreflight } from "../render/host-preflight";
+import { hostPreparation, workerPreflight } from "../render/host-preflight";
 import { kubeadmDropIn } from "../render/kubelet";
 import { workerBatches, workerRolloutScript } from "../render/kubelet-upgrade";
 import { digest, remoteBash, secretStdin } from "../render/scripts";
@@ -17,21 +17,30 @@ export interface WorkersArgs {
 
 export interface WorkersOptions extends pulumi.ComponentResourceOptions {
     cluster: ResolvedCluster;
+    /**
+     * With nodePreparation: what each worker's preparation waits for besides its own preflight. In a
+     * Cluster, a step that waits for every host's preflight (the upgrade preflight), so that no host
+     * is prepared before all passed, without each worker naming every other host.
+     */
+    beforePreparation?: pulumi.Resource[];
 }
 
 /**
  * The worker nodes, two remote steps each (a 1,000-node cluster stays practical): kubeadm join's
  * preflight, created at once so it runs with every other host's; and the join itself (kubelet-start
- * with a bootstrap token), created by `join` once the control plane and the token exist. Workers
- * join in parallel.
+ * with a bootstrap token), created by `join` once the control plane and the token exist. With
+ * nodePreparation a third, between them: the preparation, once every host's preflight passed.
+ * Workers join in parallel.
  */
 export class Workers extends pulumi.ComponentResource {
     public readonly preflights: command.remote.Command[];
+    /** With nodePreparation, each worker's preparation (else none): what every change of the cluster waits for. */
+    public readonly preparations: command.remote.Command[];
     private readonly cluster: ResolvedCluster;
     private readonly caCertPem: pulumi.Output<string>;
 
     constructor(name: string, args: WorkersArgs, opts: WorkersOptions) {
-        const { cluster, ...componentOpts } = opts;
+        const { cluster, beforePreparation, ...componentOpts } = opts;
         super("kubeadm:index:Workers", name, {}, componentOpts);
         this.cluster = cluster;
         this.caCertPem = pulumi.output(args.caCertPem);
@@ -41,6 +50,11 @@ export class Workers extends pulumi.ComponentResource {
             create: caSha256.apply(sha => workerPreflight(cluster, w, { caSha256: sha, prepare: true })),
             ...STEP,
         }, { parent: this }));
+        this.preparations = cluster.spec.nodePreparation === undefined ? [] : cluster.workers.map((w, i) => new command.remote.Command(`${name}-${w.name}-prepare`, {
+            connection: connectionOf(w),
+            create: hostPreparation(cluster, w)!,
+            ...STEP,
+        }, { parent: this, dependsOn: [this.preflights[i], ...(beforePreparation ?? [])] }));
     }
 
     /**
@@ -85,7 +99,7 @@ export class Workers extends pulumi.ComponentResource {
             ...SECRET_STEP,
         }, {
             parent: this,
-            dependsOn: [this.preflights[i], ...after, ...(installer ? [whenRolling(previous)] : [])],
+            dependsOn: [this.preflights[i], ...this.preparations.slice(i, i + 1), ...after, ...(installer ? [whenRolling(previous)] : [])],
             ignoreChanges: ["stdin"],
             additionalSecretOutputs: SECRET_OUTPUTS,
         });

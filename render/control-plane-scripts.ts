@@ -5,7 +5,7 @@ import { ENCRYPTION_CONFIG_PATH } from "./encryption";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { OPTIONAL_CA_DIRS } from "./manifests/control-plane";
 import { dataDirCheckName, ETCD_MANIFEST, etcdQuorumGateScript, etcdRestartedWait, etcdServingBefore, StackedEtcdJoin, stackedEtcdMemberAddScript, stackedEtcdPromoteScript } from "./etcd-scripts";
-import { checkFunctions, portChecks } from "./preflight";
+import { checkFunctions, portChecks, preparedCheckNames, preparedChecks, preparedChecksLater } from "./preflight";
 import { anyChanged, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary, TOOL_SAID } from "./scripts";
 import { SUPPORTED_MINORS } from "./versions";
 
@@ -73,6 +73,8 @@ export interface ControlPlanePreflightInput extends ScriptContext {
     ignore: string[];
     /** Node preparation (nodePreparationScript) run before the checks. */
     prepare?: string;
+    /** nodePreparation runs later, after every host's preflight: the checks of what it provides (preparedChecks) are left to it. */
+    preparedLater?: boolean;
     /** The data dir of etcd stacked on this control plane (kubeadm then also checks etcd's ports and that the dir is empty). */
     stackedEtcdDataDir?: string;
     /** The version to deploy: the kube-apiserver this host runs must not be newer, nor more than one minor older. */
@@ -98,8 +100,7 @@ export function controlPlanePreflightScript(i: ControlPlanePreflightInput): stri
         ports: [`${i.bindPort}@${i.node.address}`, `10257@${loopback}`, `10259@${loopback}`, `10250@${i.node.address}`,
             ...(dataDir ? [`2379@${i.node.address}`, `2379@${loopback}`, `2380@${i.node.address}`] : [])],
         owner: "this control plane",
-        extra: (i.requireKubectl ? `command -v kubectl >/dev/null 2>&1 || check FileExisting-kubectl "kubectl is not installed: with nodePreparation, kubelet upgrades drain nodes with it from the control planes (the apt and dnf installers install it; a command installer must too)"
-` : "") + (dataDir ? `if [ -d ${shellWord(dataDir)} ] && [ -n "$(ls -A ${shellWord(dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
+        extra: (dataDir ? `if [ -d ${shellWord(dataDir)} ] && [ -n "$(ls -A ${shellWord(dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
     check ${shellWord(dataDirCheckName(dataDir))} ${shellWord(`${dataDir} is not empty and this host runs no control plane of this cluster; move it away or set etcd.dataDir`)}
 fi
 ` : ""),
@@ -122,10 +123,10 @@ fi
 }
 
 function nodePreflightScript(i: Omit<ControlPlanePreflightInput, "bindPort">, role: { ports: string[]; owner: string; ours: string; extra?: string }): string {
-    const socket = i.criSocket.replace(/^unix:\/\//, "");
     const ipv6 = i.node.address.includes(":");
     const caFile = shellWord(`${i.certificatesDir}/ca.crt`);
     const pinned = i.caCertHashes !== undefined;
+    const prepared = { node: true, ipv6, kubectl: i.requireKubectl };
     return scriptHeader(i) + (i.prepare ?? "") + checkFunctions(i.ignore) + (pinned ? discoveryFunctions(i.caCertHashes!) + `for tool in curl openssl; do
     command -v "$tool" >/dev/null 2>&1 || check "FileExisting-$tool" "$tool is not installed; token discovery needs it: install $tool"
 done
@@ -139,22 +140,10 @@ ${role.extra ?? ""}[ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(
 if [ "$(awk 'NR > 1' /proc/swaps 2>/dev/null | wc -l)" -gt 0 ]; then
     ${i.swapTolerated ? "echo \"[preflight] swap is on; the kubelet config tolerates it (failSwapOn: false)\"" : `check Swap "swap is on ($(awk 'NR > 1 { printf \"%s \", $1 }' /proc/swaps)); turn it off (swapoff -a, and remove it from /etc/fstab) or set kubelet.config {failSwapOn: false, memorySwap: {swapBehavior: LimitedSwap}}"`}
 fi
-${portChecks(role.ports, role.owner)}if [ ! -S ${shellWord(socket)} ]; then
-    check CRI ${shellWord(`no container runtime socket at ${i.criSocket}; install and start containerd (or set the host's criSocket)`)}
-elif command -v crictl >/dev/null 2>&1 && ! crictl --runtime-endpoint ${shellWord(i.criSocket)} info >/dev/null 2>&1; then
-    check CRI ${shellWord(`the container runtime at ${i.criSocket} does not answer (crictl info failed); start it: systemctl start containerd`)}
-fi
-command -v kubelet >/dev/null 2>&1 || check FileExisting-kubelet "kubelet is not installed (not on PATH); install the kubelet package"
-for bin in crictl mount nsenter; do
-    command -v "$bin" >/dev/null 2>&1 || check "FileExisting-$bin" "$bin not found in PATH; install it (crictl: the cri-tools package; mount, nsenter: util-linux)"
+${portChecks(role.ports, role.owner)}for bin in mount nsenter; do
+    command -v "$bin" >/dev/null 2>&1 || check "FileExisting-$bin" "$bin not found in PATH; install it (util-linux)"
 done
-[ "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)" = 1 ] || check FileContent--proc-sys-net-ipv4-ip_forward "/proc/sys/net/ipv4/ip_forward is not 1; set net.ipv4.ip_forward = 1 in /etc/sysctl.d/k8s.conf and run sysctl --system"
-if [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
-    check FileContent--proc-sys-net-bridge-bridge-nf-call-iptables "the br_netfilter module is not loaded; modprobe br_netfilter and list it in /etc/modules-load.d/k8s.conf"
-elif [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables)" != 1 ]; then
-    check FileContent--proc-sys-net-bridge-bridge-nf-call-iptables "/proc/sys/net/bridge/bridge-nf-call-iptables is not 1; set net.bridge.bridge-nf-call-iptables = 1 in /etc/sysctl.d/k8s.conf and run sysctl --system"
-fi
-${ipv6 ? `[ "$(cat /proc/sys/net/ipv6/conf/default/forwarding 2>/dev/null)" = 1 ] || check FileContent--proc-sys-net-ipv6-conf-default-forwarding "/proc/sys/net/ipv6/conf/default/forwarding is not 1; set net.ipv6.conf.default.forwarding = 1 and run sysctl --system"\n` : ""}report
+${i.preparedLater ? preparedChecksLater(preparedCheckNames(prepared)) : preparedChecks({ ...prepared, criSocket: i.criSocket })}report
 echo "[preflight] $HOST: all checks passed"
 
 ca_dirs=""

@@ -1,7 +1,7 @@
 import { joinHostPort } from "../spec/network";
 import { NodeAddress } from "../spec/types";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
-import { checkFunctions, portChecks } from "./preflight";
+import { checkFunctions, portChecks, preparedCheckNames, preparedChecks, preparedChecksLater } from "./preflight";
 import { anyChanged, digest, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 
 export const ETCD_MANIFEST = "/etc/kubernetes/manifests/etcd.yaml";
@@ -25,6 +25,8 @@ export interface EtcdPreflightInput extends ScriptContext {
     caSha256: string;
     /** Node preparation (nodePreparationScript) run before the checks. */
     prepare?: string;
+    /** nodePreparation runs later, after every host's preflight: the checks of what it provides (preparedChecks) are left to it. */
+    preparedLater?: boolean;
 }
 
 /** kubeadm's name for the data dir check (DirAvailable--var-lib-etcd for the default). */
@@ -46,7 +48,6 @@ fi
  * its manifest names it and the etcd CA on the host is this cluster's.
  */
 export function etcdPreflightScript(i: EtcdPreflightInput): string {
-    const socket = i.criSocket.replace(/^unix:\/\//, "");
     const ipv6 = i.member.address.includes(":");
     const loopback = ipv6 ? "::1" : "127.0.0.1";
     // Where etcd will listen: the member address for clients and peers, the loopback for metrics
@@ -56,9 +57,7 @@ export function etcdPreflightScript(i: EtcdPreflightInput): string {
     return scriptHeader(i) + (i.prepare ?? "") + `
 ${checkFunctions(i.ignore)}${thisMember(i)}
 [ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(id -un); connect as root"
-command -v kubelet >/dev/null 2>&1 || check FileExisting-kubelet "kubelet is not installed (not on PATH); install the kubelet package"
-[ -S ${shellWord(socket)} ] || check CRI ${shellWord(`no container runtime socket at ${i.criSocket}; install and start containerd (or set the host's criSocket)`)}
-${portChecks(listeners, "this member")}if [ -d ${shellWord(i.dataDir)} ] && [ -n "$(ls -A ${shellWord(i.dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
+${i.preparedLater ? preparedChecksLater(preparedCheckNames({ node: false })) : preparedChecks({ node: false, criSocket: i.criSocket })}${portChecks(listeners, "this member")}if [ -d ${shellWord(i.dataDir)} ] && [ -n "$(ls -A ${shellWord(i.dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
     check ${shellWord(dataDirCheckName(i.dataDir))} ${shellWord(`${i.dataDir} is not empty and holds no member of this cluster (no etcd manifest naming ${i.member.name} under this cluster's etcd CA); move it away or set etcd.dataDir`)}
 fi
 

@@ -2,14 +2,18 @@ import { HostSpec } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
 import { controlPlanePreflightScript, workerPreflightScript } from "./control-plane-scripts";
 import { dataDirCheckName, ETCD_PREFLIGHT_CHECKS, etcdPreflightScript } from "./etcd-scripts";
-import { nodePreparationScript } from "./node-preparation";
+import { preparationScript } from "./node-preparation";
 import { remoteBash } from "./scripts";
 
-/** How a host's preflight recognises what this cluster already runs there, and whether node preparation runs first. */
+/** How a host's preflight recognises what this cluster already runs there, and whether node preparation comes after it. */
 export interface PreflightContext {
     /** sha256 of the cluster's ca.crt ("" when there is none yet: nothing on the host is this cluster's). */
     caSha256: string;
-    /** Run the cluster's nodePreparation before the checks (the install path does; a preflight-only run changes nothing). */
+    /**
+     * The cluster's nodePreparation prepares this host once every host's preflight passed (not in a
+     * pass of upgrade.through): the checks of what it provides are then left to that step. A
+     * preflight never prepares anything itself.
+     */
     prepare: boolean;
     /** A pass of upgrade.through: a kube-apiserver must already run on the control plane. */
     requireRunning?: boolean;
@@ -22,7 +26,7 @@ const common = (cluster: ResolvedCluster, host: HostSpec, c: PreflightContext) =
     return {
         node: host, criSocket: host.criSocket ?? DEFAULTS.criSocket, certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
         caSha256: c.caSha256, swapTolerated: s.kubelet?.config?.failSwapOn === false, ignore: s.ignorePreflightErrors ?? [],
-        prepare: c.prepare && s.nodePreparation ? nodePreparationScript(s.nodePreparation, cluster.version.version) : undefined,
+        preparedLater: c.prepare && s.nodePreparation !== undefined,
     };
 };
 
@@ -45,12 +49,27 @@ export function workerPreflight(cluster: ResolvedCluster, host: HostSpec, c: Pre
 export function etcdPreflight(cluster: ResolvedCluster, host: HostSpec, c: PreflightContext & { etcdCaSha256: string }): string {
     const s = cluster.spec;
     const dataDir = s.etcd?.dataDir ?? DEFAULTS.etcdDataDir;
-    const { prepare } = common(cluster, host, c);
+    const { preparedLater } = common(cluster, host, c);
     return remoteBash(etcdPreflightScript({
         host: host.name, step: "etcd preflight", member: host, topology: "dedicated", dataDir,
         certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir, criSocket: host.criSocket ?? DEFAULTS.criSocket,
-        ignore: etcdChecks(s.ignorePreflightErrors, dataDir) ?? [], caSha256: c.etcdCaSha256, prepare,
+        ignore: etcdChecks(s.ignorePreflightErrors, dataDir) ?? [], caSha256: c.etcdCaSha256, preparedLater,
     }), { host: host.name, step: "etcd-preflight" });
+}
+
+/**
+ * With nodePreparation, a control plane's or worker's preparation step (after every host's
+ * preflight): the installer, then the checks of what it provides. Undefined without nodePreparation.
+ */
+export function hostPreparation(cluster: ResolvedCluster, host: HostSpec): string | undefined {
+    const s = cluster.spec;
+    if (!s.nodePreparation) return undefined;
+    const controlPlane = host.roles.includes("control-plane");
+    const step = controlPlane ? "control-plane preparation" : "worker preparation";
+    return remoteBash(preparationScript({
+        host: host.name, step, nodePreparation: s.nodePreparation, version: cluster.version.version, ignore: s.ignorePreflightErrors ?? [],
+        checks: { node: true, criSocket: host.criSocket ?? DEFAULTS.criSocket, ipv6: host.address.includes(":"), kubectl: controlPlane },
+    }), { host: host.name, step: step.replace(" ", "-") });
 }
 
 /** The cluster's skipped checks that exist on etcd hosts (the list names every host's checks). */

@@ -1,5 +1,6 @@
 import { NodePreparationSpec } from "../spec/types";
-import { fileFunctions, KUBELET_VERSION, shellWord } from "./scripts";
+import { checkFunctions, PreparedChecksInput, preparedChecks } from "./preflight";
+import { fileFunctions, KUBELET_VERSION, ScriptContext, scriptHeader, shellWord } from "./scripts";
 
 export const KUBELET_UNIT = "/etc/systemd/system/kubelet.service";
 
@@ -64,8 +65,29 @@ dnf install -y ${runtime}"kubelet-${full}" "kubectl-${full}" --disableexcludes=k
     return install;
 }
 
+export interface PreparationInput extends ScriptContext {
+    nodePreparation: NodePreparationSpec;
+    version: string;
+    /** The cluster's skipped checks (kubeadm's --ignore-preflight-errors). */
+    ignore: string[];
+    checks: PreparedChecksInput;
+}
+
 /**
- * The optional node preparation, run first in each host's preflight step: the container runtime,
+ * A host's preparation step, which runs only once every host's preflight passed: nodePreparation,
+ * then kubeadm's checks of what it provides (the runtime, the kubelet, crictl, the kernel's
+ * forwarding settings), so that a host it could not prepare fails here, before any of the
+ * cluster's files is written anywhere.
+ */
+export function preparationScript(i: PreparationInput): string {
+    return scriptHeader(i) + nodePreparationScript(i.nodePreparation, i.version) + checkFunctions(i.ignore) + preparedChecks(i.checks)
+        + `report
+echo "[prepare] $HOST: prepared (${i.nodePreparation.installer}); the checks of what it provides passed"
+`;
+}
+
+/**
+ * The optional node preparation, run in each host's preparation step: the container runtime,
  * the kubelet and kubectl of the cluster's version through the chosen installer (apt or dnf from
  * pkgs.k8s.io, as Kubernetes' install guide, or the user's command), containerd with the systemd
  * cgroup driver, the kernel settings kubeadm's preflight checks, and the kubelet unit when none is

@@ -44,3 +44,56 @@ for entry in "\${listeners[@]}"; do
 done
 `;
 }
+
+/** What the checks of preparedChecks look at on a host. */
+export interface PreparedChecksInput {
+    criSocket: string;
+    /** A control plane or worker: also crictl (and the runtime answering it) and the kernel's forwarding settings; else (an etcd host) the kubelet and the runtime's socket. */
+    node: boolean;
+    ipv6?: boolean;
+    /** With nodePreparation on a control plane: kubectl, which the kubelet upgrades drain nodes with. */
+    kubectl?: boolean;
+}
+
+/** kubeadm's checks of what nodePreparation installs or sets: with nodePreparation they run after it, and only once every host's preflight passed. */
+export function preparedCheckNames(i: Pick<PreparedChecksInput, "node" | "ipv6" | "kubectl">): string[] {
+    return i.node
+        ? ["CRI", "FileExisting-kubelet", "FileExisting-crictl", "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables",
+            ...(i.ipv6 ? ["FileContent--proc-sys-net-ipv6-conf-default-forwarding"] : []), ...(i.kubectl ? ["FileExisting-kubectl"] : [])]
+        : ["FileExisting-kubelet", "CRI"];
+}
+
+/**
+ * The checks of what node preparation provides: the container runtime, the kubelet (and crictl,
+ * kubectl), the kernel's forwarding settings. Needs checkFunctions earlier in the script.
+ */
+export function preparedChecks(i: PreparedChecksInput): string {
+    const socket = shellWord(i.criSocket.replace(/^unix:\/\//, ""));
+    const noSocket = shellWord(`no container runtime socket at ${i.criSocket}; install and start containerd (or set the host's criSocket)`);
+    if (!i.node) {
+        return `command -v kubelet >/dev/null 2>&1 || check FileExisting-kubelet "kubelet is not installed (not on PATH); install the kubelet package"
+[ -S ${socket} ] || check CRI ${noSocket}
+`;
+    }
+    return `if [ ! -S ${socket} ]; then
+    check CRI ${noSocket}
+elif command -v crictl >/dev/null 2>&1 && ! crictl --runtime-endpoint ${shellWord(i.criSocket)} info >/dev/null 2>&1; then
+    check CRI ${shellWord(`the container runtime at ${i.criSocket} does not answer (crictl info failed); start it: systemctl start containerd`)}
+fi
+command -v kubelet >/dev/null 2>&1 || check FileExisting-kubelet "kubelet is not installed (not on PATH); install the kubelet package"
+command -v crictl >/dev/null 2>&1 || check FileExisting-crictl "crictl not found in PATH; install it (the cri-tools package)"
+${i.kubectl ? `command -v kubectl >/dev/null 2>&1 || check FileExisting-kubectl "kubectl is not installed: with nodePreparation, kubelet upgrades drain nodes with it from the control planes (the apt and dnf installers install it; a command installer must too)"
+` : ""}[ "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)" = 1 ] || check FileContent--proc-sys-net-ipv4-ip_forward "/proc/sys/net/ipv4/ip_forward is not 1; set net.ipv4.ip_forward = 1 in /etc/sysctl.d/k8s.conf and run sysctl --system"
+if [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
+    check FileContent--proc-sys-net-bridge-bridge-nf-call-iptables "the br_netfilter module is not loaded; modprobe br_netfilter and list it in /etc/modules-load.d/k8s.conf"
+elif [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables)" != 1 ]; then
+    check FileContent--proc-sys-net-bridge-bridge-nf-call-iptables "/proc/sys/net/bridge/bridge-nf-call-iptables is not 1; set net.bridge.bridge-nf-call-iptables = 1 in /etc/sysctl.d/k8s.conf and run sysctl --system"
+fi
+${i.ipv6 ? `[ "$(cat /proc/sys/net/ipv6/conf/default/forwarding 2>/dev/null)" = 1 ] || check FileContent--proc-sys-net-ipv6-conf-default-forwarding "/proc/sys/net/ipv6/conf/default/forwarding is not 1; set net.ipv6.conf.default.forwarding = 1 and run sysctl --system"\n` : ""}`;
+}
+
+/** In a preflight whose prepared checks come later: says so, naming them. */
+export function preparedChecksLater(names: string[]): string {
+    return `echo ${shellWord(`[preflight] checked after nodePreparation, once every host passed its preflight: ${names.join(", ")}`)}
+`;
+}

@@ -128,7 +128,7 @@ describe("Cluster in the lab: etcd stacked on 3 control planes, bare hosts prepa
 
     test("node preparation ran the user's command once per host, with the cluster's version, then configured what it installed", async () => {
         for (const h of NODES) {
-            const step = h.name.startsWith("cp") ? `s-control-plane-${h.name}-preflight` : `s-workers-${h.name}-preflight`;
+            const step = h.name.startsWith("cp") ? `s-control-plane-${h.name}-prepare` : `s-workers-${h.name}-prepare`;
             const out = run(step).stdout;
             expect(out).toContain("[prepare] installing containerd and the kubelet 1.33.2 (found: 1.33.2)");
             expect(out).toContain("[prepare] containerd configured with the systemd cgroup driver");
@@ -146,10 +146,10 @@ describe("Cluster in the lab: etcd stacked on 3 control planes, bare hosts prepa
             expect(active.stdout).toBe("active\nactive\n");
         }
         // Again on a prepared host: nothing is installed or written again.
-        const again = await lab.exec("worker-1", registration("s-workers-worker-1-preflight").inputs.create);
+        const again = await lab.exec("worker-1", registration("s-workers-worker-1-prepare").inputs.create);
         expect(again.code).toBe(0);
-        expect(again.stdout).not.toContain("[prepare]");
-        expect(again.stdout).toContain("all checks passed");
+        expect(again.stdout.split("\n").filter(l => l.startsWith("[prepare]"))).toEqual(["[prepare] worker-1: prepared (command); the checks of what it provides passed"]);
+        expect(again.stdout).toContain("the checks of what it provides passed");
         expect(fs.readFileSync(lab.path("worker-1", "/var/lib/lab/node-preparation.log"), "utf8")).toBe("1.33.2 1.33\n");
     });
 });

@@ -309,3 +309,50 @@ describe("add-ons", () => {
         expect(runtime.registrations.filter(r => r.name.startsWith("c-addons-") && r.custom).map(r => r.name)).toEqual([]);
     });
 });
+
+describe("with nodePreparation: every host's preflight, then every host's preparation, then any change", () => {
+    const INSTALLER = "echo install-kubelet-marker";
+    const HOSTS = ["etcd-1", "etcd-2", "etcd-3", "cp-1", "cp-2", "cp-3", "worker-1", "worker-2"];
+    const stepOf = (h: string, what: string) => (h.startsWith("etcd") ? `c-etcd-${h}-${what}` : h.startsWith("cp") ? `c-control-plane-${h}-${what}` : `c-workers-${h}-${what}`);
+    beforeAll(async () => {
+        await runtime.start();
+        await run(dedicated({ nodePreparation: { installer: "command", command: INSTALLER } }));
+    });
+
+    test("a preflight installs and writes nothing: it leaves the checks of what preparation provides to the preparation step", () => {
+        for (const h of HOSTS) {
+            const create = byName(stepOf(h, "preflight")).inputs.create as string;
+            expect([h, create.includes("install-kubelet-marker") || create.includes("/etc/sysctl.d/k8s.conf <") || create.includes("modprobe")]).toEqual([h, false]);
+            expect(create).toContain("[preflight] checked after nodePreparation, once every host passed its preflight: ");
+            expect(create).not.toContain("check FileExisting-kubelet");
+            const prepare = byName(stepOf(h, "prepare")).inputs.create as string;
+            expect(prepare).toContain("install-kubelet-marker");
+            expect(prepare).toContain("check FileExisting-kubelet");
+        }
+        expect(byName("c-control-plane-cp-1-prepare").inputs.create).toContain("check FileExisting-kubectl");
+        expect(byName("c-workers-worker-1-prepare").inputs.create).toContain("check FileExisting-crictl");
+    });
+
+    test("each preparation waits for every host's preflight through the upgrade preflight (it names a few steps, not every host)", () => {
+        for (const h of HOSTS) {
+            waitsFor(stepOf(h, "prepare"), "c-upgrade-preflight", ...HOSTS.map(x => stepOf(x, "preflight")));
+            expect([h, byName(stepOf(h, "prepare")).dependsOn.length <= 5]).toEqual([h, true]);
+            for (const x of HOSTS) expect([...closure(stepOf(h, "prepare"))]).not.toContain(stepOf(x, "prepare"));
+        }
+    });
+
+    test("nothing changes before every host is prepared: etcd, the control planes and the workers", () => {
+        const preparations = HOSTS.map(h => stepOf(h, "prepare"));
+        for (const changes of ["c-etcd-etcd-1-install", "c-control-plane-cp-1-install", "c-control-plane-cp-1-deregister-lb-1", "c-control-plane-lb-1-haproxy", "c-workers-worker-1-join", "c-workers-worker-2-join"]) {
+            waitsFor(changes, ...preparations);
+        }
+    });
+
+    test("three resources per worker (preflight, preparation, join); nine per control plane (its preparation, and the kubelet step of an installer)", () => {
+        expect(runtime.resources.filter(r => r.name.includes("worker-1")).map(r => r.name).sort()).toEqual(["c-workers-worker-1-join", "c-workers-worker-1-preflight", "c-workers-worker-1-prepare"]);
+        expect(runtime.resources.filter(r => /-cp-2(-|$)/.test(r.name) && !r.name.startsWith("c-pki-")).map(r => r.name).sort()).toEqual([
+            "c-control-plane-cp-2-deregister-lb-1", "c-control-plane-cp-2-install", "c-control-plane-cp-2-kubelet", "c-control-plane-cp-2-preflight", "c-control-plane-cp-2-prepare",
+            "c-control-plane-cp-2-ready", "c-control-plane-cp-2-register-lb-1", "c-control-plane-cp-2-upgraded", "c-mark-control-plane-cp-2",
+        ]);
+    });
+});

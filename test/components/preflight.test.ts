@@ -33,9 +33,13 @@ describe("Preflight under the mock runtime: kubeadm's preflight phase alone", ()
         // The cluster's skip list names every host's checks; an etcd host honours its own only.
         expect(create("pf-cp-1-control-plane")).toContain("ignored=(swap port-2379)");
         expect(create("pf-etcd-1-etcd")).toContain("ignored=(port-2379)");
-        // With nodePreparation, kubelet upgrades drain from the control planes: kubectl must be there (workers need none).
-        expect(create("pf-cp-1-control-plane")).toContain("check FileExisting-kubectl");
-        expect(create("pf-worker-1-worker")).not.toContain("FileExisting-kubectl");
+        // With nodePreparation, what it provides is checked after it, as in a Cluster: each step names those checks. Kubelet
+        // upgrades drain from the control planes, so kubectl is among them there (workers need none).
+        const later = (name: string) => /\[preflight\] checked after nodePreparation, once every host passed its preflight: ([^'\n]*)/.exec(create(name))?.[1];
+        expect(later("pf-cp-1-control-plane")).toBe("CRI, FileExisting-kubelet, FileExisting-crictl, FileContent--proc-sys-net-ipv4-ip_forward, FileContent--proc-sys-net-bridge-bridge-nf-call-iptables, FileExisting-kubectl");
+        expect(later("pf-worker-1-worker")).toBe("CRI, FileExisting-kubelet, FileExisting-crictl, FileContent--proc-sys-net-ipv4-ip_forward, FileContent--proc-sys-net-bridge-bridge-nf-call-iptables");
+        expect(later("pf-etcd-1-etcd")).toBe("FileExisting-kubelet, CRI");
+        for (const r of runtime.resources) expect(r.inputs.create).not.toMatch(/check (CRI|FileExisting-kubelet|FileExisting-kubectl) /);
     });
 
     test("an invalid spec fails while the program is evaluated", () => {
