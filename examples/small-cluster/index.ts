@@ -1,0 +1,35 @@
+// One control plane with etcd stacked on it, and workers; no load balancer: the control plane's own
+// address is the API endpoint. All from stack config (see Pulumi.example.yaml).
+// kubeadm cannot make such a cluster highly available later (its controlPlaneEndpoint is the one
+// control plane); for that, start from examples/ha-cluster or examples/stacked-kube-vip.
+import * as pulumi from "@pulumi/pulumi";
+import { Cluster, ClusterSpec, HostSpec } from "pulumi-kubeadm";
+
+const config = new pulumi.Config();
+/** A host as stack config gives it: name, address, roles, and how to reach it (the key comes from sshAgentSocket or sshPrivateKey). */
+type HostConfig = Omit<HostSpec, "ssh"> & { ssh?: { host?: string; port?: number; user?: string } };
+const hosts = config.requireObject<HostConfig[]>("hosts");
+/**
+ * How the hosts are reached: through an ssh-agent's socket (sshAgentSocket: the key never enters the
+ * state, and a preview, which connects to no host, needs no key), or with a key in secret config.
+ */
+const sshAgentSocket = config.get("sshAgentSocket");
+const credentials = sshAgentSocket ? { agentSocketPath: sshAgentSocket } : { privateKey: config.requireSecret("sshPrivateKey") };
+/** Any other ClusterSpec field (networking, cni, apiServer, kubelet, ignorePreflightErrors, …). */
+const settings = config.getObject<Partial<ClusterSpec>>("cluster") ?? {};
+
+const cluster = new Cluster("small", {
+    kubernetesVersion: config.get("kubernetesVersion") ?? "v1.33.2",
+    networking: { podSubnet: "10.244.0.0/16" },
+    ...settings,
+    etcd: { topology: "stacked" },
+    loadBalancer: { type: "none" },
+    controlPlaneEndpoint: config.require("controlPlaneEndpoint"),
+    hosts: hosts.map(h => ({ ...h, ssh: { ...h.ssh, ...credentials } })),
+});
+
+export const endpoint = cluster.endpoint;
+export const kubernetesVersion = cluster.kubernetesVersion;
+export const nodes = cluster.nodes;
+export const kubeconfig = cluster.adminKubeconfig;
+export const joinCommand = cluster.joinCommand;
