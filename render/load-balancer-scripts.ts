@@ -30,6 +30,11 @@ server_status() { # server_status NAME: UP, DOWN, MAINT, ... from "show stat"; f
     case "$stat" in "# pxname,"*) ;; *) fail "HAProxy's answer to show stat is not its CSV: \${stat:0:200}" ;; esac
     awk -F, -v b=${HAPROXY_BACKEND} -v s="$1" '$1 == b && $2 == s { print $18 }' <<<"$stat"
 }
+backend_servers() { # backend_servers: "NAME STATUS" for each server of the backend; fails when HAProxy does not answer
+    local stat
+    stat=$(hap "show stat") || fail "HAProxy did not answer on ${HAPROXY_SOCKET} (show stat)"
+    awk -F, -v b=${HAPROXY_BACKEND} '$1 == b && $2 != "BACKEND" && $2 != "FRONTEND" { print $2 " " $18 }' <<<"$stat"
+}
 `;
 
 /**
@@ -200,7 +205,22 @@ if [ "\${#held[@]}" -gt 0 ]; then
     command="\${switch}$command"
     echo "switching over: \${back[*]} (at $version) back in as ${i.server} goes out (upgrade.registration afterAll)"
 fi
-` : ""}out=$(hap "$command")
+` : ""}# A serving control plane goes out only while another one serves (or comes back in the same command): with the others out
+# (a failed readiness gate left one out, say), taking it out too would leave the API with no server.
+if [[ $status == UP* ]] && [[ $command != enable* ]]; then
+    serving_others=() listed_others=()
+    servers=$(backend_servers) || exit 1
+    while read -r name state; do
+        if [ -z "$name" ] || [ "$name" = ${shellWord(i.server)} ]; then continue; fi
+        listed_others+=("$name ($state)")
+        [[ $state != UP* ]] || serving_others+=("$name")
+    done <<< "$servers"
+    if [ "\${#listed_others[@]}" -gt 0 ] && [ "\${#serving_others[@]}" -eq 0 ]; then
+        fail "${i.server} is the only control plane serving on $HOST (\${listed_others[*]}): taking it out would leave the API with no server, so it stays in and nothing on ${i.server} changes. Bring another control plane back (its readiness gate, then its register step: pulumi up again once it is fixed), then run again"
+    fi
+    [ "\${#serving_others[@]}" -eq 0 ] || echo "serving while ${i.server} is out: \${serving_others[*]}"
+fi
+out=$(hap "$command")
 [ -z "$out" ] || fail "HAProxy refused to disable ${i.server}: $out"
 save_state
 status=$(server_status ${shellWord(i.server)})

@@ -53,6 +53,27 @@ afterAll(async () => {
     await lab?.stop();
 }, 60_000);
 
+describe("deregistration (each): a serving control plane goes out only while another one serves", () => {
+    test("cp-1, the only one serving (cp-2 left out, as a failed readiness gate leaves it), stays in, and the step says why", async () => {
+        const r = await sh(haproxyDeregisterScript({ ...ctx("deregister cp-1"), server: "cp-1", after: "y" }));
+        expect(r.code).toBe(1);
+        expect(r.stderr).toBe("[lb-1] deregister cp-1: cp-1 is the only control plane serving on lb-1 (cp-2 (MAINT)): taking it out would leave the API with no server, so it stays in and nothing on cp-1 changes. Bring another control plane back (its readiness gate, then its register step: pulumi up again once it is fixed), then run again\n");
+        expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "MAINT" });
+    });
+
+    test("with cp-2 serving too, cp-1 goes out, naming who serves; then cp-1 is back", async () => {
+        expect(await sh(haproxyRegisterScript({ ...ctx("register cp-2"), server: "cp-2", after: "x", timeoutSeconds: 30 }))).toMatchObject({ code: 0 });
+        const r = await sh(haproxyDeregisterScript({ ...ctx("deregister cp-1"), server: "cp-1", after: "z" }));
+        expect([r.code, r.stderr]).toEqual([0, ""]);
+        expect(r.stdout).toContain("serving while cp-1 is out: cp-2\n");
+        expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "MAINT", "cp-2": "UP" });
+        // Back to where the afterAll tests start: cp-1 serving, cp-2 out.
+        expect(await sh(haproxyRegisterScript({ ...ctx("register cp-1"), server: "cp-1", after: "x", timeoutSeconds: 30 }))).toMatchObject({ code: 0 });
+        expect(await sh(haproxyDeregisterScript({ ...ctx("deregister cp-2"), server: "cp-2", after: "y" }))).toMatchObject({ code: 0 });
+        expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "MAINT" });
+    });
+});
+
 describe("registration afterAll: the last serving control plane going out", () => {
     test("stays in when no held-out control plane answers /version: the load balancer never has no server", async () => {
         const r = await sh(haproxyDeregisterScript({ ...ctx("deregister cp-1"), server: "cp-1", after: "y", sameVersion: rule }));

@@ -8,6 +8,10 @@ import { controlPlaneKubeletScript, workerRolloutScript } from "../../render/kub
 import { discoveryJoinScript, workerJoinScript } from "../../render/worker";
 import { etcdHealthScript, etcdInstallScript, etcdPreflightScript, etcdSnapshotScript } from "../../render/etcd-scripts";
 import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterAllScript, haproxyRegisterScript, kubeVipScript, leftAsItWas } from "../../render/load-balancer-scripts";
+import { opensslCa } from "../support/openssl";
+
+/** A real CA: the registration scripts carry it parsed and written again. */
+const CA_PEM = opensslCa("kubernetes").certPem;
 
 const node = { name: "cp-1", address: "10.0.10.11" };
 const v6 = { name: "cp-2", address: "fd00::12" };
@@ -45,9 +49,9 @@ const scripts: [string, string][] = [
     ["haproxy install", haproxyInstallScript({ ...ctx, config: "global\n    daemon\n" })],
     ["haproxy register", haproxyRegisterScript({ ...ctx, server: "cp-1", after: "abc", timeoutSeconds: 30 })],
     ["haproxy deregister", haproxyDeregisterScript({ ...ctx, server: "cp-1", after: "abc" })],
-    ["haproxy register (afterAll: one version at a time)", haproxyRegisterScript({ ...ctx, server: "cp-1", after: "abc", timeoutSeconds: 30, sameVersion: { controlPlanes: [node, v6], port: 6443, caCertPem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" } })],
-    ["haproxy deregister (afterAll: switches over)", haproxyDeregisterScript({ ...ctx, server: "cp-1", after: "abc", sameVersion: { controlPlanes: [node, v6], port: 6443, caCertPem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" } })],
-    ["haproxy register all (afterAll)", haproxyRegisterAllScript({ ...ctx, after: "abc", timeoutSeconds: 30, sameVersion: { controlPlanes: [node, v6], port: 6443, caCertPem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" } })],
+    ["haproxy register (afterAll: one version at a time)", haproxyRegisterScript({ ...ctx, server: "cp-1", after: "abc", timeoutSeconds: 30, sameVersion: { controlPlanes: [node, v6], port: 6443, caCertPem: CA_PEM } })],
+    ["haproxy deregister (afterAll: switches over)", haproxyDeregisterScript({ ...ctx, server: "cp-1", after: "abc", sameVersion: { controlPlanes: [node, v6], port: 6443, caCertPem: CA_PEM } })],
+    ["haproxy register all (afterAll)", haproxyRegisterAllScript({ ...ctx, after: "abc", timeoutSeconds: 30, sameVersion: { controlPlanes: [node, v6], port: 6443, caCertPem: CA_PEM } })],
     ["external load balancer", externalLoadBalancerScript("aws elbv2 register-targets --targets Id={{address}},Port={{port}} # {{name}}", { name: "cp-1", address: "10.0.10.11", port: 6443 }, ctx, "abc")],
     ["kube-vip register", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", manifest: "kind: Pod\n", after: "abc" })],
     ["registration left as it was", leftAsItWas(ctx)],
