@@ -214,11 +214,11 @@ interface Failure { step: string; host?: string; message: string }
 /** The steps that failed (their host and what it printed), then any other failure of the program. */
 function failuresOf(runner: LabCommandRunner, errors: string[], hosts: LabHostSpec[]): Failure[] {
     const failed = runner.runs.filter(r => r.error !== undefined);
-    const steps: Failure[] = failed.map(f => ({ step: f.name, host: hosts.find(h => h.address === f.host)?.name, message: brief(f.error!) }));
+    const steps: Failure[] = failed.map(f => ({ step: f.name, host: hosts.find(h => h.address === f.host)?.name, message: brief(f.error!).trim() }));
     for (const e of errors) {
         const resource = /^failed to register new resource (\S+) /.exec(e)?.[1];
         if (resource && failed.some(f => f.name === resource)) continue;
-        steps.push({ step: resource ?? "(program)", message: brief(e) });
+        steps.push({ step: resource ?? "(program)", message: brief(e).trim() });
     }
     return steps;
 }

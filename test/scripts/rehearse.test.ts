@@ -24,11 +24,14 @@ describe("npm run rehearse -- --workers 1 --keep DIR", () => {
         const out = String(run.stdout);
         for (const h of ["etcd-1", "etcd-2", "etcd-3", "cp-1", "cp-2", "cp-3", "worker-1", "lb-1"]) expect(out).toMatch(new RegExp(`^${h} \\(127\\.`, "m"));
         expect(out).toMatch(/^ {2}ok {3}ha-workers-worker-1-join +\d+(\.\d)? s$/m);
+        // The plan first: the preview, before the hosts start.
+        expect(out.indexOf("rehearse: preview\n  plan: ")).toBeGreaterThan(-1);
+        expect(out.indexOf("rehearse: preview\n")).toBeLessThan(out.indexOf("rehearse: starting 8 lab hosts"));
         expect(out).toContain("etcd: healthy, members etcd-1, etcd-2, etcd-3");
         expect(out).toContain("load balancer (lb-1, apiserverbackend): cp-1 UP, cp-2 UP, cp-3 UP");
         expect(out.match(/^serving certificate cp-\d: verified \(CN=kube-apiserver/gm)).toHaveLength(3);
-        // 4 steps per control plane (preflight, install, ready, upgraded) plus its kubelet step; the workers' rollout steps.
-        expect(out).toMatch(/rehearse: 35 steps on 8 hosts succeeded/);
+        const steps = out.match(/^ {2}ok {3}\S+/gm)!.length;
+        expect(out).toContain(`rehearse: ${steps} steps on 8 hosts succeeded`);
     });
 
     test("leaves each host's files under DIR/<node>/ mirroring their paths, and the report", () => {
@@ -40,10 +43,13 @@ describe("npm run rehearse -- --workers 1 --keep DIR", () => {
         expect(fs.existsSync(path.join(keep, "worker-1/etc/kubernetes/kubelet.conf"))).toBe(true);
         expect(fs.existsSync(path.join(keep, "worker-1/etc/kubernetes/bootstrap-kubelet.conf"))).toBe(false);
         expect(fs.readFileSync(path.join(keep, "lb-1/etc/haproxy/haproxy.cfg"), "utf8")).toMatch(/server cp-3 /);
+        // /etc/haproxy only where the steps placed HAProxy's configuration (elsewhere it is the machine's own, under the host's overlay).
+        expect(["etcd-1", "cp-1", "worker-1"].filter(h => fs.existsSync(path.join(keep, h, "etc/haproxy")))).toEqual([]);
+        expect(fs.readdirSync(path.join(keep, "lb-1/etc/haproxy"))).toEqual(["haproxy.cfg"]);
         const report = JSON.parse(fs.readFileSync(path.join(keep, "report.json"), "utf8"));
         expect(report.failed).toEqual([]);
         expect(report.health.etcd).toMatchObject({ healthy: true, members: ["etcd-1", "etcd-2", "etcd-3"] });
-        expect(report.hosts["cp-2"].steps.map((s: any) => s.step)).toEqual(["ha-control-plane-cp-2-preflight", "ha-control-plane-cp-2-install", "ha-control-plane-cp-2-ready", "ha-control-plane-cp-2-upgraded", "ha-control-plane-cp-2-kubelet"]);
+        expect(report.hosts["cp-2"].steps.map((s: any) => s.step)).toEqual(["ha-control-plane-cp-2-preflight", "ha-control-plane-cp-2-prepare", "ha-control-plane-cp-2-install", "ha-control-plane-cp-2-ready", "ha-control-plane-cp-2-upgraded", "ha-control-plane-cp-2-kubelet"]);
         expect(report.hosts["cp-2"].files).toContain("/etc/kubernetes/manifests/kube-apiserver.yaml");
     });
 
@@ -70,6 +76,12 @@ describe("npm run rehearse -- --workers 2 --from v1.32.8 --upgrade-to v1.33.2 --
         expect(upgrade.status).toBe(0);
         const out = String(upgrade.stdout);
         expect(out).toContain("upgrade v1.32.8 → v1.33.2, timeline:");
+        // The plan first: the upgrade's preview prints kubeadm's table before any host starts.
+        const plan = out.slice(out.indexOf("rehearse: preview of the upgrade v1.32.8 → v1.33.2\n"), out.indexOf("rehearse: starting"));
+        expect(plan).toMatch(/^ {2}info: minor upgrade v1\.32\.8 → v1\.33\.2:$/m);
+        expect(plan).toMatch(/^ {4}COMPONENT +NODE +CURRENT +TARGET$/m);
+        expect(plan).toMatch(/^ {4}kube-apiserver +cp-3 +v1\.32\.8 +v1\.33\.2$/m);
+        expect(plan).toMatch(/^ {4}kubelet +worker-2 +v1\.32\.8 +v1\.33\.2$/m);
         const timeline: { at: string; host: string; event: string }[] = JSON.parse(fs.readFileSync(path.join(dir, "timeline.json"), "utf8"));
         const at = (host: string, event: string) => {
             const e = timeline.find(x => x.host === host && x.event === event);
