@@ -77,6 +77,16 @@ describe("the examples run as programs under the mock runtime", () => {
         expect(named(/^single-control-plane-etcd-health$/)).toHaveLength(1);
     });
 
+    test("small-cluster: its Pulumi.example.yaml gives one control plane with stacked etcd and two workers, no load balancer", async () => {
+        const example = stackExample("small-cluster").config;
+        const config = Object.fromEntries(Object.entries(example).map(([k, v]) => [k.replace(/^kubeadm-small-cluster:/, ""), v]));
+        const program = await runExample("small-cluster", "small", { ...config, sshPrivateKey: sshPrivateKey() }, ["sshPrivateKey"]);
+        expect(await valueOf(program.endpoint)).toBe("https://10.0.10.11:6443");
+        expect(runtime.registrations.find(r => r.name === "small-control-plane-cp-1-install")!.inputs.create).toContain("tmp=$(tmpfile /etc/kubernetes/manifests/etcd.yaml)");
+        expect(named(/haproxy|register|^small-etcd-etcd/)).toEqual([]);
+        expect(named(/^small-workers-.*-join$/)).toEqual(["small-workers-worker-1-join", "small-workers-worker-2-join"]);
+    });
+
     test("stacked-kube-vip: etcd on the control planes, kube-vip on each, workers joining at the VIP", async () => {
         const hosts = [
             { name: "cp-1", address: "10.0.10.11", roles: ["control-plane"] },
