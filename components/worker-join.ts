@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { parseHostFacts, workerPreflightScript } from "../render/control-plane-scripts";
 import { kubeadmDropIn } from "../render/kubelet";
-import { nodePreparationScript } from "../render/node-preparation";
+import { preparationScript } from "../render/node-preparation";
 import { remoteBash } from "../render/scripts";
 import { discoveryJoinScript, joinNodeFiles } from "../render/worker";
 import { joinHostPort } from "../spec/network";
@@ -18,7 +18,8 @@ export type { WorkerJoinArgs } from "../spec/worker-join";
  * token alone (the cluster need not be in this program): per host, kubeadm join's preflight, then
  * one join step that runs token discovery on the host (cluster-info's JWS checked with the token,
  * the CA checked against the pins), reads the KubeletConfiguration from kube-system/kubelet-config
- * and completes kubelet-start. The token travels on stdin only.
+ * and completes kubelet-start. With nodePreparation, a step between them: the host's preparation,
+ * once every host's preflight passed (a preflight changes nothing). The token travels on stdin only.
  */
 export class WorkerJoin extends pulumi.ComponentResource {
     /** The joined nodes' names, once every join step has finished. */
@@ -41,11 +42,20 @@ export class WorkerJoin extends pulumi.ComponentResource {
             create: remoteBash(workerPreflightScript({
                 host: h.name, step: "worker preflight", node: h, criSocket: h.criSocket ?? DEFAULTS.criSocket, certificatesDir: plan.certificatesDir,
                 caSha256: "", caCertHashes: args.caCertHashes, swapTolerated: false, ignore,
-                prepare: args.nodePreparation && nodePreparationScript(args.nodePreparation, plan.version.version),
+                preparedLater: args.nodePreparation !== undefined,
             }), { host: h.name, step: "worker-preflight" }),
             ...STEP,
         }, { parent: this }));
-        // Every host's preflight passes before any host changes.
+        // Every host's preflight passes before any host changes: first its preparation, then every host's join once all are prepared.
+        const installer = args.nodePreparation;
+        const preparations = !installer ? [] : args.hosts.map(h => new command.remote.Command(`${name}-${h.name}-prepare`, {
+            connection: connectionOf(h),
+            create: remoteBash(preparationScript({
+                host: h.name, step: "worker preparation", nodePreparation: installer, version: plan.version.version, ignore,
+                checks: { node: true, criSocket: h.criSocket ?? DEFAULTS.criSocket, ipv6: h.address.includes(":") },
+            }), { host: h.name, step: "worker-preparation" }),
+            ...STEP,
+        }, { parent: this, dependsOn: preflights }));
         const joins = args.hosts.map((h, i) => {
             const files = preflights[i].stdout.apply(out => {
                 const facts = parseHostFacts(out, h.name);
@@ -53,7 +63,8 @@ export class WorkerJoin extends pulumi.ComponentResource {
                     minor: plan.version.minor, criSocket: h.criSocket ?? DEFAULTS.criSocket, imageRepository: plan.imageRepository,
                     pauseTag: plan.version.pause, certificatesDir: plan.certificatesDir, dnsServiceIp: "", dnsDomain: "",
                     extraArgs: [...(args.kubeletExtraArgs ?? []), ...(h.kubeletExtraArgs ?? [])],
-                    nodeArgs: facts.hostname !== h.name ? [{ name: "hostname-override", value: h.name }] : [],
+                    // --node-ip as in a Cluster: the node registers with hosts[].address, not an address the kubelet picks.
+                    nodeArgs: [...(facts.hostname !== h.name ? [{ name: "hostname-override", value: h.name }] : []), { name: "node-ip", value: h.address }],
                 }, args.kubeletDropIns ?? []);
             });
             return new command.remote.Command(`${name}-${h.name}-join`, {
@@ -67,7 +78,7 @@ export class WorkerJoin extends pulumi.ComponentResource {
                 stdin: token,
                 ...SECRET_STEP,
             }, {
-                parent: this, dependsOn: preflights,
+                parent: this, dependsOn: installer ? preparations : preflights,
                 // A new token matters only to a node that has not joined yet.
                 ignoreChanges: ["stdin"], additionalSecretOutputs: SECRET_OUTPUTS,
             });

@@ -71,8 +71,6 @@ export interface ControlPlanePreflightInput extends ScriptContext {
     /** The kubelet config sets failSwapOn: false (swap tolerated). */
     swapTolerated: boolean;
     ignore: string[];
-    /** Node preparation (nodePreparationScript) run before the checks. */
-    prepare?: string;
     /** nodePreparation runs later, after every host's preflight: the checks of what it provides (preparedChecks) are left to it. */
     preparedLater?: boolean;
     /** The data dir of etcd stacked on this control plane (kubeadm then also checks etcd's ports and that the dir is empty). */
@@ -127,7 +125,7 @@ function nodePreflightScript(i: Omit<ControlPlanePreflightInput, "bindPort">, ro
     const caFile = shellWord(`${i.certificatesDir}/ca.crt`);
     const pinned = i.caCertHashes !== undefined;
     const prepared = { node: true, ipv6, kubectl: i.requireKubectl };
-    return scriptHeader(i) + (i.prepare ?? "") + checkFunctions(i.ignore) + (pinned ? discoveryFunctions(i.caCertHashes!) + `for tool in curl openssl; do
+    return scriptHeader(i) + checkFunctions(i.ignore) + (pinned ? discoveryFunctions(i.caCertHashes!) + `for tool in curl openssl; do
     command -v "$tool" >/dev/null 2>&1 || check "FileExisting-$tool" "$tool is not installed; token discovery needs it: install $tool"
 done
 ` : "") + `

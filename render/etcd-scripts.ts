@@ -23,8 +23,6 @@ export interface EtcdPreflightInput extends ScriptContext {
     ignore: string[];
     /** sha256 of the etcd CA this cluster uses: a member is "ours" only under the same CA. */
     caSha256: string;
-    /** Node preparation (nodePreparationScript) run before the checks. */
-    prepare?: string;
     /** nodePreparation runs later, after every host's preflight: the checks of what it provides (preparedChecks) are left to it. */
     preparedLater?: boolean;
 }
@@ -54,7 +52,7 @@ export function etcdPreflightScript(i: EtcdPreflightInput): string {
     // (and for clients when stacked).
     const listeners = [`2379@${i.member.address}`, `2380@${i.member.address}`, `2381@${loopback}`];
     if (i.topology === "stacked") listeners.push(`2379@${loopback}`);
-    return scriptHeader(i) + (i.prepare ?? "") + `
+    return scriptHeader(i) + `
 ${checkFunctions(i.ignore)}${thisMember(i)}
 [ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(id -un); connect as root"
 ${i.preparedLater ? preparedChecksLater(preparedCheckNames({ node: false })) : preparedChecks({ node: false, criSocket: i.criSocket })}${portChecks(listeners, "this member")}if [ -d ${shellWord(i.dataDir)} ] && [ -n "$(ls -A ${shellWord(i.dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then

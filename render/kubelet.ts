@@ -25,7 +25,11 @@ export function etcdHostKubeletConfig(criSocket: string): string {
     });
 }
 
-/** `20-etcd-service-manager.conf`: replaces the packaged ExecStart so kubelet runs standalone. */
+/**
+ * `20-etcd-service-manager.conf`: replaces the packaged ExecStart so kubelet runs standalone. No
+ * kubeadm-flags.env and so no --node-ip: this kubelet has no kubeconfig and registers no Node (it
+ * serves on 127.0.0.1 only), so there is no address to choose.
+ */
 export function etcdServiceManagerDropIn(): string {
     return [
         "[Service]",

@@ -3,7 +3,7 @@ import {
     controlPlaneInstallScript, controlPlaneManifests, controlPlanePreflightScript, encryptionRotationScript, readinessGateScript, rewriteResourcesScript,
     ROLLED_BACK_PREFIX, upgradePreflightScript, upgradeVerdictScript, workerPreflightScript,
 } from "../../render/control-plane-scripts";
-import { nodePreparationScript } from "../../render/node-preparation";
+import { preparationScript } from "../../render/node-preparation";
 import { controlPlaneKubeletScript, workerRolloutScript } from "../../render/kubelet-upgrade";
 import { discoveryJoinScript, workerJoinScript } from "../../render/worker";
 import { etcdHealthScript, etcdInstallScript, etcdPreflightScript, etcdSnapshotScript } from "../../render/etcd-scripts";
@@ -58,9 +58,11 @@ const scripts: [string, string][] = [
     ["kube-vip deregister", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", after: "abc" })],
     ["etcd preflight", etcdPreflightScript({ ...ctx, member: node, topology: "stacked", dataDir: "/var/lib/etcd", certificatesDir: pki, criSocket: "unix:///run/containerd/containerd.sock", ignore: [], caSha256: "ab" })],
     ["etcd install", etcdInstallScript({ ...ctx, member: node, members: [node, v6, { name: "cp-3", address: "10.0.10.13" }], files, dataDir: "/var/lib/etcd", certificatesDir: pki, timeoutSeconds: 60 })],
-    ["worker preflight (with apt node preparation)", workerPreflightScript({ ...ctx, node, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: false, ignore: [], prepare: nodePreparationScript({ installer: "apt" }, "v1.33.2") })],
-    ["worker preflight (dnf)", workerPreflightScript({ ...ctx, node: v6, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: true, ignore: [], prepare: nodePreparationScript({ installer: "dnf" }, "v1.34.1") })],
-    ["worker preflight (node preparation by command)", workerPreflightScript({ ...ctx, node, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: false, ignore: [], prepare: nodePreparationScript({ installer: "command", command: "curl -sfL https://example.invalid/install.sh | sh -s -- \"$KUBERNETES_VERSION\"" }, "v1.33.2") })],
+    ["worker preflight (nodePreparation later)", workerPreflightScript({ ...ctx, node, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: false, ignore: [], preparedLater: true })],
+    ["etcd preflight (nodePreparation later)", etcdPreflightScript({ ...ctx, member: node, topology: "dedicated", dataDir: "/var/lib/etcd", certificatesDir: pki, criSocket: "unix:///run/containerd/containerd.sock", ignore: [], caSha256: "ab", preparedLater: true })],
+    ["worker preparation (apt)", preparationScript({ ...ctx, nodePreparation: { installer: "apt" }, version: "v1.33.2", ignore: [], checks: { node: true, criSocket: "unix:///run/containerd/containerd.sock" } })],
+    ["control-plane preparation (dnf, IPv6)", preparationScript({ ...ctx, nodePreparation: { installer: "dnf" }, version: "v1.34.1", ignore: ["Swap"], checks: { node: true, criSocket: "unix:///run/containerd/containerd.sock", ipv6: true, kubectl: true } })],
+    ["etcd preparation (by command)", preparationScript({ ...ctx, nodePreparation: { installer: "command", command: "curl -sfL https://example.invalid/install.sh | sh -s -- \"$KUBERNETES_VERSION\"" }, version: "v1.33.2", ignore: [], checks: { node: false, criSocket: "unix:///run/containerd/containerd.sock" } })],
     ["worker join (waits for the TLS bootstrap, annotates the CRI socket)", workerJoinScript({ ...ctx, node: { ...node, roles: ["worker"], ssh: {} }, version: "v1.33.2", minor: "1.33", minimumKubeletVersion: "v1.30.0", certificatesDir: pki, endpoint: "k8s-api:6443", files, kubeadmDropIn: "[Service]\n", ignore: [], tlsBootstrapTimeoutSeconds: 300 })],
     ["worker join (1.34, no wait)", workerJoinScript({ ...ctx, node: { ...node, roles: ["worker"], ssh: {} }, version: "v1.34.1", minor: "1.34", minimumKubeletVersion: "v1.31.0", certificatesDir: pki, endpoint: "k8s-api:6443", files, kubeadmDropIn: "[Service]\n", ignore: [], tlsBootstrapTimeoutSeconds: 0 })],
     ["worker preflight (a cluster known by its CA hash)", workerPreflightScript({ ...ctx, node, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "", caCertHashes: [`sha256:${"a".repeat(64)}`], swapTolerated: false, ignore: [] })],
