@@ -14,10 +14,10 @@ export interface ClusterArgs extends ClusterSpec {
 export function resolveClusterArgs(args: ClusterArgs): { cluster: ResolvedCluster; warnings: string[] } {
     const { kubeadmConfig, ...spec } = args ?? ({} as ClusterArgs);
     if (kubeadmConfig === undefined) {
-        const cluster = validateCluster(spec);
+        const cluster = validateCluster(spec, { component: "Cluster", omit: [] });
         return { cluster, warnings: cluster.warnings };
     }
     const merged = clusterSpecFromKubeadmConfig(kubeadmConfig, spec);
-    const cluster = validateCluster(merged.spec);
+    const cluster = validateCluster(merged.spec, { component: "Cluster", omit: [] });
     return { cluster, warnings: [...merged.warnings, ...cluster.warnings] };
 }

@@ -4,7 +4,8 @@ import { isDnsSubdomain, isIp } from "./network";
 import { Problems } from "./problems";
 import { EtcdMemberSettings, HostSpec, NodePreparationSpec } from "./types";
 import { dataDirCheckName, ETCD_PREFLIGHT_CHECKS } from "../render/etcd-scripts";
-import { checkArgs, checkEnvs, checkHostPath, checkIgnoredChecks, checkImageRepository, checkImageTag, checkSsh, checkVersion, DEFAULTS, warnMemberCount } from "./validate";
+import { checkUnknownFields, itemField } from "./unknown-fields";
+import { checkArgs, checkEnvs, checkHostPath, checkIgnoredChecks, checkImageRepository, checkImageTag, checkSsh, checkVersion, checkDedicatedMemberCount, DEFAULTS, warnMemberCount } from "./validate";
 
 /** Certificate files from ClusterPki (its outputs of the same names). */
 export interface EtcdPki {
@@ -49,6 +50,7 @@ export interface EtcdPlan {
 }
 
 export function planEtcd(args: EtcdClusterArgs, p = new Problems()): EtcdPlan {
+    checkUnknownFields(p, args, "EtcdCluster");
     const version = checkVersion(p, args.kubernetesVersion, "kubernetesVersion");
     const topology = args.topology ?? "dedicated";
     if (!["dedicated", "stacked"].includes(topology)) p.add("topology", topology, "\"dedicated\" or \"stacked\"");
@@ -57,7 +59,7 @@ export function planEtcd(args: EtcdClusterArgs, p = new Problems()): EtcdPlan {
     const names = new Set<string>();
     const addresses = new Set<string>();
     members.forEach((m, i) => {
-        const f = `members[${i}]`;
+        const f = itemField("members", i, m);
         if (typeof m?.name !== "string" || !isDnsSubdomain(m.name)) p.add(`${f}.name`, m?.name, "a lower-case RFC 1123 subdomain");
         else if (names.has(m.name)) p.add(`${f}.name`, m.name, "a name no other member has");
         else names.add(m.name);
@@ -66,7 +68,8 @@ export function planEtcd(args: EtcdClusterArgs, p = new Problems()): EtcdPlan {
         else addresses.add(m.address);
         checkSsh(p, m?.ssh, `${f}.ssh`);
     });
-    warnMemberCount(p, members.length);
+    if (topology === "dedicated") checkDedicatedMemberCount(p, members.length, "members", members.map(m => m?.name));
+    warnMemberCount(p, members.length, topology);
     checkArgs(p, args.extraArgs, "extraArgs", "etcd");
     checkEnvs(p, args.extraEnvs, "extraEnvs");
     const dataDir = args.dataDir ?? DEFAULTS.etcdDataDir;
@@ -77,7 +80,7 @@ export function planEtcd(args: EtcdClusterArgs, p = new Problems()): EtcdPlan {
     checkImageRepository(p, args.imageRepository, "imageRepository");
     checkImageTag(p, args.imageTag, "imageTag");
     members.forEach((m, i) => {
-        if (m?.criSocket !== undefined && !/^(unix|npipe):\/\/\/?[A-Za-z0-9._/-]+$/.test(m.criSocket)) p.add(`members[${i}].criSocket`, m.criSocket, "a CRI endpoint URL such as \"unix:///var/run/containerd/containerd.sock\"");
+        if (m?.criSocket !== undefined && !/^(unix|npipe):\/\/\/?[A-Za-z0-9._/-]+$/.test(m.criSocket)) p.add(`${itemField("members", i, m)}.criSocket`, m.criSocket, "a CRI endpoint URL such as \"unix:///var/run/containerd/containerd.sock\"");
     });
     const timeout = args.healthTimeoutSeconds ?? 300;
     if (!Number.isInteger(timeout) || timeout <= 0) p.add("healthTimeoutSeconds", timeout, "a whole number of seconds greater than 0");

@@ -6,6 +6,7 @@ import { Problems } from "./problems";
 import { isDnsSubdomain, isIp } from "./network";
 import { CaInput, CertificatesSpec, NetworkingSpec, NodeAddress, PreSignedCert } from "./types";
 import { checkCertificates, checkEndpoint, checkNetworking, checkSans, DEFAULTS } from "./validate";
+import { checkUnknownFields, itemField } from "./unknown-fields";
 
 export interface ClusterPkiArgs {
     /** The API server's stable address, "host" or "host:port"; its host goes into the apiserver certificate. */
@@ -68,6 +69,7 @@ export const preSignedKey = (name: string, node?: string) => (node ? `${name}/${
 
 /** Validates ClusterPki args (collecting every problem) and lays out kubeadm's certificate inventory. */
 export function planPki(args: ClusterPkiArgs, p = new Problems()): PkiPlan {
+    checkUnknownFields(p, args, "ClusterPki");
     const endpoint = checkEndpoint(p, args.controlPlaneEndpoint, "controlPlaneEndpoint", DEFAULTS.bindPort);
     const networking = checkNetworking(p, args.networking, "networking");
     checkNodes(p, args.controlPlanes, "controlPlanes");
@@ -127,10 +129,11 @@ function checkNodes(p: Problems, nodes: NodeAddress[] | undefined, field: string
     }
     const seen = new Set<string>();
     nodes.forEach((n, i) => {
-        if (!n || typeof n.name !== "string" || !isDnsSubdomain(n.name)) p.add(`${field}[${i}].name`, n?.name, "a lower-case RFC 1123 subdomain");
-        else if (seen.has(n.name)) p.add(`${field}[${i}].name`, n.name, "a name no other entry has");
+        const f = itemField(field, i, n);
+        if (!n || typeof n.name !== "string" || !isDnsSubdomain(n.name)) p.add(`${f}.name`, n?.name, "a lower-case RFC 1123 subdomain");
+        else if (seen.has(n.name)) p.add(`${f}.name`, n.name, "a name no other entry has");
         else seen.add(n.name);
-        if (typeof n?.address !== "string" || !isIp(n.address)) p.add(`${field}[${i}].address`, n?.address, "an IPv4 or IPv6 address");
+        if (typeof n?.address !== "string" || !isIp(n.address)) p.add(`${f}.address`, n?.address, "an IPv4 or IPv6 address");
     });
 }
 

@@ -36,8 +36,12 @@ export class Problems {
     }
 }
 
+/** The value of a problem about a field that is not known at all. */
+export const UNKNOWN_FIELD = Symbol("unknown field");
+
 export function show(value: unknown): string {
     if (value === undefined) return "(missing)";
+    if (value === UNKNOWN_FIELD) return "unknown field";
     if (typeof value === "string") return JSON.stringify(value);
     try {
         const text = JSON.stringify(value);

@@ -15,6 +15,7 @@ import {
 } from "./types";
 import { ENCRYPTION_PROVIDERS, isEncryptionKey } from "../render/encryption";
 import { parseGoDuration } from "./duration";
+import { checkUnknownFields, Component, itemField } from "./unknown-fields";
 
 export const DEFAULTS = {
     clusterName: "kubernetes",
@@ -80,10 +81,15 @@ export interface ResolvedCluster {
     warnings: string[];
 }
 
-/** Validates a whole cluster spec, collecting every problem, and returns it resolved with defaults. */
-export function validateCluster(spec: ClusterSpec): ResolvedCluster {
+/**
+ * Validates a whole cluster spec, collecting every problem, and returns it resolved with defaults.
+ * A field the spec does not have is an error, checked against the fields of `strict.component`'s
+ * args less `strict.omit` (by default, the Cluster's less kubeadmConfig: a ClusterSpec's fields).
+ */
+export function validateCluster(spec: ClusterSpec, strict: { component: Component; omit: readonly string[] } = { component: "Cluster", omit: ["kubeadmConfig"] }): ResolvedCluster {
     const p = new Problems();
     if (!spec || typeof spec !== "object") throw new SpecError([{ field: "spec", value: spec, accepted: "a cluster spec object" }]);
+    checkUnknownFields(p, spec, strict.component, strict.omit);
 
     const version = checkVersion(p, spec.kubernetesVersion, "kubernetesVersion");
     const clusterName = spec.clusterName ?? DEFAULTS.clusterName;
@@ -242,6 +248,9 @@ function checkLoadBalancer(p: Problems, spec: ClusterSpec, hosts: HostSpec[], lb
         if (endpoint.port !== bindPort) p.add("controlPlaneEndpoint", `${endpoint.host}:${endpoint.port}`, `port ${bindPort} (apiServer.bindPort): kube-vip moves the VIP to a control plane, whose kube-apiserver listens on its own port`);
         checkImageRepository(p, k?.imageRepository, "loadBalancer.kubeVip.imageRepository");
         checkImageTag(p, k?.imageTag, "loadBalancer.kubeVip.imageTag");
+    }
+    if (type === "none" && endpoint.host !== "" && endpoint.port !== bindPort) {
+        p.add("controlPlaneEndpoint", `${endpoint.host}:${endpoint.port}`, `port ${bindPort} (apiServer.bindPort), or no port: with loadBalancer.type "none" nothing forwards the endpoint's port, so it is a control plane's own kube-apiserver, which listens on apiServer.bindPort (set apiServer.bindPort to ${endpoint.port} to serve there, or use a load balancer that maps the port)`);
     }
     if (type === "external") {
         const x = lb.external;
@@ -406,20 +415,20 @@ export function checkHosts(p: Problems, hosts: HostSpec[], networking: ResolvedN
         }
     }
     hosts.forEach((h, i) => {
-        const f = `hosts[${i}]`;
+        const f = itemField("hosts", i, h);
         if (!h || typeof h !== "object") {
             p.add(f, h, "a host: {name, address, roles, ssh}");
             return;
         }
         if (typeof h.name !== "string" || !isDnsSubdomain(h.name)) p.add(`${f}.name`, h.name, "a lower-case RFC 1123 subdomain (letters, digits, '-' and '.'), as Kubernetes requires of node names");
-        else if (names.has(h.name)) p.add(`${f}.name`, h.name, `a name no other host has (hosts[${names.get(h.name)}] has it too)`);
+        else if (names.has(h.name)) p.add(`${f}.name`, h.name, `a name no other host has (${itemField("hosts", names.get(h.name)!, hosts[names.get(h.name)!])} has it too)`);
         else names.set(h.name, i);
 
         if (typeof h.address !== "string" || !isIp(h.address)) p.add(`${f}.address`, h.address, "an IPv4 or IPv6 address the other hosts reach this one on");
         else {
             const key = normalizeIp(h.address);
             if (h.address === "0.0.0.0" || h.address === "::") p.add(`${f}.address`, h.address, "the host's own address (not the unspecified address)");
-            if (addresses.has(key)) p.add(`${f}.address`, h.address, `an address no other host has (hosts[${addresses.get(key)}] has it too)`);
+            if (addresses.has(key)) p.add(`${f}.address`, h.address, `an address no other host has (${itemField("hosts", addresses.get(key)!, hosts[addresses.get(key)!])} has it too)`);
             else addresses.set(key, i);
             for (const [which, c] of ranges) {
                 if (cidrContains(c, h.address)) p.add(`${f}.address`, h.address, `an address outside networking.${which} ${c.text} (node, pod and service networks must not overlap)`);
@@ -506,14 +515,34 @@ function checkEtcd(p: Problems, spec: ClusterSpec, controlPlanes: HostSpec[], et
         checkSans(p, e.serverCertSANs, "etcd.serverCertSANs");
         checkSans(p, e.peerCertSANs, "etcd.peerCertSANs");
     }
-    warnMemberCount(p, count);
+    // The EtcdCluster a Cluster creates for dedicated etcd warns about its size itself (once); an
+    // external cluster's endpoints need not be all of its members.
+    if (topology === "dedicated") checkDedicatedMemberCount(p, count, "hosts[].roles", etcdHosts.map(h => h.name));
+    if (topology === "stacked") warnMemberCount(p, count, "stacked");
     return { topology, members };
 }
 
-/** etcd's sizing advice: an odd count of at most 7. */
-export function warnMemberCount(p: Problems, count: number): void {
+const quorum = (members: number) => Math.floor(members / 2) + 1;
+const tolerated = (members: number) => members - quorum(members);
+
+/**
+ * Dedicated etcd hosts exist only to run etcd, so two of them is never a step worth taking: a
+ * quorum of 2 of 2 tolerates no failure, as one member does, and either host failing stops etcd.
+ * Other even sizes are warned about (warnMemberCount), being a step of growing one host at a time.
+ */
+export function checkDedicatedMemberCount(p: Problems, count: number, field: string, value: unknown): void {
+    if (count === 2) {
+        p.add(field, value, "1, 3, 5 or 7 dedicated etcd hosts: 2 members need both for a quorum (2 of 2), so they tolerate no failure, as 1 member does, and either host failing stops etcd; add the third in the same `pulumi up` (members are added one at a time)");
+    }
+}
+
+/** etcd's sizing advice (and kubeadm's HA guide): an odd count of at most 7. */
+export function warnMemberCount(p: Problems, count: number, topology: string): void {
     if (count > 0 && count % 2 === 0) {
-        p.warn(`etcd has ${count} members: an even count tolerates no more failures than ${count - 1} members (quorum ${Math.floor(count / 2) + 1}); use 1, 3, 5 or 7.`);
+        const where = topology === "stacked" ? ` (stacked on the ${count} control planes)` : "";
+        p.warn(`etcd has ${count} members${where}: a quorum is ${quorum(count)} of ${count}, so it tolerates ${tolerated(count)} failed member${tolerated(count) === 1 ? "" : "s"}, ` +
+            `as ${count - 1} member${count - 1 === 1 ? "" : "s"} (quorum ${quorum(count - 1)}) do${count - 1 === 1 ? "es" : ""}: the ${count}${count === 2 ? "nd" : "th"} member adds a host whose failure counts against the quorum but no fault tolerance. ` +
+            `etcd recommends an odd count: ${count - 1} or ${count + 1}${topology === "stacked" ? " control planes (an even count is fine while adding or replacing one)" : " members"}.`);
     }
     if (count > 7) p.warn(`etcd has ${count} members: more than 7 slows every write; etcd recommends 3, 5 or 7.`);
 }

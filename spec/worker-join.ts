@@ -3,6 +3,7 @@ import { CA_CERT_HASH } from "../render/discovery";
 import { ResolvedVersion } from "../render/versions";
 import { Problems, show } from "./problems";
 import { checkEndpoint, checkHosts, checkArgs, checkDropIns, checkHostPath, checkIgnoredChecks, checkImageRepository, checkNodePreparation, checkVersion, DEFAULTS } from "./validate";
+import { checkUnknownFields } from "./unknown-fields";
 import { Arg, HostSpec, NodePreparationSpec, SystemdDropIn } from "./types";
 
 /** `kubeadm join` for workers of a cluster known only by its endpoint, CA hash and a bootstrap token. */
@@ -46,6 +47,7 @@ export interface WorkerJoinPlan {
 }
 
 export function planWorkerJoin(args: WorkerJoinArgs, p = new Problems()): WorkerJoinPlan {
+    checkUnknownFields(p, args, "WorkerJoin");
     const version = checkVersion(p, args.kubernetesVersion, "kubernetesVersion");
     const endpoint = checkEndpoint(p, args.controlPlaneEndpoint, "controlPlaneEndpoint", DEFAULTS.bindPort);
     if (!Array.isArray(args.caCertHashes) || args.caCertHashes.length === 0) {

@@ -205,19 +205,19 @@ describe("bad input is rejected while the program is evaluated", () => {
     test("a worker listed twice", () => {
         const spec = dedicated();
         spec.hosts.push(host("worker-1", "10.0.30.29", ["worker"]));
-        expect(() => new Cluster("bad1", spec)).toThrow(/hosts\[9\]\.name: "worker-1" — a name no other host has \(hosts\[6\] has it too\)/);
+        expect(() => new Cluster("bad1", spec)).toThrow(/hosts\[9\] \(worker-1\)\.name: "worker-1" — a name no other host has \(hosts\[6\] \(worker-1\) has it too\)/);
     });
 
     test("a worker named like a control plane", () => {
         const spec = dedicated();
         spec.hosts[6] = host("cp-1", "10.0.30.21", ["worker"]);
-        expect(() => new Cluster("bad2", spec)).toThrow(/hosts\[6\]\.name: "cp-1" — a name no other host has \(hosts\[3\] has it too\)/);
+        expect(() => new Cluster("bad2", spec)).toThrow(/hosts\[6\] \(cp-1\)\.name: "cp-1" — a name no other host has \(hosts\[3\] \(cp-1\) has it too\)/);
     });
 
     test("a host that is both control plane and worker", () => {
         const spec = dedicated();
         spec.hosts[3] = host("cp-1", "10.0.10.11", ["control-plane", "worker"]);
-        expect(() => new Cluster("bad3", spec)).toThrow(/hosts\[3\]\.roles: \["control-plane","worker"\] — "control-plane" or "worker", not both/);
+        expect(() => new Cluster("bad3", spec)).toThrow(/hosts\[3\] \(cp-1\)\.roles: \["control-plane","worker"\] — "control-plane" or "worker", not both/);
     });
 
     test("a CNI manifest that is not YAML, or not Kubernetes objects", () => {

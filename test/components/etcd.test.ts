@@ -94,12 +94,12 @@ describe("EtcdCluster input is checked at evaluation", () => {
     const pki = { publicFiles: {}, privateFiles: {}, nodePublicFiles: {}, nodePrivateFiles: {} };
     test.each<[string, Record<string, unknown>, RegExp]>([
         ["no members", { members: [] }, /members: \[\] — a list of at least one host/],
-        ["a member twice", { members: [members[0], members[0]] }, /members\[1\]\.name: "etcd-1" — a name no other member has/],
+        ["a member twice", { members: [members[0], members[0]] }, /members\[1\] \(etcd-1\)\.name: "etcd-1" — a name no other member has/],
         ["an owned flag", { extraArgs: [{ name: "initial-cluster", value: "x=https://1.2.3.4:2380" }] }, /extraArgs\[0\]\.name: "initial-cluster" — a flag pulumi-kubeadm does not own/],
         ["an unknown topology", { topology: "external" }, /topology: "external" — "dedicated" or "stacked"/],
         ["an unknown preflight check", { ignorePreflightErrors: ["Port-6443"] }, /ignorePreflightErrors\[0\]: "Port-6443" — one of the checks: IsPrivilegedUser, FileExisting-kubelet, CRI, Port-2379, Port-2380, Port-2381, DirAvailable--var-lib-etcd, or "all"/],
         ["a malformed image tag", { imageTag: "3.5 beta" }, /imageTag: "3\.5 beta" — an image tag/],
-        ["a member without SSH credentials", { members: [{ ...members[0], ssh: {} }] }, /members\[0\]\.ssh: "\(no credentials\)"/],
+        ["a member without SSH credentials", { members: [{ ...members[0], ssh: {} }] }, /members\[0\] \(etcd-1\)\.ssh: "\(no credentials\)"/],
     ])("rejects %s with nothing registered", (_n, change, message) => {
         expect(() => new EtcdCluster("bad", { kubernetesVersion: "v1.33.2", members, pki, ...change })).toThrow(SpecError);
         expect(() => new EtcdCluster("bad", { kubernetesVersion: "v1.33.2", members, pki, ...change })).toThrow(message);

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "../../components/cluster";
 import { SpecError } from "../../spec/problems";
 import { ClusterSpec } from "../../spec/types";
+import { planEtcd } from "../../spec/etcd";
 import { validateCluster } from "../../spec/validate";
 import { haSpec, host } from "../support/fixtures";
 import { MockRuntime } from "../support/mocks";
@@ -37,21 +38,21 @@ const rules: [string, ClusterSpec, string, string][] = [
     ["service CIDR too large", haSpec({ networking: { serviceSubnet: "10.0.0.0/8" } }), `networking.serviceSubnet: "10.0.0.0/8"`, "at most 20 host bits"],
     ["pod CIDR smaller than a node's range", haSpec({ networking: { podSubnet: "10.244.0.0/25" } }), `networking.podSubnet: "10.244.0.0/25"`, "larger than one node's pod range (/24)"],
     ["dual-stack with one family twice", haSpec({ networking: { serviceSubnet: "10.96.0.0/12,10.112.0.0/12" } }), `networking.serviceSubnet: "10.96.0.0/12,10.112.0.0/12"`, "one IPv4 and one IPv6"],
-    ["node address inside the pod CIDR", withHosts(h => { h[6].address = "10.244.1.5"; }), `hosts[6].address: "10.244.1.5"`, "outside networking.podSubnet 10.244.0.0/16"],
+    ["node address inside the pod CIDR", withHosts(h => { h[6].address = "10.244.1.5"; }), `hosts[6] (worker-1).address: "10.244.1.5"`, "outside networking.podSubnet 10.244.0.0/16"],
     ["endpoint inside the service CIDR", haSpec({ controlPlaneEndpoint: "10.96.0.50:6443" }), `controlPlaneEndpoint: "10.96.0.50"`, "outside networking.serviceSubnet"],
     ["version without patch", haSpec({ kubernetesVersion: "1.33" }), `kubernetesVersion: "1.33"`, "a Kubernetes release version such as"],
     ["version label", haSpec({ kubernetesVersion: "stable-1" }), `kubernetesVersion: "stable-1"`, "a Kubernetes release version"],
     ["unsupported minor", haSpec({ kubernetesVersion: "v1.20.4" }), `kubernetesVersion: "v1.20.4"`, "a supported minor: 1.30, 1.31"],
     ["missing version", haSpec({ kubernetesVersion: undefined }), "kubernetesVersion: (missing)", "a Kubernetes release version"],
-    ["duplicate node name", withHosts(h => { h[4].name = "cp-1"; }), `hosts[4].name: "cp-1"`, "(hosts[3] has it too)"],
-    ["duplicate address", withHosts(h => { h[5].address = "10.0.10.11"; }), `hosts[5].address: "10.0.10.11"`, "(hosts[3] has it too)"],
-    ["node name not a DNS subdomain", withHosts(h => { h[3].name = "CP_1"; }), `hosts[3].name: "CP_1"`, "lower-case RFC 1123 subdomain"],
-    ["unknown role", withHosts(h => { h[6].roles = ["wrker"]; }), `hosts[6].roles[0]: "wrker"`, `one of "etcd", "control-plane", "worker", "load-balancer"`],
+    ["duplicate node name", withHosts(h => { h[4].name = "cp-1"; }), `hosts[4] (cp-1).name: "cp-1"`, "(hosts[3] (cp-1) has it too)"],
+    ["duplicate address", withHosts(h => { h[5].address = "10.0.10.11"; }), `hosts[5] (cp-3).address: "10.0.10.11"`, "(hosts[3] (cp-1) has it too)"],
+    ["node name not a DNS subdomain", withHosts(h => { h[3].name = "CP_1"; }), `hosts[3] (CP_1).name: "CP_1"`, "lower-case RFC 1123 subdomain"],
+    ["unknown role", withHosts(h => { h[6].roles = ["wrker"]; }), `hosts[6] (worker-1).roles[0]: "wrker"`, `one of "etcd", "control-plane", "worker", "load-balancer"`],
     ["no control plane", withHosts(h => h.splice(3, 3)), "hosts[].roles:", `at least one host with the "control-plane" role`],
     ["zero etcd members", haSpec({ etcd: { topology: "dedicated" }, hosts: haSpec().hosts.filter(h => !h.roles.includes("etcd")) }), "hosts[].roles: \"(no etcd members)\"", `at least one host with the "etcd" role`],
-    ["missing SSH credentials", withHosts(h => { h[0].ssh = { user: "root" }; }), `hosts[0].ssh: "(no credentials)"`, "one of privateKey, password or agentSocketPath"],
-    ["bastion without credentials", withHosts(h => { h[0].ssh.bastion = { host: "bastion.example.internal" }; }), `hosts[0].ssh.bastion: "(no credentials)"`, "one of privateKey"],
-    ["SSH key that is not a key", withHosts(h => { h[0].ssh.privateKey = "/root/.ssh/id_ed25519"; }), "hosts[0].ssh.privateKey", "a PEM or OpenSSH private key"],
+    ["missing SSH credentials", withHosts(h => { h[0].ssh = { user: "root" }; }), `hosts[0] (etcd-1).ssh: "(no credentials)"`, "one of privateKey, password or agentSocketPath"],
+    ["bastion without credentials", withHosts(h => { h[0].ssh.bastion = { host: "bastion.example.internal" }; }), `hosts[0] (etcd-1).ssh.bastion: "(no credentials)"`, "one of privateKey"],
+    ["SSH key that is not a key", withHosts(h => { h[0].ssh.privateKey = "/root/.ssh/id_ed25519"; }), "hosts[0] (etcd-1).ssh.privateKey", "a PEM or OpenSSH private key"],
     ["invalid SAN", haSpec({ apiServer: { certSANs: ["k8s.example.internal", "bad_name!"] } }), `apiServer.certSANs[1]: "bad_name!"`, "an IP address, a lower-case DNS name, or a wildcard"],
     ["invalid etcd SAN", haSpec({ etcd: { serverCertSANs: ["10.0.0.300"] } }), `etcd.serverCertSANs[0]: "10.0.0.300"`, "an IP address"],
     ["owned apiserver flag", haSpec({ apiServer: { extraArgs: [{ name: "etcd-servers", value: "https://10.0.0.1:2379" }] } }), `apiServer.extraArgs[0].name: "etcd-servers"`, "--etcd-servers comes from the etcd topology"],
@@ -72,27 +73,27 @@ const rules: [string, ClusterSpec, string, string][] = [
     ["malformed bootstrap token", haSpec({ bootstrapTokens: [{ token: "ABC.def" }] }), "bootstrapTokens[0].token", "6 then 16 characters of [a-z0-9]"],
     ["malformed token TTL", haSpec({ bootstrapTokens: [{ ttl: "one day" }] }), `bootstrapTokens[0].ttl: "one day"`, "a duration such as"],
     ["unknown taint effect", haSpec({ controlPlaneTaints: [{ key: "node-role.kubernetes.io/control-plane", effect: "NoRun" }] }), `controlPlaneTaints[0].effect: "NoRun"`, "NoSchedule, PreferNoSchedule, NoExecute"],
-    ["load balancer on a control plane", withHosts(h => { h[3].roles = ["control-plane", "load-balancer"]; }), "hosts[3].roles", "a load-balancer host apart from the control planes"],
-    ["malformed CRI socket", withHosts(h => { h[6].criSocket = "/run/containerd/containerd.sock"; }), `hosts[6].criSocket: "/run/containerd/containerd.sock"`, "a CRI endpoint URL"],
+    ["load balancer on a control plane", withHosts(h => { h[3].roles = ["control-plane", "load-balancer"]; }), "hosts[3] (cp-1).roles", "a load-balancer host apart from the control planes"],
+    ["malformed CRI socket", withHosts(h => { h[6].criSocket = "/run/containerd/containerd.sock"; }), `hosts[6] (worker-1).criSocket: "/run/containerd/containerd.sock"`, "a CRI endpoint URL"],
     ["pod and service CIDRs of different families", haSpec({ networking: { podSubnet: "fd00:10:244::/56", serviceSubnet: "10.96.0.0/12" } }), `networking.podSubnet: "fd00:10:244::/56"`, "the same IP families as networking.serviceSubnet (ipv4)"],
     ["malformed DNS domain", haSpec({ networking: { dnsDomain: "Cluster_Local" } }), `networking.dnsDomain: "Cluster_Local"`, "a lower-case DNS domain"],
     ["malformed cluster name", haSpec({ clusterName: "Prod EU" }), `clusterName: "Prod EU"`, "a lower-case RFC 1123 subdomain"],
     ["feature gate that is not a boolean", haSpec({ featureGates: { EtcdLearnerMode: "yes" as unknown as boolean } }), `featureGates.EtcdLearnerMode: "yes"`, "true or false"],
     ["malformed image tag", haSpec({ etcd: { imageTag: "3.5.15 -0" } }), `etcd.imageTag: "3.5.15 -0"`, "an image tag such as"],
-    ["SSH port out of range", withHosts(h => { h[1].ssh.port = 0; }), "hosts[1].ssh.port: 0", "a TCP port from 1 to 65535"],
+    ["SSH port out of range", withHosts(h => { h[1].ssh.port = 0; }), "hosts[1] (etcd-2).ssh.port: 0", "a TCP port from 1 to 65535"],
     ["malformed environment variable", haSpec({ apiServer: { extraEnvs: [{ name: "1BAD", value: "x" }] } }), `apiServer.extraEnvs[0].name: "1BAD"`, "an environment variable name"],
     ["unknown host path type", haSpec({ scheduler: { extraVolumes: [{ name: "cfg", hostPath: "/etc/sched", mountPath: "/etc/sched", pathType: "Folder" }] } }), `scheduler.extraVolumes[0].pathType: "Folder"`, "one of DirectoryOrCreate, Directory"],
     ["non-positive readiness timeout", haSpec({ apiServer: { readinessTimeoutSeconds: -5 } }), "apiServer.readinessTimeoutSeconds: -5", "greater than 0"],
     ["API port out of range", haSpec({ apiServer: { bindPort: 0 } }), "apiServer.bindPort: 0", "a TCP port from 1 to 65535"],
     ["no hosts", haSpec({ hosts: [] }), "hosts: []", `at least one host with the "control-plane" role`],
     ["the frozen k8s.gcr.io registry", haSpec({ imageRepository: "k8s.gcr.io" }), `imageRepository: "k8s.gcr.io"`, "use \"registry.k8s.io\""],
-    ["a login other than root", withHosts(h => { h[0].ssh.user = "ubuntu"; }), `hosts[0].ssh.user: "ubuntu"`, `"root": every step writes under /etc`],
-    ["a dedicated etcd host that is also a worker", withHosts(h => { h[0].roles = ["etcd", "worker"]; }), "hosts[0].roles", `"etcd" apart from "control-plane" and "worker"`],
+    ["a login other than root", withHosts(h => { h[0].ssh.user = "ubuntu"; }), `hosts[0] (etcd-1).ssh.user: "ubuntu"`, `"root": every step writes under /etc`],
+    ["a dedicated etcd host that is also a worker", withHosts(h => { h[0].roles = ["etcd", "worker"]; }), "hosts[0] (etcd-1).roles", `"etcd" apart from "control-plane" and "worker"`],
     ["a data dir with shell in it", haSpec({ etcd: { dataDir: "/var/lib/etcd $(reboot)" } }), `etcd.dataDir: "/var/lib/etcd $(reboot)"`, "an absolute path of letters, digits"],
     ["'all' mixed with check names", haSpec({ ignorePreflightErrors: ["all", "Swap"] }), `ignorePreflightErrors: ["all","Swap"]`, `"all" alone`],
     ["a check name that is not a name", haSpec({ ignorePreflightErrors: ["Port-6443; reboot"] }), `ignorePreflightErrors[0]: "Port-6443; reboot"`, "a preflight check name"],
-    ["the same IPv6 address written twice", withHosts(h => { h[3].address = "fd00::11"; h[4].address = "fd00:0:0::11"; }), `hosts[4].address: "fd00:0:0::11"`, "(hosts[3] has it too)"],
-    ["the unspecified address", withHosts(h => { h[6].address = "0.0.0.0"; }), `hosts[6].address: "0.0.0.0"`, "the host's own address"],
+    ["the same IPv6 address written twice", withHosts(h => { h[3].address = "fd00::11"; h[4].address = "fd00:0:0::11"; }), `hosts[4] (cp-2).address: "fd00:0:0::11"`, "(hosts[3] (cp-1) has it too)"],
+    ["the unspecified address", withHosts(h => { h[6].address = "0.0.0.0"; }), `hosts[6] (worker-1).address: "0.0.0.0"`, "the host's own address"],
     ["a node CIDR mask that is not a number", haSpec({ controllerManager: { extraArgs: [{ name: "node-cidr-mask-size", value: "big" }] } }), `controllerManager.extraArgs (node-cidr-mask-size): "big"`, "a prefix length"],
     ["extraEnvs on 1.30", haSpec({ kubernetesVersion: "v1.30.5", apiServer: { extraEnvs: [{ name: "GOGC", value: "50" }] } }), `apiServer.extraEnvs: ["GOGC"]`, "nothing on Kubernetes 1.30"],
     ["a flag twice on 1.30", haSpec({ kubernetesVersion: "v1.30.5", apiServer: { extraArgs: [{ name: "v", value: "2" }, { name: "v", value: "4" }] } }), `apiServer.extraArgs: ["v"]`, "each flag once on Kubernetes 1.30"],
@@ -130,17 +131,17 @@ describe("cluster spec validation", () => {
         spec.hosts[0].ssh = {};
         const error = rejected(spec);
         expect(error.problems.map(p => p.field)).toEqual(expect.arrayContaining([
-            "kubernetesVersion", "networking.podSubnet", "apiServer.certSANs[0]", "hosts[0].ssh",
+            "kubernetesVersion", "networking.podSubnet", "apiServer.certSANs[0]", "hosts[0] (etcd-1).ssh",
         ]));
         expect(error.message).toMatch(/^invalid cluster spec \(\d+ problems\):/);
     });
 
-    test("an even number of etcd members is a warning, not an error", () => {
+    test("an even number of dedicated etcd members is a warning (from the EtcdCluster), not an error", () => {
         const spec = haSpec();
         spec.hosts.push(host("etcd-4", "10.0.20.14", ["etcd"]));
         const resolved = validateCluster(spec);
         expect(resolved.etcdMembers.map(h => h.name)).toEqual(["etcd-1", "etcd-2", "etcd-3", "etcd-4"]);
-        expect(resolved.warnings.join("\n")).toContain("etcd has 4 members");
+        expect(planEtcd({ kubernetesVersion: "v1.33.2", members: resolved.etcdMembers, pki: {} as never }).warnings.join("\n")).toContain("etcd has 4 members");
     });
 
     test("a patch release newer than the table resolves to its minor's images with a warning", () => {
