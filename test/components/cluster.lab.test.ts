@@ -163,8 +163,11 @@ describe("WorkerJoin: a node joins the running cluster from its endpoint, CA has
         const read = (host: string, f: string) => fs.readFileSync(lab.path(host, f), "utf8");
         for (const f of ["/etc/kubernetes/bootstrap-kubelet.conf", "/etc/kubernetes/pki/ca.crt", "/var/lib/kubelet/kubeadm-flags.env", "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf"]) {
             if (!fs.existsSync(lab.path("worker-1", f))) continue;
-            expect([f, read("extra-1", f)]).toEqual([f, read("worker-1", f)]);
+            // The same but for the node's own address (--node-ip in kubeadm-flags.env).
+            const same = read("worker-1", f).replace(`--node-ip=${hostSpec("worker-1").address} `, `--node-ip=${hostSpec("extra-1").address} `);
+            expect([f, read("extra-1", f)]).toEqual([f, same]);
         }
+        expect(read("extra-1", "/var/lib/kubelet/kubeadm-flags.env")).toContain(` --node-ip=${hostSpec("extra-1").address} `);
         expect((fs.statSync(lab.path("extra-1", "/etc/kubernetes/bootstrap-kubelet.conf")).mode & 0o777).toString(8)).toBe("600");
         expect(read("extra-1", "/var/lib/kubelet/config.yaml")).toBe(configMap("kube-system-kubelet-config").data.kubelet);
         expect(yaml.load(read("extra-1", "/var/lib/kubelet/config.yaml"))).toEqual(yaml.load(read("worker-1", "/var/lib/kubelet/config.yaml")));
