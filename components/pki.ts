@@ -42,6 +42,8 @@ export class ClusterPki extends pulumi.ComponentResource {
         for (const w of plan.warnings) pulumi.log.warn(w, this);
 
         const parent = { parent: this };
+        // Without renewal (upgrade.renewCertificates false) the leaves are the user's to renew.
+        const replacementTrigger = args.renewal === undefined ? undefined : leafRenewal(name, args.renewal, plan.validityHours, this);
         const newKey = (id: string) => new tls.PrivateKey(`${name}-${id}`, keyArgs(plan.key), parent);
         const issued = new Map<string, Material>();
         const cas: Partial<Record<CaName, Material>> = {};
@@ -59,7 +61,7 @@ export class ClusterPki extends pulumi.ComponentResource {
                 const preSigned = plan.preSigned.get(preSignedKey(spec.name, spec.node));
                 material = preSigned
                     ? { cert: pulumi.output(preSigned.certPem), key: pulumi.secret(preSigned.keyPem) }
-                    : signedLeaf(newKey(id), spec, cas[spec.signer!]!, plan.validityHours, `${name}-${id}`, { ...parent, replacementTrigger: args.renewal });
+                    : signedLeaf(newKey(id), spec, cas[spec.signer!]!, plan.validityHours, `${name}-${id}`, { ...parent, replacementTrigger });
             }
             issued.set(preSignedKey(spec.name, spec.node), material);
         }
@@ -98,6 +100,30 @@ export class ClusterPki extends pulumi.ComponentResource {
             nodeKubeconfigCerts: this.nodeKubeconfigCerts, nodeKubeconfigKeys: this.nodeKubeconfigKeys,
         });
     }
+}
+
+/** Leaf certificates are issued again this long before they expire, by any pulumi up (kubeadm renews them only on upgrades). */
+export const RENEW_BEFORE_HOURS = 30 * 24;
+
+/**
+ * What replaces every leaf certificate: `renewal` (the version, on upgrades), and the number of
+ * renewal periods (validity less RENEW_BEFORE_HOURS) since the first issue, recorded in a Stash.
+ * A leaf issued at any time (first, or again by an upgrade) is therefore issued again at the next
+ * period's start, at least RENEW_BEFORE_HOURS before it expires. Period 0 is `renewal` as it was.
+ */
+function leafRenewal(name: string, renewal: string, validityHours: number, parent: pulumi.Resource): pulumi.Output<string> {
+    const first = new pulumi.Stash(`${name}-first-issued`, { input: new Date().toISOString() }, { parent, ignoreChanges: ["input"] });
+    const periodHours = validityHours > 2 * RENEW_BEFORE_HOURS ? validityHours - RENEW_BEFORE_HOURS : validityHours / 2;
+    return pulumi.output(first.output).apply((issued: string) => {
+        const periods = renewalPeriods(issued, periodHours, Date.now());
+        return periods === 0 ? renewal : `${renewal}+renewal-${periods}`;
+    });
+}
+
+/** Whole renewal periods from `issued` (an ISO time) to `now` (ms). */
+export function renewalPeriods(issued: string, periodHours: number, now: number): number {
+    const since = now - Date.parse(issued);
+    return Number.isFinite(since) && since > 0 ? Math.floor(since / (periodHours * 3_600_000)) : 0;
 }
 
 function keyArgs(k: KeyAlgorithm): tls.PrivateKeyArgs {

@@ -2,6 +2,7 @@ import { Cluster, upgradePlanOf } from "../../components/cluster";
 import { ClusterSpec } from "../../spec/types";
 import { haSpec, host } from "../support/fixtures";
 import { EngineState, MockRuntime, Registration, settle } from "../support/mocks";
+import { openssl } from "../support/openssl";
 
 // Upgrades under the mock runtime. The runtimes share one state, as the engine's between runs: the
 // first deploys (pulumi up), the next ones are previews of a changed program (pulumi preview), or an
@@ -306,3 +307,33 @@ function happensBefore(registrations: Registration[]): (a: string, b: string) =>
         return ancestors(b).has(a);
     };
 }
+
+describe("leaf certificates renew before they expire, without an upgrade", () => {
+    const leaf = (regs: Registration[], name: string) => regs.find(r => r.type === "tls:index/locallySignedCert:LocallySignedCert" && r.name === name)!.state.certPem as string;
+    /** The state as it would be `days` after the first issue: the Stash holds the first issue's time. */
+    const aged = (days: number): EngineState => {
+        const copy: EngineState = new Map([...state].map(([k, v]) => [k, { ...v, outputs: { ...v.outputs } }]));
+        const first = copy.get("pulumi:index:Stash::c-pki-first-issued")!;
+        first.outputs.output = new Date(Date.now() - days * 86_400_000).toISOString();
+        return copy;
+    };
+
+    test("334 days after the first issue (1 year's validity), nothing is issued again", async () => {
+        const { registrations, error } = await run(new MockRuntime(answer, aged(334)), spec("v1.33.2"), { up: true });
+        expect(error).toBeUndefined();
+        expect(leaf(registrations, "c-pki-apiserver-cp-1")).toBe(leaf(installed, "c-pki-apiserver-cp-1"));
+    });
+
+    test("336 days after, 29 days before they expire, every leaf is issued again (the CAs stay), and openssl sees a new year of validity", async () => {
+        const { registrations, error } = await run(new MockRuntime(answer, aged(336)), spec("v1.33.2"), { up: true });
+        expect(error).toBeUndefined();
+        for (const name of ["c-pki-apiserver-cp-1", "c-pki-etcd-peer-etcd-3", "c-pki-kubeconfig-admin-cp-1", "c-pki-apiserver-kubelet-client"]) {
+            const renewed = leaf(registrations, name);
+            expect([name, renewed === leaf(installed, name)]).toEqual([name, false]);
+            const notAfter = Date.parse(openssl(["x509", "-noout", "-enddate"], renewed).replace(/^notAfter=/, "").trim());
+            expect(notAfter).toBeGreaterThan(Date.now() + 364 * 86_400_000);
+        }
+        const ca = (regs: Registration[]) => regs.find(r => r.name === "c-pki-ca" && r.type === "tls:index/selfSignedCert:SelfSignedCert")!.state.certPem;
+        expect(ca(registrations)).toBe(ca(installed));
+    });
+});
