@@ -381,29 +381,59 @@ export interface EtcdSnapshotInput extends ScriptContext {
     before: string;
     /** How long the snapshot may take to stream, in seconds. */
     timeoutSeconds: number;
+    /** How many snapshots this program took are kept on the host (the oldest go first). */
+    keep: number;
 }
 
 /**
- * Before an upgrade changes anything: a snapshot of etcd from this member (etcdctl snapshot save,
- * the host's or the etcd container's), kept on the host in /var/lib/etcd-snapshots (0700, file
- * 0600) with its sha256. A host with no etcd yet (a new cluster) has nothing to keep.
+ * Before an upgrade changes anything: a snapshot of etcd from this member, kept on the host in
+ * /var/lib/etcd-snapshots (0700, file 0600) with its sha256, the last \`keep\` of them. First the
+ * free space is checked against the database's size. The host's etcdctl writes the snapshot there
+ * directly; the etcd container's (no etcdctl on the host), which sees only the data directory,
+ * writes a scratch copy there, moved out at once. Each snapshot is checked (snapshot status) before
+ * it counts. A host with no etcd yet (a new cluster) has nothing to keep.
  */
 export function etcdSnapshotScript(i: EtcdSnapshotInput): string {
     const url = `https://${joinHostPort(i.member.address, 2379)}`;
     const name = `pre-upgrade-${i.before.replace(/[^A-Za-z0-9.-]/g, "_")}`;
+    const dataDir = shellWord(i.dataDir);
     return scriptHeader(i) + `if [ ! -f ${shellWord(`${i.certificatesDir}/etcd/healthcheck-client.key`)} ] || [ ! -f ${ETCD_MANIFEST} ]; then
     echo "no etcd member on $HOST yet: nothing to snapshot"
     exit 0
 fi
 ` + etcdctlFunction(i.certificatesDir) + `install -d -m 0700 -o 0 -g 0 ${ETCD_SNAPSHOT_DIR}
+# The snapshot is about the size of the database; it must fit, with room to spare, where it is written.
+db=${dataDir}/member/snap/db
+size=$(stat -c %s "$db" 2>/dev/null || echo 0)
+fits() { # fits DIR: DIR's file system has room for a snapshot, and a tenth more
+    local free
+    free=$(df -P -B1 "$1" | awk 'NR == 2 { print $4 }')
+    [ "\${free:-0}" -ge $(( size + size / 10 )) ]
+}
+fits ${ETCD_SNAPSHOT_DIR} || fail "not enough free space in ${ETCD_SNAPSHOT_DIR} on $HOST for a snapshot of etcd's $size-byte database (\$(df -P -h ${ETCD_SNAPSHOT_DIR} | awk 'NR == 2 { print $4 }') free): free some, or remove old snapshots there; nothing was changed"
 stamp=$(date -u +%Y-%m-%d-%H-%M-%S)
 file=${ETCD_SNAPSHOT_DIR}/${name}-$stamp.db
-# Inside the etcd container only its data dir is the host's: the snapshot is written there, then moved out.
-scratch=${shellWord(i.dataDir)}/pulumi-kubeadm-snapshot-$stamp.db
 # (A later --command-timeout wins over etcdctl_'s 5 s: a large database takes longer to stream.)
-out=$(etcdctl_ --endpoints=${shellWord(url)} --command-timeout=${i.timeoutSeconds}s snapshot save "$scratch" 2>&1) || { rm -f "$scratch"; fail "etcdctl snapshot save from ${url} failed: $(printf '%s' "$out" | tail -n3 | tr '\\n' ' ')"; }
-chmod 0600 "$scratch"
-mv -f "$scratch" "$file"
+save() { etcdctl_ --endpoints=${shellWord(url)} --command-timeout=${i.timeoutSeconds}s snapshot save "$1" 2>&1; }
+if command -v etcdctl >/dev/null 2>&1; then
+    out=$(save "$file.part") || { rm -f "$file.part"; fail "etcdctl snapshot save from ${url} failed: $(printf '%s' "$out" | tail -n3 | tr '\n' ' ')"; }
+    chmod 0600 "$file.part"
+    status=$(ETCDCTL_API=3 etcdctl snapshot status "$file.part" -w json 2>&1) || { rm -f "$file.part"; fail "the snapshot etcdctl wrote does not read back (etcdctl snapshot status: $status); nothing was changed"; }
+    mv -f "$file.part" "$file"
+else
+    # Inside the etcd container only its data dir is the host's: the scratch copy goes there, then moves out.
+    fits ${dataDir} || fail "not enough free space in ${i.dataDir} on $HOST for the etcd container's scratch copy of its $size-byte database: free some; nothing was changed"
+    scratch=${dataDir}/pulumi-kubeadm-snapshot-$stamp.db
+    out=$(save "$scratch") || { rm -f "$scratch"; fail "etcdctl snapshot save from ${url} failed: $(printf '%s' "$out" | tail -n3 | tr '\n' ' ')"; }
+    chmod 0600 "$scratch"
+    container=$(crictl ps --name '^etcd$' -q 2>/dev/null | sed -n 1p) || true
+    status=$(crictl exec "$container" etcdutl snapshot status "$scratch" -w json 2>&1) || { rm -f "$scratch"; fail "the snapshot does not read back (etcdutl snapshot status: $status); nothing was changed"; }
+    mv -f "$scratch" "$file"
+fi
+# The last ${i.keep} snapshots this program took stay; older ones go.
+mapfile -t old < <(find ${ETCD_SNAPSHOT_DIR} -maxdepth 1 -name 'pre-upgrade-*.db' -printf '%T@ %p\n' | LC_ALL=C sort -rn | cut -d' ' -f2- | tail -n +${i.keep + 1})
+for f in \${old[@]+"\${old[@]}"}; do rm -f "$f" && echo "removed the older snapshot $f (upgrade.etcdSnapshot keeps ${i.keep})"; done
 echo "${ETCD_SNAPSHOT_PREFIX}$file sha256:$(sha256sum "$file" | cut -d' ' -f1)"
+echo "verified ($status); copy it off $HOST (scp, or your backup tool) to keep it when $HOST is lost"
 `;
 }

@@ -75,7 +75,7 @@ const scripts: [string, string][] = [
     ["workers' rollout (first drain)", workerRolloutScript({ ...ctx, version: "v1.34.1", drainTimeoutSeconds: 300, disableEviction: true, kubeletReadyTimeoutSeconds: 300, release: [], drain: ["worker-1"] })],
     ["upgrade preflight", upgradePreflightScript({ ...ctx, controlPlanes: [node, v6], bindPort: 6443, certificatesDir: pki, etcdMembers: [node, v6], before: "v1.34.1-etcd-3.6.4-0", settleSeconds: 30 })],
     ["upgrade preflight (external etcd)", upgradePreflightScript({ ...ctx, controlPlanes: [node], bindPort: 6443, certificatesDir: pki, etcdMembers: [], before: "v1.34.1", settleSeconds: 30 })],
-    ["etcd snapshot", etcdSnapshotScript({ ...ctx, member: node, certificatesDir: pki, dataDir: "/var/lib/etcd", before: "v1.34.1-etcd-3.6.4-0", timeoutSeconds: 900 })],
+    ["etcd snapshot", etcdSnapshotScript({ ...ctx, member: node, certificatesDir: pki, dataDir: "/var/lib/etcd", before: "v1.34.1-etcd-3.6.4-0", timeoutSeconds: 900, keep: 3 })],
     ["etcd health", etcdHealthScript({ ...ctx, members: [node, v6], certificatesDir: pki, timeoutSeconds: 60, after: "abc" })],
 ];
 
