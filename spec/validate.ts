@@ -16,6 +16,7 @@ import {
 import { ENCRYPTION_PROVIDERS, isEncryptionKey } from "../render/encryption";
 import { parseGoDuration } from "./duration";
 import { checkUnknownFields, Component, itemField } from "./unknown-fields";
+import { checkFeatureGateArgs, checkKubeadmFeatureGates, checkKubeletConfig, checkProxyConfig, isPreflightCheckName, preflightCheckAdvice } from "./config-keys";
 
 export const DEFAULTS = {
     clusterName: "kubernetes",
@@ -129,7 +130,8 @@ export function validateCluster(spec: ClusterSpec, strict: { component: Componen
     }
     checkImageTag(p, spec.proxy?.imageTag, "proxy.imageTag");
     checkTaints(p, spec.controlPlaneTaints, "controlPlaneTaints");
-    checkIgnoredChecks(p, spec.ignorePreflightErrors, "ignorePreflightErrors");
+    checkIgnoredChecks(p, spec.ignorePreflightErrors, "ignorePreflightErrors", version?.minor);
+    if (version) checkKnownNames(p, spec, version.minor);
     if (version?.minor === "1.30") checkV1beta3Limits(p, spec);
     checkBootstrapTokens(p, spec.bootstrapTokens, "bootstrapTokens");
     const algorithm = spec.certificates?.encryptionAlgorithm;
@@ -171,6 +173,15 @@ export function validateCluster(spec: ClusterSpec, strict: { component: Componen
         controlPlanes, workers: withRole("worker"), loadBalancers: withRole("load-balancer"),
         etcdTopology: topology, etcdMembers: members, loadBalancerType, encryption, cniManifest, warnings: p.warnings,
     };
+}
+
+/** Configuration keys and feature gates against the names this minor's own sources declare. */
+function checkKnownNames(p: Problems, spec: ClusterSpec, minor: string): void {
+    checkKubeletConfig(p, spec.kubelet?.config, minor, "kubelet.config");
+    checkProxyConfig(p, spec.proxy?.config, minor, "proxy.config");
+    checkKubeadmFeatureGates(p, spec.featureGates, minor, "featureGates");
+    for (const c of ["apiServer", "controllerManager", "scheduler", "kubelet"] as const) checkFeatureGateArgs(p, spec[c]?.extraArgs, minor, `${c}.extraArgs`);
+    (Array.isArray(spec.hosts) ? spec.hosts : []).forEach((h, i) => checkFeatureGateArgs(p, h?.kubeletExtraArgs, minor, `${itemField("hosts", i, h)}.kubeletExtraArgs`));
 }
 
 export const NODE_INSTALLERS = ["apt", "dnf", "command"] as const;
@@ -469,6 +480,7 @@ export function checkSsh(p: Problems, ssh: SshSpec | BastionSpec | undefined, fi
         p.add(`${field}.privateKey`, "(a value that is not a private key)", "a PEM or OpenSSH private key (\"-----BEGIN ... PRIVATE KEY-----\")");
     }
     if (ssh.port !== undefined && !isPort(ssh.port)) p.add(`${field}.port`, ssh.port, "a TCP port from 1 to 65535");
+    if (ssh.hostKey !== undefined) checkHostKey(p, ssh.hostKey, `${field}.hostKey`);
     if (ssh.host !== undefined && !isIp(ssh.host) && !isDnsSubdomain(ssh.host)) p.add(`${field}.host`, ssh.host, "an IP address or DNS name");
     const jumpHost = field.endsWith(".bastion");
     if (ssh.user !== undefined && !jumpHost && ssh.user !== "root") {
@@ -653,8 +665,11 @@ export function checkHostPath(p: Problems, dir: string | undefined, field: strin
     }
 }
 
-/** kubeadm's --ignore-preflight-errors: check names, or "all" alone. */
-export function checkIgnoredChecks(p: Problems, names: string[] | undefined, field: string, known?: readonly string[]): void {
+/**
+ * kubeadm's --ignore-preflight-errors: check names, or "all" alone. `known` is the list of checks
+ * that run, or a Kubernetes minor: then kubeadm's check names of that minor.
+ */
+export function checkIgnoredChecks(p: Problems, names: string[] | undefined, field: string, known?: readonly string[] | string): void {
     if (names === undefined) return;
     if (!Array.isArray(names)) {
         p.add(field, names, "a list of preflight check names, e.g. [\"Port-2379\"], or [\"all\"]");
@@ -662,8 +677,10 @@ export function checkIgnoredChecks(p: Problems, names: string[] | undefined, fie
     }
     const lower = names.map(n => String(n).toLowerCase());
     names.forEach((n, i) => {
-        if (typeof n !== "string" || !/^[A-Za-z0-9_-]+$/.test(n)) p.add(`${field}[${i}]`, n, "a preflight check name (letters, digits, '_' and '-')");
-        else if (known && n.toLowerCase() !== "all" && !known.some(k => k.toLowerCase() === n.toLowerCase())) p.add(`${field}[${i}]`, n, `one of the checks: ${known.join(", ")}, or "all"`);
+        if (typeof n !== "string" || !/^[A-Za-z0-9_.@-]+$/.test(n)) p.add(`${field}[${i}]`, n, "a preflight check name (letters, digits, '_', '.', '@' and '-')");
+        else if (typeof known === "string") {
+            if (!isPreflightCheckName(n, known)) p.add(`${field}[${i}]`, n, preflightCheckAdvice(n, known));
+        } else if (known && n.toLowerCase() !== "all" && !known.some(k => k.toLowerCase() === n.toLowerCase())) p.add(`${field}[${i}]`, n, `one of the checks: ${known.join(", ")}, or "all"`);
     });
     if (lower.includes("all") && names.length > 1) p.add(field, names, "\"all\" alone, or a list of check names (kubeadm does not mix them)");
 }
@@ -715,3 +732,24 @@ function normalizeIp(ip: string): string {
 
 const isPort = (n: unknown) => isWhole(n) && (n as number) >= 1 && (n as number) <= 65535;
 const isWhole = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n);
+
+/** Key types OpenSSH writes in authorized_keys lines (what a pinned host key is compared with). */
+export const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"] as const;
+
+/** "<type> <base64 key> [comment]", whose key blob names the same type (as ssh-keyscan or a host's /etc/ssh/ssh_host_*_key.pub gives it). */
+export function checkHostKey(p: Problems, hostKey: unknown, field: string): void {
+    const accepted = `a public key in authorized_keys format, "<type> <base64> [comment]" with type ${HOST_KEY_TYPES.join(", ")} (e.g. the host's /etc/ssh/ssh_host_ed25519_key.pub, or a line of \`ssh-keyscan -t ed25519 <host>\` without the host name)`;
+    if (typeof hostKey !== "string") {
+        p.add(field, hostKey, accepted);
+        return;
+    }
+    const words = hostKey.trim().split(/\s+/);
+    const at = words.findIndex(w => (HOST_KEY_TYPES as readonly string[]).includes(w));
+    if (at > 0) {
+        p.add(field, hostKey.length > 60 ? `${hostKey.slice(0, 57)}...` : hostKey, `${accepted}: this is a known_hosts line; drop "${words.slice(0, at).join(" ")}" before the key type`);
+        return;
+    }
+    const blob = words[1] !== undefined && /^[A-Za-z0-9+/]+={0,2}$/.test(words[1]) ? Buffer.from(words[1], "base64") : undefined;
+    const named = blob && blob.length > 4 ? blob.subarray(4, 4 + blob.readUInt32BE(0)).toString("latin1") : undefined;
+    if (at !== 0 || named !== words[0]) p.add(field, hostKey.length > 60 ? `${hostKey.slice(0, 57)}...` : hostKey, accepted);
+}

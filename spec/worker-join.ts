@@ -4,6 +4,7 @@ import { ResolvedVersion } from "../render/versions";
 import { Problems, show } from "./problems";
 import { checkEndpoint, checkHosts, checkArgs, checkDropIns, checkHostPath, checkIgnoredChecks, checkImageRepository, checkNodePreparation, checkVersion, DEFAULTS } from "./validate";
 import { checkUnknownFields } from "./unknown-fields";
+import { checkFeatureGateArgs } from "./config-keys";
 import { Arg, HostSpec, NodePreparationSpec, SystemdDropIn } from "./types";
 
 /** `kubeadm join` for workers of a cluster known only by its endpoint, CA hash and a bootstrap token. */
@@ -66,8 +67,9 @@ export function planWorkerJoin(args: WorkerJoinArgs, p = new Problems()): Worker
     checkHostPath(p, certificatesDir, "certificatesDir", "/etc/kubernetes/pki");
     checkImageRepository(p, args.imageRepository, "imageRepository");
     checkArgs(p, args.kubeletExtraArgs, "kubeletExtraArgs", "kubelet");
+    if (version) checkFeatureGateArgs(p, args.kubeletExtraArgs, version.minor, "kubeletExtraArgs");
     checkDropIns(p, args.kubeletDropIns, "kubeletDropIns");
-    checkIgnoredChecks(p, args.ignorePreflightErrors, "ignorePreflightErrors");
+    checkIgnoredChecks(p, args.ignorePreflightErrors, "ignorePreflightErrors", version?.minor);
     checkNodePreparation(p, args.nodePreparation, "nodePreparation");
     const seconds = (field: "tlsBootstrapTimeoutSeconds" | "discoveryTimeoutSeconds", min: number) => {
         const v = args[field] ?? 300;
