@@ -19,12 +19,17 @@ export interface HaproxyInput {
  * haproxy.cfg after kubeadm's HA guide (docs/ha-considerations.md): TCP pass-through to the
  * API servers with an HTTPS /healthz check. Added for registration at runtime: an admin socket,
  * every server declared `disabled` (registered later through the socket, without a restart), and
- * a server-state file so that a restart keeps who is registered.
+ * a server-state file so that a restart keeps who is registered. It runs as the packages' haproxy
+ * user, chrooted: the admin socket and the state file are opened as root, before it drops both.
  */
 export function haproxyConfig(i: HaproxyInput): string {
     return [
         "global",
         "    log stdout format raw local0",
+        // As Debian's and RHEL's packaged haproxy.cfg: no root, and no file system but its own, once started.
+        "    chroot /var/lib/haproxy",
+        "    user haproxy",
+        "    group haproxy",
         "    daemon",
         `    stats socket ${HAPROXY_SOCKET} mode 600 level admin expose-fd listeners`,
         `    server-state-file ${HAPROXY_STATE_FILE}`,

@@ -1,3 +1,4 @@
+import { joinHostPort } from "../spec/network";
 import { HostSpec } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
 
@@ -10,7 +11,8 @@ export const KUBE_VIP_VERSION = "v1.0.4";
  * --leaderElection` prints it: ARP mode, the control-plane VIP under leader election, talking to
  * the local API server through the `kubernetes` host alias. The first control plane mounts
  * super-admin.conf in admin.conf's place: from Kubernetes 1.29 admin.conf has no rights until the
- * kubeadm:cluster-admins binding exists (kube-vip issue #684).
+ * kubeadm:cluster-admins binding exists (kube-vip issue #684). One change from kube-vip's own:
+ * its metrics listen on the node's address only.
  */
 export function kubeVipPod(i: { cluster: ResolvedCluster; node: HostSpec }): Record<string, any> {
     const s = i.cluster.spec;
@@ -33,7 +35,8 @@ export function kubeVipPod(i: { cluster: ResolvedCluster; node: HostSpec }): Rec
         ["vip_renewdeadline", "3"],
         ["vip_retryperiod", "1"],
         ["address", vip],
-        ["prometheus_server", ":2112"],
+        // Its metrics on the node's own address, not on every interface (kube-vip's ":2112" default).
+        ["prometheus_server", joinHostPort(i.node.address, 2112)],
     ].map(([name, value]) => (value === undefined
         ? { name, valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }
         : { name, value }));

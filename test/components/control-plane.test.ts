@@ -24,7 +24,9 @@ beforeEach(() => runtime.start());
 function program(spec: ClusterSpec): ControlPlane {
     const pki = new ClusterPki("pki", {
         controlPlaneEndpoint: spec.controlPlaneEndpoint!, networking: spec.networking, kubeconfigs: true, certificates: { encryptionAlgorithm: "ECDSA-P256" },
-        controlPlanes: spec.hosts.filter(h => h.roles.includes("control-plane")), etcdMembers: spec.hosts.filter(h => h.roles.includes("etcd")),
+        // ClusterPki takes names and addresses only (it rejects a host's other fields).
+        controlPlanes: spec.hosts.filter(h => h.roles.includes("control-plane")).map(({ name, address }) => ({ name, address })),
+        etcdMembers: spec.hosts.filter(h => h.roles.includes("etcd")).map(({ name, address }) => ({ name, address })),
     });
     return new ControlPlane("cp", { ...spec, certificates: { encryptionAlgorithm: "ECDSA-P256" }, pki, etcdClientEndpoints: ["https://10.0.20.11:2379", "https://10.0.20.12:2379", "https://10.0.20.13:2379"] });
 }
@@ -135,6 +137,8 @@ describe("ControlPlane under the mock runtime", () => {
         const env = Object.fromEntries(first.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
         expect(env).toMatchObject({ vip_arp: "true", port: "6443", vip_interface: "eth0", address: "10.0.10.5", cp_enable: "true", vip_leaderelection: "true", vip_leasename: "plndr-cp-lock" });
         expect(env.vip_nodename).toEqual({ fieldRef: { fieldPath: "spec.nodeName" } });
+        // Metrics on the node's own address (kube-vip's default, ":2112", is every interface).
+        expect([env.prometheus_server, manifestOf("cp-2").spec.containers[0].env.find((e: any) => e.name === "prometheus_server").value]).toEqual(["10.0.10.11:2112", "10.0.10.12:2112"]);
         expect(first.spec.volumes[0].hostPath.path).toBe("/etc/kubernetes/super-admin.conf");
         expect(manifestOf("cp-2").spec.volumes[0].hostPath.path).toBe("/etc/kubernetes/admin.conf");
         expect(byName("cp-cp-2-register-kube-vip").dependsOn).toContain(urnOf("cp-cp-2-ready"));

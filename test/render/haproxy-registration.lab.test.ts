@@ -53,6 +53,11 @@ afterAll(async () => {
     await lab?.stop();
 }, 60_000);
 
+test("haproxy serves as the packages' haproxy user, chrooted to /var/lib/haproxy", async () => {
+    const r = await sh(`for pid in $(pgrep -x haproxy); do echo "$(stat -c %U /proc/$pid) $(readlink /proc/$pid/root)"; done`);
+    expect(r.stdout.trim().split("\n")).toContain("haproxy /var/lib/haproxy");
+});
+
 describe("deregistration (each): a serving control plane goes out only while another one serves", () => {
     test("cp-1, the only one serving (cp-2 left out, as a failed readiness gate leaves it), stays in, and the step says why", async () => {
         const r = await sh(haproxyDeregisterScript({ ...ctx("deregister cp-1"), server: "cp-1", after: "y" }));
