@@ -69,6 +69,21 @@ describe("ControlPlane under the mock runtime", () => {
         expect(byName("cp-cp-3-install").dependsOn).toContain(urnOf("cp-cp-2-upgraded"));
     });
 
+    test("with nodePreparation alone: each control plane's preparation after every control plane's preflight; the load balancer and every install after every preparation", async () => {
+        await run(haSpec({ nodePreparation: { installer: "command", command: "echo install-kubelet-marker" } }));
+        const nodes = ["cp-1", "cp-2", "cp-3"];
+        const preflights = nodes.map(n => urnOf(`cp-${n}-preflight`));
+        const preparations = nodes.map(n => urnOf(`cp-${n}-prepare`));
+        for (const n of nodes) {
+            expect(byName(`cp-${n}-preflight`).inputs.create).not.toContain("install-kubelet-marker");
+            expect(byName(`cp-${n}-prepare`).inputs.create).toContain("install-kubelet-marker");
+            expect(byName(`cp-${n}-prepare`).dependsOn).toEqual(expect.arrayContaining(preflights));
+            expect(preparations.some(u => byName(`cp-${n}-prepare`).dependsOn.includes(u))).toBe(false);
+            expect(byName(`cp-${n}-deregister-lb-1`).dependsOn).toEqual(expect.arrayContaining(preparations));
+        }
+        expect(byName("cp-lb-1-haproxy").dependsOn).toEqual(expect.arrayContaining(preparations));
+    });
+
     test("after any deregistration the gate and the registration run again, even for the same install (a failed change reverted)", async () => {
         // Their command text names the deregistration's output, which differs on every run of it.
         const mark = (run: string) => `-${createHash("sha256").update(`deregistered\n${run}`).digest("hex").slice(0, 8)}`;

@@ -89,6 +89,26 @@ describe("EtcdCluster under the mock runtime", () => {
     });
 });
 
+describe("EtcdCluster with nodePreparation", () => {
+    beforeAll(async () => {
+        await runtime.start();
+        const etcd = new EtcdCluster("prep", { kubernetesVersion: "v1.33.2", members, pki: pkiFor("pki-prep"), nodePreparation: { installer: "command", command: "echo install-kubelet-marker" } });
+        await valueOf(etcd.clientEndpoints);
+    });
+    const byName = (n: string) => runtime.ofType("command:remote:Command").find(c => c.name === n)!;
+    const all = (what: string) => ["etcd-1", "etcd-2", "etcd-3"].map(m => byName(`prep-${m}-${what}`).urn);
+
+    test("a preflight installs nothing; each member's preparation after every member's preflight; every install after every preparation", () => {
+        for (const m of ["etcd-1", "etcd-2", "etcd-3"]) {
+            expect(byName(`prep-${m}-preflight`).inputs.create).not.toContain("install-kubelet-marker");
+            expect(byName(`prep-${m}-preflight`).inputs.create).toContain("[preflight] checked after nodePreparation, once every host passed its preflight: FileExisting-kubelet, CRI");
+            expect(byName(`prep-${m}-prepare`).inputs.create).toContain("install-kubelet-marker");
+            expect(byName(`prep-${m}-prepare`).dependsOn).toEqual(expect.arrayContaining(all("preflight")));
+            expect(byName(`prep-${m}-install`).dependsOn).toEqual(expect.arrayContaining(all("prepare")));
+        }
+    });
+});
+
 describe("EtcdCluster input is checked at evaluation", () => {
     beforeEach(() => runtime.start());
     const pki = { publicFiles: {}, privateFiles: {}, nodePublicFiles: {}, nodePrivateFiles: {} };
