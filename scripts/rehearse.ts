@@ -212,8 +212,8 @@ function timeline(runs: CommandRun[], hosts: { name: string; address: string }[]
 interface Failure { step: string; host?: string; message: string }
 
 /** The steps that failed (their host and what it printed), then any other failure of the program. */
-function failuresOf(runner: LabCommandRunner, errors: string[], hosts: LabHostSpec[]): Failure[] {
-    const failed = runner.runs.filter(r => r.error !== undefined);
+function failuresOf(runs: CommandRun[], errors: string[], hosts: LabHostSpec[]): Failure[] {
+    const failed = runs.filter(r => r.error !== undefined);
     const steps: Failure[] = failed.map(f => ({ step: f.name, host: hosts.find(h => h.address === f.host)?.name, message: brief(f.error!).trim() }));
     for (const e of errors) {
         const resource = /^failed to register new resource (\S+) /.exec(e)?.[1];
@@ -364,6 +364,7 @@ async function main(): Promise<number> {
     const started = Date.now();
     phase = "up";
     lab = await Lab.start(hosts, { sshPort: SSH_PORT, tlsBootstrap: true, ...(from ?? deployedVersion ? { kubeletVersion: from ?? deployedVersion } : {}) });
+    console.log(`rehearse: lab ${lab.stateDir} up; deploying`);
     const runner = new LabCommandRunner(lab);
     const running = () => runner.runs.some(r => r.durationMs === 0 && r.exitCode === null && r.error === undefined);
     // The engine's state between the two runs: the same keys and certificates, the recorded versions.
@@ -374,24 +375,28 @@ async function main(): Promise<number> {
     };
     let errors = await deploy(from);
     let upgrade: { from: string; to: string; timeline: ReturnType<typeof timeline> } | undefined;
+    /** Every step of both runs: the files on a host are what either placed (a step that finds its file as it wants it places nothing). */
+    const allRuns = runner.runs;
+    /** The steps the report shows: the last run's. */
+    let runs = allRuns;
     if (o.upgradeTo && !errors.length && !runner.runs.some(r => r.error !== undefined)) {
         console.log(`rehearse: deployed ${from} in ${Math.round((Date.now() - started) / 1000)} s; upgrading to ${o.upgradeTo}`);
         const firstRun = runner.runs.length;
         errors = await deploy(o.upgradeTo);
-        upgrade = { from: from!, to: o.upgradeTo, timeline: timeline(runner.runs.slice(firstRun), hosts) };
-        runner.runs.splice(0, firstRun);
+        upgrade = { from: from!, to: o.upgradeTo, timeline: timeline(allRuns.slice(firstRun), hosts) };
+        runs = allRuns.slice(firstRun);
     }
     if (interrupted) return 130;
 
-    const failed = failuresOf(runner, errors, hosts);
-    const placed = new Map(hosts.map(h => [h.name, [...new Set(runner.runs.filter(r => r.host === h.address).flatMap(filesOf))].sort()]));
+    const failed = failuresOf(runs, errors, hosts);
+    const placed = new Map(hosts.map(h => [h.name, [...new Set(allRuns.filter(r => r.host === h.address).flatMap(filesOf))].sort()]));
     const report: any = { program: entry, config: config.file ?? null, lab: lab.stateDir, seconds: Math.round((Date.now() - started) / 100) / 10, hosts: {}, health: {}, failed };
     for (const h of hosts) {
-        const runs = runner.runs.filter(r => r.host === h.address);
+        const own = runs.filter(r => r.host === h.address);
         report.hosts[h.name] = {
             address: h.address,
             roles: shape.hosts.find(s => s.name === h.name)!.roles,
-            steps: runs.map(r => ({ step: r.name, seconds: Math.round(r.durationMs / 100) / 10, exitCode: r.exitCode, ...(r.error ? { error: r.error.split("\n").slice(-3).join("\n") } : {}) })),
+            steps: own.map(r => ({ step: r.name, seconds: Math.round(r.durationMs / 100) / 10, exitCode: r.exitCode, ...(r.error ? { error: r.error.split("\n").slice(-3).join("\n") } : {}) })),
             files: placed.get(h.name),
         };
     }
@@ -424,7 +429,7 @@ async function main(): Promise<number> {
         console.error("\nrehearse: every step succeeded but the cluster is not healthy (see above)");
         return 1;
     }
-    console.log(`\nrehearse: ${runner.runs.length} steps on ${hosts.length} hosts succeeded in ${report.seconds} s`);
+    console.log(`\nrehearse: ${runs.length} steps on ${hosts.length} hosts succeeded in ${report.seconds} s`);
     return 0;
 }
 

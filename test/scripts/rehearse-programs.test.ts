@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -117,5 +117,33 @@ describe("before any host: the type check and the preview", () => {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    }, 150_000);
+});
+
+describe("Ctrl-C", () => {
+    test("while the program deploys: exits 130 having stopped every process it started and removed the lab", async () => {
+        const child = spawn(process.execPath, [".tools/scripts/rehearse.js", "--program", "examples/small-cluster"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        let err = "";
+        child.stderr.setEncoding("utf8").on("data", d => (err += d));
+        const exited = new Promise<number | null>(resolve => child.on("exit", code => resolve(code)));
+        const lab = await new Promise<string>((resolve, reject) => {
+            child.stdout.setEncoding("utf8").on("data", d => {
+                out += d;
+                const m = /^rehearse: lab (\S+) up; deploying$/m.exec(out);
+                if (m) resolve(m[1]);
+            });
+            void exited.then(() => reject(new Error(`exited before its lab was up:\n${out}${err}`)));
+        });
+        // Until the deployment has placed files on cp-1 (its steps are running).
+        const placed = () => { try { return fs.readdirSync(path.join(lab, "hosts/cp-1/fs/etc/kubernetes")).length > 0; } catch { return false; } };
+        for (let i = 0; i < 600 && !placed(); i++) await new Promise(r => setTimeout(r, 100));
+        expect(placed()).toBe(true);
+        expect(processesOf(lab).length).toBeGreaterThan(0);
+        child.kill("SIGINT");
+        expect(await exited).toBe(130);
+        expect(err).toContain("rehearse: SIGINT: stopping every lab process");
+        expect(fs.existsSync(lab)).toBe(false);
+        expect(processesOf(lab)).toEqual([]);
     }, 150_000);
 });
