@@ -57,3 +57,11 @@ test("every file the example stack config names is in the repository, or the REA
         expect([file, there || new RegExp(`https://\\S+/${file.replace(/\./g, "\\.")}`).test(readme)]).toEqual([file, true]);
     }
 });
+
+test("every rehearsal option it names is one the rehearsal accepts", () => {
+    const section = readme.slice(readme.indexOf("## Rehearse a cluster on this machine"), readme.indexOf("## Quick start on real hosts"));
+    const accepted = new Set([...read("scripts/rehearse.ts").matchAll(/a === "(--[a-z-]+)"/g)].map(m => m[1]));
+    const named = unique([...section.matchAll(/(?<![\w-])(--[a-z][a-z-]+)/g)].map(m => m[1]));
+    expect(named.length).toBeGreaterThan(4);
+    expect(named.filter(o => !accepted.has(o))).toEqual([]);
+});
