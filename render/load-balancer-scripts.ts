@@ -233,9 +233,11 @@ ${runStamp()}`;
 export function externalLoadBalancerScript(template: string, node: { name: string; address: string; port: number }, ctx: ScriptContext, after?: string): string {
     const values: Record<string, string> = { name: node.name, address: node.address, port: String(node.port) };
     const command = template.replace(/\{\{\s*(name|address|port)\s*\}\}/g, (_, k: string) => shellWord(values[k]));
-    return scriptHeader(ctx) + (after ? `# after: ${after}\n` : "") + `if ! ( ${command}
-); then
-    fail ${shellWord(`the load balancer command failed for ${node.name} (${node.address}:${node.port}); the command was: ${command}`)}
+    // The failure names the node and the status, not the command: a template may carry credentials.
+    return scriptHeader(ctx) + (after ? `# after: ${after}\n` : "") + `if ( ${command}
+); then :; else
+    status=$?
+    fail "the load balancer command (loadBalancer.external's template for this step) failed for ${node.name} (${node.address}:${node.port}) with exit status $status; what it printed is above"
 fi
 echo ${shellWord(`${ctx.step}: ${node.name} (${node.address}:${node.port}) done`)}
 ${runStamp()}`;

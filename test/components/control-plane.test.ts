@@ -204,7 +204,10 @@ describe("external load-balancer commands, run by bash", () => {
             expect(fs.readFileSync(out, "utf8")).toBe("cp-1\nfd00::11\n6443\n");
             const failing = spawnSync("bash", ["-c", externalLoadBalancerScript("false {{name}}", { name: "cp-2", address: "10.0.10.12", port: 6443 }, { host: "local", step: "register cp-2" })], { encoding: "utf8" });
             expect(failing.status).toBe(1);
-            expect(failing.stderr).toBe("[local] register cp-2: the load balancer command failed for cp-2 (10.0.10.12:6443); the command was: false cp-2\n");
+            // The command is not echoed: a template may carry credentials.
+            const secret = spawnSync("bash", ["-c", externalLoadBalancerScript("curl -s -H 'Authorization: Bearer s3cr3t' http://127.0.0.1:9/{{name}}", { name: "cp-2", address: "10.0.10.12", port: 6443 }, { host: "local", step: "register cp-2" })], { encoding: "utf8" });
+            expect(failing.stderr).toBe("[local] register cp-2: the load balancer command (loadBalancer.external's template for this step) failed for cp-2 (10.0.10.12:6443) with exit status 1; what it printed is above\n");
+            expect([secret.status, secret.stderr]).toEqual([1, "[local] register cp-2: the load balancer command (loadBalancer.external's template for this step) failed for cp-2 (10.0.10.12:6443) with exit status 7; what it printed is above\n"]);
         } finally {
             dir.remove();
         }
