@@ -31,7 +31,8 @@ export interface ClusterPkiArgs {
     /**
      * Any change of this value re-issues every leaf certificate this component signs, with the same
      * keys, as `kubeadm certs renew all` (CAs and the service-account key are never renewed). Cluster
-     * sets it to the Kubernetes version, so an upgrade renews them, as kubeadm upgrade does.
+     * sets it to the Kubernetes version, so an upgrade renews them, as kubeadm upgrade does. While
+     * it is set, any pulumi up also renews them 30 days before they expire; unset, never.
      */
     renewal?: string;
 }
