@@ -100,7 +100,7 @@ export function nodePreparationScript(p: NodePreparationSpec, version: string): 
     return `# node preparation (${p.installer})
 have=$(${KUBELET_VERSION} || true)
 if [ -f /etc/kubernetes/kubelet.conf ] && [ -n "$have" ]; then
-    # A node of the cluster changes its kubelet after the control planes, never in its preflight (a kubelet is never newer than the API servers).
+    # A node of the cluster changes its kubelet after the control planes, never in its preparation (a kubelet is never newer than the API servers).
     [ "$have" = ${shellWord(full)} ] || echo "[prepare] kubelet $have is kept: this node is in the cluster, and its kubelet does not change before the control planes (${full})"
 elif [ "$have" != ${shellWord(full)} ] || ! command -v containerd >/dev/null 2>&1; then
     echo "[prepare] installing containerd and the kubelet ${full} (found: \${have:-no kubelet})"

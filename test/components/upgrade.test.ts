@@ -94,12 +94,15 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
             "c-objects-configmap-kube-system-kubeadm-config", "c-objects-configmap-kube-system-kubelet-config",
             // The renewed admin.conf and super-admin.conf client certificates reach the API providers (updated, not replaced).
             "c-objects-admin", "c-objects-super-admin",
-            // The workers: node preparation (the installer's version) in the preflights; the kubelets' config, flags and
-            // packages in the joins, two at a time between the rollout steps that drain and uncordon them.
-            ...each(["worker-1", "worker-2", "worker-3", "worker-4", "worker-5"], ["c-workers-%-preflight", "c-workers-%-join"]),
+            // The workers: node preparation (the installer's version) in its own step (a worker's preflight checks nothing
+            // the version changes); the kubelets' config, flags and packages in the joins, two at a time between the
+            // rollout steps that drain and uncordon them.
+            ...each(["worker-1", "worker-2", "worker-3", "worker-4", "worker-5"], ["c-workers-%-prepare", "c-workers-%-join"]),
             "c-workers-drain-1", "c-workers-uncordon-1-drain-2", "c-workers-uncordon-2-drain-3", "c-workers-uncordon-3",
-            // The etcd hosts' preflights prepare them with the new version too.
-            "c-etcd-etcd-1-preflight", "c-etcd-etcd-2-preflight", "c-etcd-etcd-3-preflight",
+            // Every host's preparation names the new version (the control planes' and workers' keep their kubelet, which
+            // changes after the control planes; the etcd hosts' are prepared with it).
+            ...each(["cp-1", "cp-2", "cp-3"], ["c-control-plane-%-prepare"]),
+            "c-etcd-etcd-1-prepare", "c-etcd-etcd-2-prepare", "c-etcd-etcd-3-prepare",
         ].sort());
     });
 
