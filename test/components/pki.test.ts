@@ -316,7 +316,7 @@ describe("ClusterPki options", () => {
 
     test.each<[string, Partial<ClusterPkiArgs>, RegExp]>([
         ["no control planes", { controlPlanes: [] }, /controlPlanes: \[\] — a list of at least one \{name, address\}/],
-        ["a bad node address", { controlPlanes: [{ name: "cp-1", address: "10.0.10" }] }, /controlPlanes\[0\]\.address: "10\.0\.10" — an IPv4 or IPv6 address/],
+        ["a bad node address", { controlPlanes: [{ name: "cp-1", address: "10.0.10" }] }, /controlPlanes\[0\] \(cp-1\)\.address: "10\.0\.10" — an IPv4 or IPv6 address/],
         ["a bad SAN", { apiServerCertSANs: ["under_score.example"] }, /apiServerCertSANs\[0\]: "under_score\.example"/],
         ["a bad service CIDR", { networking: { serviceSubnet: "10.96.0.0" } }, /networking\.serviceSubnet: "10\.96\.0\.0" — a CIDR/],
     ])("rejects %s at evaluation with nothing registered", (_name, change, message) => {
