@@ -39,9 +39,9 @@ export interface BootstrapObjectsOptions extends pulumi.ComponentResourceOptions
 export class BootstrapObjects extends pulumi.ComponentResource {
     /** A provider with admin.conf's credentials (group kubeadm:cluster-admins) at the control-plane endpoint. */
     public readonly provider: k8s.Provider;
-    /** The admin kubeconfig (admin.conf of the first control plane). Secret. */
+    /** The admin kubeconfig (admin.conf of the first control plane). Secret. @secret */
     public readonly adminKubeconfig: pulumi.Output<string>;
-    /** The token workers join with ("id.secret"). Secret. */
+    /** The token workers join with ("id.secret"). Secret. @secret */
     public readonly joinToken: pulumi.Output<string>;
     /** The binding that lets admin.conf act: what anything using `provider` waits for. */
     public readonly clusterAdmins: pulumi.Resource;

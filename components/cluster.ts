@@ -37,9 +37,9 @@ export class Cluster extends pulumi.ComponentResource {
     public readonly discoveryTokenCaCertHash: pulumi.Output<string>;
     /** "https://<controlPlaneEndpoint>". */
     public readonly endpoint: pulumi.Output<string>;
-    /** admin.conf (group kubeadm:cluster-admins). Secret. */
+    /** admin.conf (group kubeadm:cluster-admins). Secret. @secret */
     public readonly adminKubeconfig: pulumi.Output<string>;
-    /** `kubeadm join <endpoint> --token … --discovery-token-ca-cert-hash sha256:…`. Secret. */
+    /** `kubeadm join <endpoint> --token … --discovery-token-ca-cert-hash sha256:…`. Secret. @secret */
     public readonly joinCommand: pulumi.Output<string>;
     /** Every node: name, address and roles. */
     public readonly nodes: pulumi.Output<ClusterNode[]>;

@@ -30,10 +30,13 @@ type FileMap = { [path: string]: string };
 /** Certificates from ClusterPki issued with `kubeconfigs: true` (its outputs of the same names). */
 export interface ControlPlanePki {
     publicFiles: pulumi.Input<FileMap>;
+    /** Secret. @secret */
     privateFiles: pulumi.Input<FileMap>;
     nodePublicFiles: pulumi.Input<{ [node: string]: FileMap }>;
+    /** Secret. @secret */
     nodePrivateFiles: pulumi.Input<{ [node: string]: FileMap }>;
     nodeKubeconfigCerts: pulumi.Input<{ [node: string]: FileMap }>;
+    /** Secret. @secret */
     nodeKubeconfigKeys: pulumi.Input<{ [node: string]: FileMap }>;
 }
 
@@ -178,7 +181,7 @@ export interface ControlPlaneNodeArgs extends ClusterArgs {
     first?: boolean;
     pki: ControlPlanePki;
     etcdClientEndpoints?: pulumi.Input<string[]>;
-    /** The EncryptionConfiguration (secret) when encryption at rest is on. */
+    /** The EncryptionConfiguration when encryption at rest is on. Secret. @secret */
     encryptionConfig?: pulumi.Input<string>;
 }
 
@@ -492,7 +495,7 @@ function haproxySteps(name: string, cluster: ResolvedCluster, parent: pulumi.Res
 interface EncryptionKeys {
     current: pulumi.Output<EncryptionKey>;
     previous?: pulumi.Output<EncryptionKey>;
-    /** The EncryptionConfiguration every control plane runs with (secret). */
+    /** The EncryptionConfiguration every control plane runs with. Secret. @secret */
     config: pulumi.Output<string>;
 }
 

@@ -50,7 +50,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
     public readonly etcdCaCertPem: pulumi.Output<string>;
     /** The API server's etcd client certificate (apiserver-etcd-client.crt). */
     public readonly apiserverEtcdClientCertPem: pulumi.Output<string>;
-    /** Its key. Secret. */
+    /** Its key. Secret. @secret */
     public readonly apiserverEtcdClientKeyPem: pulumi.Output<string>;
     /** What the health gate saw: "etcd healthy: members a,b,c". */
     public readonly health: pulumi.Output<string>;

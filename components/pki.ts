@@ -25,15 +25,15 @@ export class ClusterPki extends pulumi.ComponentResource {
     public readonly discoveryTokenCaCertHash: pulumi.Output<string>;
     /** Certificates shared by every control plane, by path under the certificates directory ("ca.crt", "etcd/ca.crt", "sa.pub"). */
     public readonly publicFiles: pulumi.Output<{ [path: string]: string }>;
-    /** Private keys shared by every control plane, by path ("ca.key", "sa.key"). Secret. */
+    /** Private keys shared by every control plane, by path ("ca.key", "sa.key"). Secret. @secret */
     public readonly privateFiles: pulumi.Output<{ [path: string]: string }>;
     /** Per-node certificates (apiserver, etcd server and peer), by node name, then path. */
     public readonly nodePublicFiles: pulumi.Output<{ [node: string]: { [path: string]: string } }>;
-    /** Per-node private keys, by node name, then path. Secret. */
+    /** Per-node private keys, by node name, then path. Secret. @secret */
     public readonly nodePrivateFiles: pulumi.Output<{ [node: string]: { [path: string]: string } }>;
     /** With `kubeconfigs`: each control plane's kubeconfig client certificates, by node, then file ("admin.conf"). */
     public readonly nodeKubeconfigCerts: pulumi.Output<{ [node: string]: { [kubeconfig: string]: string } }>;
-    /** Their keys. Secret. */
+    /** Their keys. Secret. @secret */
     public readonly nodeKubeconfigKeys: pulumi.Output<{ [node: string]: { [kubeconfig: string]: string } }>;
 
     constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {

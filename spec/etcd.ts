@@ -11,11 +11,11 @@ import { checkArgs, checkEnvs, checkHostPath, checkIgnoredChecks, checkImageRepo
 export interface EtcdPki {
     /** Needs "etcd/ca.crt", "etcd/healthcheck-client.crt" and "apiserver-etcd-client.crt". */
     publicFiles: pulumi.Input<{ [path: string]: string }>;
-    /** Needs "etcd/healthcheck-client.key" and "apiserver-etcd-client.key". */
+    /** Needs "etcd/healthcheck-client.key" and "apiserver-etcd-client.key". Secret. @secret */
     privateFiles: pulumi.Input<{ [path: string]: string }>;
     /** Per member: "etcd/server.crt" and "etcd/peer.crt". */
     nodePublicFiles: pulumi.Input<{ [node: string]: { [path: string]: string } }>;
-    /** Per member: "etcd/server.key" and "etcd/peer.key". */
+    /** Per member: "etcd/server.key" and "etcd/peer.key". Secret. @secret */
     nodePrivateFiles: pulumi.Input<{ [node: string]: { [path: string]: string } }>;
 }
 

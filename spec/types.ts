@@ -172,9 +172,9 @@ export interface EncryptionAtRestSpec {
      * the old key is dropped — each control plane's kube-apiserver restarting one at a time.
      */
     keyVersion?: number;
-    /** Your own key instead of a generated one: base64 of exactly 32 random bytes (`head -c 32 /dev/urandom | base64`). Secret. */
+    /** Your own key instead of a generated one: base64 of exactly 32 random bytes (`head -c 32 /dev/urandom | base64`). Secret. @secret */
     key?: pulumi.Input<string>;
-    /** With your own key and keyVersion above 1: the key of the previous version, still needed to read what it encrypted. Secret. */
+    /** With your own key and keyVersion above 1: the key of the previous version, still needed to read what it encrypted. Secret. @secret */
     previousKey?: pulumi.Input<string>;
 }
 
@@ -186,7 +186,7 @@ export interface Taint {
 }
 
 export interface BootstrapTokenSpec {
-    /** "[a-z0-9]{6}.[a-z0-9]{16}"; generated when omitted. Secret. */
+    /** "[a-z0-9]{6}.[a-z0-9]{16}"; generated when omitted. Secret. @secret */
     token?: pulumi.Input<string>;
     description?: string;
     /** Go duration such as "24h" (the default); "0s" never expires. */
@@ -252,9 +252,11 @@ export interface SshCredentials {
     port?: number;
     /** Default "root". */
     user?: string;
-    /** OpenSSH or PEM private key (keep it a secret). */
+    /** OpenSSH or PEM private key. Secret. @secret */
     privateKey?: pulumi.Input<string>;
+    /** Passphrase of privateKey. Secret. @secret */
     privateKeyPassword?: pulumi.Input<string>;
+    /** Password to log in with. Secret. @secret */
     password?: pulumi.Input<string>;
     /** ssh-agent socket to authenticate through. */
     agentSocketPath?: string;
@@ -339,7 +341,7 @@ export interface ExternalEtcdSpec {
     caCert: pulumi.Input<string>;
     /** PEM client certificate for the API server. */
     clientCert: pulumi.Input<string>;
-    /** PEM client key for the API server (secret). */
+    /** PEM client key for the API server. Secret. @secret */
     clientKey: pulumi.Input<string>;
 }
 
@@ -383,7 +385,7 @@ export interface CertificatesSpec {
     frontProxyCa?: CaInput;
     /** Bring your own etcd CA. */
     etcdCa?: CaInput;
-    /** Bring your own service-account signing key (PEM, secret). */
+    /** Bring your own service-account signing key (PEM). Secret. @secret */
     serviceAccountKey?: pulumi.Input<string>;
     /**
      * Pre-signed leaf certificates: required for every leaf of a CA given without its key
@@ -394,7 +396,7 @@ export interface CertificatesSpec {
 
 export interface CaInput {
     certPem: pulumi.Input<string>;
-    /** Omit for kubeadm's external-CA mode: then every leaf this CA signs must be pre-signed. */
+    /** Omit for kubeadm's external-CA mode: then every leaf this CA signs must be pre-signed. Secret. @secret */
     keyPem?: pulumi.Input<string>;
 }
 
@@ -404,5 +406,6 @@ export interface PreSignedCert {
     /** The node a per-node certificate ("apiserver", "etcd-server", "etcd-peer") belongs to. */
     node?: string;
     certPem: pulumi.Input<string>;
+    /** Secret. @secret */
     keyPem: pulumi.Input<string>;
 }

@@ -13,7 +13,7 @@ export interface WorkerJoinArgs {
     kubernetesVersion: string;
     /** The API server endpoint, "host" or "host:port" (kubeadm join's apiServerEndpoint; port 6443 when omitted). */
     controlPlaneEndpoint: string;
-    /** A bootstrap token "[a-z0-9]{6}.[a-z0-9]{16}" (Cluster's joinCommand has one; or `kubeadm token create`). Keep it secret. */
+    /** A bootstrap token "[a-z0-9]{6}.[a-z0-9]{16}" (Cluster's joinCommand has one; or `kubeadm token create`). Secret. @secret */
     token: pulumi.Input<string>;
     /** --discovery-token-ca-cert-hash: "sha256:<hex>" pins of the cluster CA's public key (Cluster's discoveryTokenCaCertHash). */
     caCertHashes: string[];
