@@ -60,15 +60,12 @@ export function etcdSnapshotStep(name: string, cluster: ResolvedCluster, after: 
         connection: connectionOf(member),
         create: remoteBash(etcdSnapshotScript({
             host: member.name, step: "etcd snapshot", member, certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
-            dataDir: s.etcd?.dataDir ?? DEFAULTS.etcdDataDir, before: upgradeTarget(cluster), timeoutSeconds: ETCD_SNAPSHOT_TIMEOUT_SECONDS, keep: ETCD_SNAPSHOTS_KEPT,
+            dataDir: s.etcd?.dataDir ?? DEFAULTS.etcdDataDir, before: upgradeTarget(cluster), timeoutSeconds: ETCD_SNAPSHOT_TIMEOUT_SECONDS, keep: s.upgrade?.etcdSnapshotsKept ?? DEFAULTS.etcdSnapshotsKept,
         }), { host: member.name, step: "etcd-snapshot" }),
         ...STEP,
     }, { parent, dependsOn: [after] });
     return { step, host: member.name };
 }
-
-/** How many pre-upgrade snapshots stay on the etcd member (the newest). */
-const ETCD_SNAPSHOTS_KEPT = 3;
 
 /** etcd databases are at most 8 GiB by default; this streams one over a slow link. */
 const ETCD_SNAPSHOT_TIMEOUT_SECONDS = 900;

@@ -56,6 +56,8 @@ export interface UpgradeSpec {
      * (the first control plane when etcd is stacked) under /var/lib/etcd-snapshots. Default true.
      */
     etcdSnapshot?: boolean;
+    /** How many of those snapshots stay on the member, the newest; older ones are removed. Default 3. */
+    etcdSnapshotsKept?: number;
     /**
      * Re-issue every leaf certificate (with the same keys) and the control planes' kubeconfig client
      * certificates when kubernetesVersion changes, as kubeadm upgrade renews them. CAs are never

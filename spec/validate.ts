@@ -34,6 +34,7 @@ export const DEFAULTS = {
     encryptionProvider: "aescbc",
     kubeVipImageRepository: "ghcr.io/kube-vip",
     maxUnavailable: 1,
+    etcdSnapshotsKept: 3,
     drainTimeoutSeconds: 300,
     kubeletReadyTimeoutSeconds: 300,
 } as const;
@@ -151,6 +152,8 @@ export function validateCluster(spec: ClusterSpec, strict: { component: Componen
     for (const k of ["etcdSnapshot", "renewCertificates", "disableEviction"] as const) {
         if (spec.upgrade?.[k] !== undefined && typeof spec.upgrade[k] !== "boolean") p.add(`upgrade.${k}`, spec.upgrade[k], "true or false");
     }
+    const kept = spec.upgrade?.etcdSnapshotsKept;
+    if (kept !== undefined && !(isWhole(kept) && kept >= 1)) p.add("upgrade.etcdSnapshotsKept", kept, "a whole number of snapshots, 1 or more");
     const maxUnavailable = spec.upgrade?.maxUnavailable;
     if (maxUnavailable !== undefined && !(isWhole(maxUnavailable) && maxUnavailable >= 1)) p.add("upgrade.maxUnavailable", maxUnavailable, "a whole number of workers, 1 or more");
     const registration = spec.upgrade?.registration;

@@ -110,6 +110,7 @@ const rules: [string, ClusterSpec, string, string][] = [
     ["a kubelet drop-in that would replace kubeadm's", haSpec({ kubelet: { dropIns: [{ name: "10-kubeadm.conf", content: "[Service]\n" }] } }), `kubelet.dropIns[0].name: "10-kubeadm.conf"`, "a name other than the drop-ins"],
     ["image repository with scheme", haSpec({ imageRepository: "https://registry.example.internal/" }), `imageRepository: "https://registry.example.internal/"`, "without scheme or trailing slash"],
     ["no worker upgraded at a time", haSpec({ upgrade: { maxUnavailable: 0 } }), "upgrade.maxUnavailable: 0", "a whole number of workers, 1 or more"],
+    ["no etcd snapshot kept", haSpec({ upgrade: { etcdSnapshotsKept: 0 } }), "upgrade.etcdSnapshotsKept: 0", "a whole number of snapshots, 1 or more"],
     ["a fraction of a drain timeout", haSpec({ upgrade: { drainTimeoutSeconds: 2.5 } }), "upgrade.drainTimeoutSeconds: 2.5", "a whole number of seconds, 1 or more"],
     ["disableEviction that is not a boolean", haSpec({ upgrade: { disableEviction: "yes" as unknown as boolean } }), `upgrade.disableEviction: "yes"`, "true or false"],
     ["an unknown registration order", haSpec({ upgrade: { registration: "later" } }), `upgrade.registration: "later"`, `one of "each", "afterAll"`],
