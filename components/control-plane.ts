@@ -441,11 +441,15 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
         case "kube-vip": {
             const manifest = toYaml(kubeVipPod({ cluster, node }));
             const ctx = (step: string) => ({ host: node.name, step });
+            const peers = {
+                controlPlanes: cluster.controlPlanes.filter(c => c.name !== node.name), bindPort,
+                caFile: `${s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir}/ca.crt`,
+            };
             return [{
                 target: "kube-vip",
                 drain: (name, opts) => new command.remote.Command(name, {
                     connection: connectionOf(node),
-                    create: installDigest.apply(d => remoteBash(kubeVipScript({ ...ctx("kube-vip deregister"), manifestPath: KUBE_VIP_MANIFEST, after: d }), { host: node.name, step: "kube-vip-deregister" })),
+                    create: installDigest.apply(d => remoteBash(kubeVipScript({ ...ctx("kube-vip deregister"), manifestPath: KUBE_VIP_MANIFEST, after: d, peers }), { host: node.name, step: "kube-vip-deregister" })),
                     ...STEP,
                 }, opts),
                 register: (name, after, opts, keepOnDelete) => new command.remote.Command(name, {

@@ -243,12 +243,33 @@ echo ${shellWord(`${ctx.step}: ${node.name} (${node.address}:${node.port}) done`
 ${runStamp()}`;
 }
 
-/** kube-vip's registration on a control plane: its static pod placed (or removed), so the VIP may move here only while the node is ready. */
-export function kubeVipScript(i: ScriptContext & { manifestPath: string; manifest?: string; after: string }): string {
+/** The other control planes a kube-vip deregistration needs one of ready (their /readyz, with this node's cluster CA). */
+export interface KubeVipPeers {
+    controlPlanes: { name: string; address: string }[];
+    bindPort: number;
+    caFile: string;
+}
+
+/**
+ * kube-vip's registration on a control plane: its static pod placed (or removed), so the VIP may
+ * move here only while the node is ready. With `peers`, the pod is removed only while another
+ * control plane's kube-apiserver is ready, so the VIP has somewhere to go.
+ */
+export function kubeVipScript(i: ScriptContext & { manifestPath: string; manifest?: string; after: string; peers?: KubeVipPeers }): string {
     if (i.manifest === undefined) {
+        const peers = i.peers && i.peers.controlPlanes.length > 0 ? i.peers : undefined;
         return scriptHeader(i) + `# deregisters before: ${i.after}
 if [ -f ${shellWord(i.manifestPath)} ]; then
-    rm -f ${shellWord(i.manifestPath)}
+${peers ? `    ready=() answers=()
+    for entry in ${peers.controlPlanes.map(c => shellWord(`${c.name}=https://${c.address.includes(":") ? `[${c.address}]` : c.address}:${peers.bindPort}/readyz`)).join(" ")}; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert ${shellWord(peers.caFile)} "\${entry#*=}" 2>/dev/null || true)
+        if [ "$code" = 200 ]; then ready+=("\${entry%%=*}"); else answers+=("\${entry%%=*} (\${code:-no answer})"); fi
+    done
+    if [ "\${#ready[@]}" -eq 0 ]; then
+        fail "no other control plane is ready (/readyz: \${answers[*]}): removing kube-vip from $HOST would leave the VIP on no ready kube-apiserver, so it stays and nothing on $HOST changes. Bring another control plane back (pulumi up again once it is fixed), then run again"
+    fi
+    echo "ready while $HOST is out: \${ready[*]}"
+` : ""}    rm -f ${shellWord(i.manifestPath)}
     echo "removed kube-vip from $HOST: the VIP moves to another control plane"
 else
     echo "kube-vip is not on $HOST"

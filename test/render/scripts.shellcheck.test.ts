@@ -56,6 +56,7 @@ const scripts: [string, string][] = [
     ["kube-vip register", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", manifest: "kind: Pod\n", after: "abc" })],
     ["registration left as it was", leftAsItWas(ctx)],
     ["kube-vip deregister", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", after: "abc" })],
+    ["kube-vip deregister (another control plane must be ready)", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", after: "abc", peers: { controlPlanes: [node, v6], bindPort: 6443, caFile: "/etc/kubernetes/pki/ca.crt" } })],
     ["etcd preflight", etcdPreflightScript({ ...ctx, member: node, topology: "stacked", dataDir: "/var/lib/etcd", certificatesDir: pki, criSocket: "unix:///run/containerd/containerd.sock", ignore: [], caSha256: "ab" })],
     ["etcd install", etcdInstallScript({ ...ctx, member: node, members: [node, v6, { name: "cp-3", address: "10.0.10.13" }], files, dataDir: "/var/lib/etcd", certificatesDir: pki, timeoutSeconds: 60 })],
     ["worker preflight (nodePreparation later)", workerPreflightScript({ ...ctx, node, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: false, ignore: [], preparedLater: true })],

@@ -1,0 +1,67 @@
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import { kubeVipScript } from "../../render/load-balancer-scripts";
+import { Lab, labHosts } from "../lab/lab";
+import { opensslCa, opensslLeaf } from "../support/openssl";
+
+// kube-vip's deregistration on a lab host (cp-1): its manifest is removed, and the VIP may move,
+// only while another control plane's kube-apiserver is ready. cp-2's "kube-apiserver" is a small
+// HTTPS server of this test's on cp-2's address, with a certificate of the cluster CA, whose
+// /readyz answers 200 only once the test says so.
+const [CP1, CP2] = labHosts(["cp-1", "cp-2"]);
+const PORT = 6443;
+const SERVER = `
+const https = require("https");
+const fs = require("fs");
+const [cert, key, address] = process.argv.slice(1);
+https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, (req, res) => {
+    const ready = fs.existsSync(cert + ".ready");
+    res.writeHead(req.url === "/readyz" && ready ? 200 : 500); res.end(ready ? "ok" : "not ready");
+}).listen(${PORT}, address);`;
+const MANIFEST = "/etc/kubernetes/manifests/kube-vip.yaml";
+
+let lab: Lab;
+let server: ChildProcess | undefined;
+let certFile: string;
+const deregister = () => kubeVipScript({
+    host: "cp-1", step: "kube-vip deregister", manifestPath: MANIFEST, after: "x",
+    peers: { controlPlanes: [CP2], bindPort: PORT, caFile: "/etc/kubernetes/pki/ca.crt" },
+});
+
+beforeAll(async () => {
+    lab = await Lab.start([CP1]);
+    const ca = opensslCa("kubernetes");
+    const leaf = opensslLeaf(ca, "/CN=kube-apiserver", `IP:${CP2.address}`, "serverAuth");
+    certFile = `${lab.stateDir}/cp-2-apiserver.crt`;
+    fs.writeFileSync(certFile, leaf.certPem);
+    fs.writeFileSync(`${lab.stateDir}/cp-2-apiserver.key`, leaf.keyPem, { mode: 0o600 });
+    server = spawn(process.execPath, ["-e", SERVER, certFile, `${lab.stateDir}/cp-2-apiserver.key`, CP2.address], { stdio: "ignore" });
+    const r = await lab.exec("cp-1", `set -e
+install -d -m 0755 /etc/kubernetes/pki /etc/kubernetes/manifests
+base64 -d > /etc/kubernetes/pki/ca.crt <<< ${Buffer.from(ca.certPem).toString("base64")}
+echo "kind: Pod" > ${MANIFEST}
+for _ in $(seq 1 50); do curl -sk -o /dev/null https://${CP2.address}:${PORT}/readyz && break; sleep 0.2; done`);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+}, 120_000);
+
+afterAll(async () => {
+    if (server?.pid) process.kill(server.pid);
+    await lab?.stop();
+}, 60_000);
+
+describe("kube-vip's deregistration: the VIP moves only to a ready control plane", () => {
+    test("no other control plane ready: kube-vip stays, and the step says why", async () => {
+        const r = await lab.exec("cp-1", deregister());
+        expect(r.code).toBe(1);
+        expect(r.stderr).toBe("[cp-1] kube-vip deregister: no other control plane is ready (/readyz: cp-2 (500)): removing kube-vip from cp-1 would leave the VIP on no ready kube-apiserver, so it stays and nothing on cp-1 changes. Bring another control plane back (pulumi up again once it is fixed), then run again\n");
+        expect(fs.existsSync(lab.path("cp-1", MANIFEST))).toBe(true);
+    });
+
+    test("cp-2 ready (its certificate verified with the cluster CA): kube-vip leaves cp-1, naming cp-2", async () => {
+        fs.writeFileSync(`${certFile}.ready`, "");
+        const r = await lab.exec("cp-1", deregister());
+        expect([r.code, r.stderr]).toEqual([0, ""]);
+        expect(r.stdout).toContain("ready while cp-1 is out: cp-2\n");
+        expect(fs.existsSync(lab.path("cp-1", MANIFEST))).toBe(false);
+    });
+});
