@@ -268,6 +268,9 @@ function installExitHook(): void {
 
 // --- the lab -----------------------------------------------------------------------------------
 
+/** The sshd key types each lab host has: ssh-keygen's -t names. */
+const HOST_KEY_TYPES = ["ecdsa", "ed25519"];
+
 export class Lab {
     readonly hosts: LabHostSpec[];
     readonly privateKey: string;
@@ -355,12 +358,12 @@ export class Lab {
 
         const sshd = path.join(dir, "sshd");
         fs.mkdirSync(sshd, { recursive: true });
-        await mustRun("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${spec.name}-host`, "-f", path.join(sshd, "ssh_host_ed25519_key")]);
+        await this.makeHostKeys(sshd, spec.name);
         fs.writeFileSync(path.join(sshd, "sshd_config"), [
             `# sshd of lab host ${spec.name}`,
             `ListenAddress ${spec.address}:${this.sshPort}`,
             "AddressFamily inet",
-            `HostKey ${path.join(sshd, "ssh_host_ed25519_key")}`,
+            ...HOST_KEY_TYPES.map(t => `HostKey ${path.join(sshd, `ssh_host_${t}_key`)}`),
             `PidFile ${path.join(sshd, "sshd.pid")}`,
             `AuthorizedKeysFile ${path.join(this.stateDir, "client_ed25519.pub")}`,
             "PermitRootLogin prohibit-password",
@@ -520,6 +523,33 @@ export class Lab {
         }
         if (!nsPid || !h.pidNs) return undefined;
         return processesIn(h.pidNs).find(p => p.nsPid === nsPid && /sshd/.test(p.command))?.pid;
+    }
+
+    /** A host's sshd keys: ECDSA and Ed25519, as a Debian host has (its RSA key left out: slow to make). */
+    private async makeHostKeys(sshd: string, name: string): Promise<void> {
+        for (const t of HOST_KEY_TYPES) {
+            const file = path.join(sshd, `ssh_host_${t}_key`);
+            fs.rmSync(file, { force: true });
+            fs.rmSync(`${file}.pub`, { force: true });
+            await mustRun("ssh-keygen", ["-q", "-t", t, "-N", "", "-C", `${name}-host`, "-f", file]);
+        }
+    }
+
+    /** The host's public keys as `ssh-keyscan -p <sshPort> <address>` prints them (known_hosts lines): what ssh.hostKey takes. */
+    knownHosts(host: string): string {
+        const h = this.host(host);
+        return HOST_KEY_TYPES.map(t => {
+            const [type, blob] = fs.readFileSync(path.join(h.dir, "sshd", `ssh_host_${t}_key.pub`), "utf8").trim().split(/\s+/);
+            return `[${h.spec.address}]:${this.sshPort} ${type} ${blob}`;
+        }).join("\n");
+    }
+
+    /** Gives the host new sshd keys (a reinstalled host, or another machine at its address) and restarts its sshd. */
+    async replaceHostKeys(host: string): Promise<void> {
+        const h = this.host(host);
+        await this.stopSshd(host);
+        await this.makeHostKeys(path.join(h.dir, "sshd"), h.spec.name);
+        await this.startSshd(host);
     }
 
     /** Starts the host's sshd (nothing if it runs); resolves once it accepts connections. */

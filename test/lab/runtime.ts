@@ -31,6 +31,10 @@ export interface CommandRun {
     stdinLength: number;
     startedAt: number;
     durationMs: number;
+    /** Whether the connection pinned a host key (ssh refuses a host that presents another). */
+    hostKeyPinned: boolean;
+    /** The key it pinned. */
+    hostKey?: string;
     /** The remote exit code; null when it did not run (connection, environment). */
     exitCode: number | null;
     stdout: string;
@@ -51,6 +55,11 @@ interface Connection {
     proxy?: Connection;
 }
 
+/**
+ * golang.org/x/crypto/ssh's defaultHostKeyAlgos (v0.59, ssh/common.go) without certificates: what the
+ * provider's client offers when its config names none (assumed; see test/lab/README.md).
+ */
+const GO_HOST_KEY_ALGORITHMS = "ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-256,rsa-sha2-512,ssh-rsa,ssh-ed25519";
 const MAX_DIAL_ATTEMPTS = 3;
 const DIAL_INTERVAL_MS = 1000;
 
@@ -86,7 +95,7 @@ export class LabCommandRunner {
         const stdin: string = inputs.stdin ?? "";
         const record: CommandRun = {
             name, host: conn.host, port: conn.port ?? 22, user: conn.user ?? "root", command: create, stdinLength: stdin.length,
-            startedAt: Date.now(), durationMs: 0, exitCode: null, stdout: "", stderr: "",
+            hostKeyPinned: Boolean(conn.hostKey) && (!conn.proxy || Boolean(conn.proxy.hostKey)), hostKey: conn.hostKey, startedAt: Date.now(), durationMs: 0, exitCode: null, stdout: "", stderr: "",
         };
         this.runs.push(record);
         const fail = (message: string): never => {
@@ -148,7 +157,8 @@ export class LabCommandRunner {
             const known = path.join(tmp, `${tag}_known_hosts`);
             const hostPattern = port === 22 ? c.host : `[${c.host}]:${port}`;
             fs.writeFileSync(known, `${hostPattern} ${c.hostKey.trim()}\n`);
-            args.push("-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${known}`);
+            // Go's client asks for host keys in its own order, not the pinned key's type first as OpenSSH does.
+            args.push("-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${known}`, "-o", `HostKeyAlgorithms=${GO_HOST_KEY_ALGORITHMS}`);
         } else {
             args.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null");
         }

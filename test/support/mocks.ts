@@ -38,8 +38,8 @@ export class MockRuntime {
      * `extra` computes the outputs of resource types beyond tls (the lab runs remote commands for
      * real). `state`, shared between runs of a program, plays the engine's state: a resource
      * registered again with the same inputs keeps its outputs (the same keys and certificates), as
-     * an unchanged resource does in `pulumi up`. Remote commands always run again, which proves
-     * that their scripts are idempotent.
+     * an unchanged resource does in `pulumi up`. Remote commands run again (except those that
+     * ignore changes to their create), which proves that their scripts are idempotent.
      */
     constructor(
         private readonly extra?: (type: string, inputs: Record<string, any>, name: string) => Promise<Record<string, any> | undefined>,
@@ -128,7 +128,10 @@ export class MockRuntime {
         // As the engine: an ignored input keeps its value from the state (once there is one).
         if (kept) for (const k of ignoreChanges) inputs = { ...inputs, [k]: JSON.parse(kept.inputs)[k] };
         const inputsJson = JSON.stringify(inputs);
-        if (kept && kept.inputs === inputsJson && !type.startsWith("command:")) return kept.outputs;
+        // Remote commands run again (their idempotence is proven so), except one that ignores changes to its create:
+        // the engine runs it again only when its other inputs (triggers) change, as the host-key recording relies on.
+        const rerun = type.startsWith("command:") && !ignoreChanges.includes("create");
+        if (kept && kept.inputs === inputsJson && !rerun) return kept.outputs;
         // A Stash keeps the value it was created with; only its input follows the program.
         if (type === "pulumi:index:Stash") {
             const outputs = { input: inputs.input, output: kept ? kept.outputs.output : inputs.input };
