@@ -12,6 +12,7 @@ export type { EtcdClusterArgs, EtcdPki } from "./spec/etcd";
 export type { ClusterPkiArgs } from "./spec/pki";
 export * from "./spec/types";
 export { SpecError } from "./spec/problems";
+export { knownHostsFor } from "./spec/host-keys";
 export type { Problem } from "./spec/problems";
 export { validateCluster, DEFAULTS } from "./spec/validate";
 export type { ResolvedCluster } from "./spec/validate";

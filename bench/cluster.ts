@@ -2,17 +2,21 @@
 // runtime, for 3 control planes (3 etcd hosts, 1 load balancer) and 10, 100 and 1,000 workers,
 // and the number of Pulumi resources per worker and per control plane; then the same with
 // nodePreparation, whose kubelet upgrades add a step per control plane and a rollout step per batch
-// of workers (upgrade.maxUnavailable 1: one per worker). Each size runs in its own process (the
+// of workers (upgrade.maxUnavailable 1: one per worker); then with every host's key trusted on first
+// use (a recording step per host) instead of pinned key lines. Each size runs in its own process (the
 // mock runtime is process-wide), so peak RSS is that program's alone.
 import { spawnSync } from "node:child_process";
 import { ClusterSpec, HostSpec } from "../spec/types";
-import { sshPrivateKey } from "../test/support/fixtures";
+import { sshHostKey, sshPrivateKey } from "../test/support/fixtures";
+
+type Mode = "" | "installer" | "tofu";
 
 const FACTS = 'facts {"hostname":"%s","caCertDirs":["/etc/ca-certificates"],"resolvConf":""}';
 
-function spec(workers: number, installer: boolean): ClusterSpec {
+function spec(workers: number, mode: Mode): ClusterSpec {
     const key = sshPrivateKey();
-    const host = (name: string, address: string, roles: string[]): HostSpec => ({ name, address, roles, ssh: { privateKey: key } });
+    const pin = mode === "tofu" ? { trustOnFirstUse: true } : { hostKey: sshHostKey() };
+    const host = (name: string, address: string, roles: string[]): HostSpec => ({ name, address, roles, ssh: { privateKey: key, ...pin } });
     return {
         kubernetesVersion: "v1.33.2",
         controlPlaneEndpoint: "k8s-api.example.internal:6443",
@@ -24,20 +28,21 @@ function spec(workers: number, installer: boolean): ClusterSpec {
             host("lb-1", "10.0.10.10", ["load-balancer"]),
             ...Array.from({ length: workers }, (_, i) => host(`worker-${i + 1}`, `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, ["worker"])),
         ],
-        ...(installer ? { nodePreparation: { installer: "apt" } } : {}),
+        ...(mode === "installer" ? { nodePreparation: { installer: "apt" } } : {}),
     };
 }
 
-async function measure(workers: number, installer: boolean): Promise<void> {
+async function measure(workers: number, mode: Mode): Promise<void> {
     const { MockRuntime, settle } = await import("../test/support/mocks");
     const runtime = await new MockRuntime(async (type, _inputs, name) => {
         if (type !== "command:remote:Command") return undefined;
+        if (name.endsWith("-host-key")) return { stdout: sshHostKey(), stderr: "" };
         const node = /-((?:cp|worker)-\d+)-preflight$/.exec(name)?.[1];
         return { stdout: node ? FACTS.replace("%s", node) : "ok", stderr: "" };
     }).start();
     const { Cluster } = await import("../components/cluster");
     const start = process.hrtime.bigint();
-    new Cluster("c", spec(workers, installer));
+    new Cluster("c", spec(workers, mode));
     // The Cluster's last step (after every other), then until nothing more registers for 0.5 s. A quiet time alone ended
     // early on a loaded machine, while real keys were being generated, and printed a part of the program.
     await runtime.registered("c-deployed-versions");
@@ -76,13 +81,14 @@ async function drained(): Promise<boolean> {
 }
 
 if (process.argv[2]) {
-    measure(Number(process.argv[2]), process.argv[3] === "installer").then(drained)
+    measure(Number(process.argv[2]), (process.argv[3] ?? "") as Mode).then(drained)
         .then(ok => process.exit(ok ? 0 : 1), e => { console.error(e); process.exit(1); });
-} else for (const installer of [false, true]) {
-    console.log(`Cluster under the mock runtime: 3 etcd hosts, 3 control planes, 1 load balancer, N workers${installer ? "; nodePreparation (kubelet upgrades, maxUnavailable 1)" : ""}`);
+} else for (const mode of ["", "installer", "tofu"] as Mode[]) {
+    const variant = { "": "", installer: "; nodePreparation (kubelet upgrades, maxUnavailable 1)", tofu: "; every host key trusted on first use" }[mode];
+    console.log(`Cluster under the mock runtime: 3 etcd hosts, 3 control planes, 1 load balancer, N workers${variant}`);
     console.log("workers  evaluation  peak RSS  resources  per worker  per control plane");
     for (const n of [10, 100, 1000]) {
-        const r = spawnSync(process.execPath, [__filename, String(n), installer ? "installer" : ""], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+        const r = spawnSync(process.execPath, [__filename, String(n), mode], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
         const line = r.stdout.trim().split("\n").pop() ?? "";
         if (r.status !== 0 || !line.startsWith("{")) {
             console.error(r.stderr.slice(-2000));

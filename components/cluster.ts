@@ -11,6 +11,7 @@ import { AddOns } from "./addons";
 import { BootstrapObjects } from "./bootstrap-objects";
 import { ControlPlane, controlPlaneSteps } from "./control-plane";
 import { EtcdCluster, etcdHealthGate, etcdPreflights, etcdPreparations } from "./etcd";
+import { recordHostKeys } from "./host-keys";
 import { ClusterPki } from "./pki";
 import { etcdSnapshotStep, parseEtcdSnapshot, recordUpgrade, upgradePreflightStep } from "./upgrade";
 import { Workers } from "./worker";
@@ -55,6 +56,8 @@ export class Cluster extends pulumi.ComponentResource {
         const parent = { parent: this };
 
         const s = cluster.spec;
+        // Before any step connects: the host keys that are recorded rather than given (every step pins its host's key).
+        recordHostKeys(name, s.hosts, h => `hosts[${s.hosts.indexOf(h)}] (${h.name})`, this);
         const pki = new ClusterPki(`${name}-pki`, {
             controlPlaneEndpoint: s.controlPlaneEndpoint!,
             networking: s.networking,
@@ -89,7 +92,7 @@ export class Cluster extends pulumi.ComponentResource {
             certificatesDir: s.certificates?.certificatesDir, ignorePreflightErrors: etcdChecks(s.ignorePreflightErrors, s.etcd?.dataDir ?? DEFAULTS.etcdDataDir), nodePreparation: s.nodePreparation,
             dataDir: s.etcd?.dataDir, imageRepository: s.etcd?.imageRepository ?? s.imageRepository, imageTag: s.etcd?.imageTag,
             extraArgs: s.etcd?.extraArgs, extraEnvs: s.etcd?.extraEnvs,
-        }, { ...parent, after: Promise.all([otherPreflights, preparations]).then(([p, q]) => [...p, ...firstChanges, ...q]), beforePreparation: firstChanges });
+        }, { ...parent, hostKeysRecorded: true, after: Promise.all([otherPreflights, preparations]).then(([p, q]) => [...p, ...firstChanges, ...q]), beforePreparation: firstChanges });
 
         let resolveObjects!: (r: pulumi.Resource[]) => void;
         const objectsReady = new Promise<pulumi.Resource[]>(r => { resolveObjects = r; });

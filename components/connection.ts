@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostSpec } from "../spec/types";
+import { pinnedHostKey } from "./host-keys";
 
 /** @pulumi/command's connection for a host (the SDK marks the whole connection secret). */
 export function connectionOf(h: HostSpec): command.types.input.remote.ConnectionArgs {
@@ -14,10 +15,10 @@ export function connectionOf(h: HostSpec): command.types.input.remote.Connection
         privateKeyPassword: s.privateKeyPassword,
         password: s.password,
         agentSocketPath: s.agentSocketPath,
-        hostKey: s.hostKey,
+        hostKey: pinnedHostKey(s, s.host ?? h.address, b),
         proxy: b && {
             host: b.host, port: b.port ?? 22, user: b.user ?? "root", privateKey: b.privateKey,
-            privateKeyPassword: b.privateKeyPassword, password: b.password, agentSocketPath: b.agentSocketPath, hostKey: b.hostKey,
+            privateKeyPassword: b.privateKeyPassword, password: b.password, agentSocketPath: b.agentSocketPath, hostKey: pinnedHostKey(b, b.host),
         },
     };
 }

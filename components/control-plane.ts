@@ -23,6 +23,7 @@ import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
 import { joinHostPort } from "../spec/network";
 import { HostSpec } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
+import { recordHostKeys } from "./host-keys";
 import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, STEP, later } from "./connection";
 
 type FileMap = { [path: string]: string };
@@ -105,6 +106,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         }
         super("kubeadm:index:ControlPlane", name, {}, componentOpts);
         for (const w of warnings) pulumi.log.warn(w, this);
+        if (!resolved) recordHostKeys(name, cluster.spec.hosts, h => `hosts[${cluster.spec.hosts.indexOf(h)}] (${h.name})`, this);
 
         let resolvePreflights!: (r: pulumi.Resource[]) => void;
         const preflights = new Promise<pulumi.Resource[]>(r => { resolvePreflights = r; });
@@ -265,6 +267,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         const { after: waitForOthers, loadBalancer, resolved: _resolved, transient, walkFrom, prepareAfter, ...componentOpts } = opts;
         super("kubeadm:index:ControlPlaneNode", name, {}, componentOpts);
         this.nodeName = nodeName;
+        if (!opts.resolved) recordHostKeys(name, cluster.spec.hosts, h => `hosts[${cluster.spec.hosts.indexOf(h)}] (${h.name})`, this);
 
         const s = cluster.spec;
         const certificatesDir = s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir;

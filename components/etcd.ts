@@ -11,6 +11,7 @@ import { EtcdClusterArgs, planEtcd } from "../spec/etcd";
 import { certificateMismatches } from "../spec/pki";
 import { HostSpec } from "../spec/types";
 import { DEFAULTS } from "../spec/validate";
+import { recordHostKeys } from "./host-keys";
 import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, later } from "./connection";
 
 export type { EtcdClusterArgs, EtcdPki } from "../spec/etcd";
@@ -20,6 +21,8 @@ export interface EtcdClusterOptions extends pulumi.ComponentResourceOptions {
     after?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
     /** With nodePreparation: what the members' preparations wait for besides the members' preflights (every other host's preflight). */
     beforePreparation?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
+    /** The members' host keys were recorded by the component that made this one (Cluster). */
+    hostKeysRecorded?: boolean;
 }
 
 const ETCD_GATES = new WeakMap<EtcdCluster, pulumi.Resource>();
@@ -57,9 +60,10 @@ export class EtcdCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: EtcdClusterArgs, opts: EtcdClusterOptions = {}) {
         const plan = planEtcd(args);
-        const { after: othersFirst, beforePreparation, ...componentOpts } = opts;
+        const { after: othersFirst, beforePreparation, hostKeysRecorded, ...componentOpts } = opts;
         super("kubeadm:index:EtcdCluster", name, {}, componentOpts);
         for (const w of plan.warnings) pulumi.log.warn(w, this);
+        if (!hostKeysRecorded) recordHostKeys(name, args.members, m => `members[${args.members.indexOf(m)}] (${m.name})`, this);
 
         const members = args.members;
         const initialCluster = members.map(m => ({ name: m.name, address: m.address }));

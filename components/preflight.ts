@@ -4,6 +4,7 @@ import { controlPlanePreflight, etcdPreflight, workerPreflight } from "../render
 import { digest } from "../render/scripts";
 import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
 import { connectionOf, STEP } from "./connection";
+import { recordHostKeys } from "./host-keys";
 
 export interface PreflightArgs extends ClusterArgs {
     /** The cluster's CA certificate, when the hosts already run this cluster: its own components then pass the port and file checks. */
@@ -30,6 +31,7 @@ export class Preflight extends pulumi.ComponentResource {
         const { cluster, warnings } = resolveClusterArgs(clusterArgs);
         super("kubeadm:index:Preflight", name, {}, opts);
         for (const w of warnings) pulumi.log.warn(w, this);
+        recordHostKeys(name, cluster.spec.hosts, h => `hosts[${cluster.spec.hosts.indexOf(h)}] (${h.name})`, this);
         const sha = (pem: pulumi.Input<string> | undefined) => pulumi.output(pem ?? "").apply(p => (p ? digest(p) : ""));
         const caSha256 = sha(caCertPem);
         const etcdCaSha256 = sha(etcdCaCertPem);

@@ -9,6 +9,7 @@ import { joinHostPort } from "../spec/network";
 import { Problems } from "../spec/problems";
 import { DEFAULTS } from "../spec/validate";
 import { checkToken, planWorkerJoin, WorkerJoinArgs } from "../spec/worker-join";
+import { recordHostKeys } from "./host-keys";
 import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, STEP } from "./connection";
 
 export type { WorkerJoinArgs } from "../spec/worker-join";
@@ -29,6 +30,7 @@ export class WorkerJoin extends pulumi.ComponentResource {
         const plan = planWorkerJoin(args);
         super("kubeadm:index:WorkerJoin", name, {}, opts);
         for (const w of plan.warnings) pulumi.log.warn(w, this);
+        recordHostKeys(name, args.hosts, h => `hosts[${args.hosts.indexOf(h)}] (${h.name})`, this);
         const endpoint = joinHostPort(plan.endpoint.host, plan.endpoint.port);
         const token = pulumi.secret(pulumi.output(args.token).apply(t => {
             const p = new Problems();

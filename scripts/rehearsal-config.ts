@@ -103,7 +103,8 @@ const object = (v: unknown): Json => (v && typeof v === "object" && !Array.isArr
 /**
  * The stack config the program reads in the lab (project keys, unprefixed): each host's address and
  * ssh are the lab's; every other mention of a host's real address (a bindAddress, a certSAN) is its
- * lab address; controlPlaneEndpoint is the load balancer's lab address (at the endpoint's port), or
+ * lab address; each host's key is recorded on first use (the lab's hosts are made for the run, their
+ * keys with them); controlPlaneEndpoint is the load balancer's lab address (at the endpoint's port), or
  * with none the first control plane's at apiServer.bindPort; sshPrivateKey is the lab's key; and
  * `cluster` gets what a lab needs (see labSettings).
  */
@@ -129,12 +130,13 @@ export function labStackConfig(config: StackConfig, shape: Shape, lab: LabSide[]
     const endpointPort = /:(\d+)$/.exec(String(config.values.controlPlaneEndpoint ?? ""))?.[1] ?? "6443";
     values.hosts = shape.hosts.map(h => {
         const { ssh: _ssh, ...rest } = h.entry;
-        return { ...(relabel(rest, real) as Json), name: h.name, address: labOf.get(h.name), roles: h.roles, ssh: { port: ssh.port } };
+        return { ...(relabel(rest, real) as Json), name: h.name, address: labOf.get(h.name), roles: h.roles, ssh: { port: ssh.port, trustOnFirstUse: true } };
     });
     values.controlPlaneEndpoint = lb ? `${labOf.get(lb.name)}:${endpointPort}` : `${labOf.get(firstControlPlane.name)}:${bindPort}`;
     // The lab's hosts take its key (an ssh-agent's socket would name yours).
     values.sshPrivateKey = ssh.privateKey;
     delete values.sshAgentSocket;
+    delete values.knownHosts;
     values.cluster = labSettings(cluster, lb ? labOf.get(lb.name) : undefined);
     if (kubernetesVersion) values.kubernetesVersion = kubernetesVersion;
     return values;

@@ -66,7 +66,7 @@ export function planEtcd(args: EtcdClusterArgs, p = new Problems()): EtcdPlan {
         if (typeof m?.address !== "string" || !isIp(m.address)) p.add(`${f}.address`, m?.address, "an IPv4 or IPv6 address");
         else if (addresses.has(m.address)) p.add(`${f}.address`, m.address, "an address no other member has");
         else addresses.add(m.address);
-        checkSsh(p, m?.ssh, `${f}.ssh`);
+        checkSsh(p, m?.ssh, `${f}.ssh`, typeof m?.address === "string" ? m.address : undefined);
     });
     if (topology === "dedicated") checkDedicatedMemberCount(p, members.length, "members", members.map(m => m?.name));
     warnMemberCount(p, members.length, topology);

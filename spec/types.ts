@@ -262,8 +262,20 @@ export interface SshCredentials {
     password?: pulumi.Input<string>;
     /** ssh-agent socket to authenticate through. */
     agentSocketPath?: string;
-    /** Pinned host key, in authorized_keys format. */
+    /**
+     * The host key the connection must present (nothing is sent to a host that presents another):
+     * `ssh-keyscan -p <port> <host>`'s output (one or more known_hosts lines, whose host must be the
+     * one dialled), a line of the host's /etc/ssh/ssh_host_*_key.pub, or a SHA256 fingerprint
+     * ("SHA256:…", as `ssh-keygen -lf` prints it), which the key read on the first run must match.
+     * Required unless trustOnFirstUse is true.
+     */
     hostKey?: string;
+    /**
+     * Without a hostKey: record the key the host presents on the first run (a step that reads the
+     * host's public keys and sends nothing else) and pin it from then on. The preview says which hosts
+     * are recorded on this run. Default false.
+     */
+    trustOnFirstUse?: boolean;
 }
 
 export interface SshSpec extends SshCredentials {

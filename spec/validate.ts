@@ -15,6 +15,7 @@ import {
 } from "./types";
 import { ENCRYPTION_PROVIDERS, isEncryptionKey } from "../render/encryption";
 import { parseGoDuration } from "./duration";
+import { HOST_KEY_TYPES, parseHostKey, patternMatches } from "./host-keys";
 import { checkUnknownFields, Component, itemField } from "./unknown-fields";
 import { checkFeatureGateArgs, checkKubeadmFeatureGates, checkKubeletConfig, checkProxyConfig, isPreflightCheckName, preflightCheckAdvice } from "./config-keys";
 
@@ -465,13 +466,13 @@ export function checkHosts(p: Problems, hosts: HostSpec[], networking: ResolvedN
                 p.add(`${f}.roles`, h.roles, "a load-balancer host apart from the control planes (both listen on the API port); use kube-vip for a load balancer on the control planes");
             }
         }
-        checkSsh(p, h.ssh, `${f}.ssh`);
+        checkSsh(p, h.ssh, `${f}.ssh`, typeof h.address === "string" ? h.address : undefined);
         if (h.criSocket !== undefined && !/^(unix|npipe):\/\/\/?[A-Za-z0-9._/-]+$/.test(h.criSocket)) p.add(`${f}.criSocket`, h.criSocket, "a CRI endpoint URL such as \"unix:///var/run/containerd/containerd.sock\"");
         checkArgs(p, h.kubeletExtraArgs, `${f}.kubeletExtraArgs`, "kubelet");
     });
 }
 
-export function checkSsh(p: Problems, ssh: SshSpec | BastionSpec | undefined, field: string): void {
+export function checkSsh(p: Problems, ssh: SshSpec | BastionSpec | undefined, field: string, address?: string): void {
     if (!ssh || typeof ssh !== "object") {
         p.add(field, ssh, "SSH connection settings with privateKey, password or agentSocketPath");
         return;
@@ -483,7 +484,7 @@ export function checkSsh(p: Problems, ssh: SshSpec | BastionSpec | undefined, fi
         p.add(`${field}.privateKey`, "(a value that is not a private key)", "a PEM or OpenSSH private key (\"-----BEGIN ... PRIVATE KEY-----\")");
     }
     if (ssh.port !== undefined && !isPort(ssh.port)) p.add(`${field}.port`, ssh.port, "a TCP port from 1 to 65535");
-    if (ssh.hostKey !== undefined) checkHostKey(p, ssh.hostKey, `${field}.hostKey`);
+    checkHostKeyPin(p, ssh, field, address);
     if (ssh.host !== undefined && !isIp(ssh.host) && !isDnsSubdomain(ssh.host)) p.add(`${field}.host`, ssh.host, "an IP address or DNS name");
     const jumpHost = field.endsWith(".bastion");
     if (ssh.user !== undefined && !jumpHost && ssh.user !== "root") {
@@ -491,6 +492,24 @@ export function checkSsh(p: Problems, ssh: SshSpec | BastionSpec | undefined, fi
     }
     if (ssh.user !== undefined && jumpHost && !/^[a-z_][a-z0-9_.-]*\$?$/i.test(ssh.user)) p.add(`${field}.user`, ssh.user, "a login name such as \"jump\"");
     if ("bastion" in ssh && ssh.bastion !== undefined) checkSsh(p, ssh.bastion, `${field}.bastion`);
+}
+
+/** Every host and bastion has a pinned host key, or says it trusts the key it first sees. */
+function checkHostKeyPin(p: Problems, ssh: SshSpec | BastionSpec, field: string, address?: string): void {
+    const tofu = ssh.trustOnFirstUse;
+    if (tofu !== undefined && typeof tofu !== "boolean") p.add(`${field}.trustOnFirstUse`, tofu, "true or false");
+    const dialHost = ssh.host ?? address;
+    if (ssh.hostKey !== undefined) {
+        checkHostKey(p, ssh.hostKey, `${field}.hostKey`, typeof dialHost === "string" ? { host: dialHost, port: isPort(ssh.port) ? ssh.port! : 22 } : undefined);
+        if (tofu === true) p.add(`${field}.trustOnFirstUse`, tofu, "false or unset when hostKey pins the key (trust on first use is for a host whose key is not known yet)");
+    } else if (tofu !== true) {
+        p.add(`${field}.hostKey`, "(not set)", `${HOST_KEY_ACCEPTED}; or trustOnFirstUse: true to record the key the host presents on the first run and pin it from then on (nothing is sent to a host whose key was not checked)`);
+    }
+    // Recording the key logs in before the key is checked: a password would go to whoever answers.
+    const recorded = tofu === true || (typeof ssh.hostKey === "string" && ssh.hostKey.trim().startsWith("SHA256:"));
+    if (recorded && ssh.password !== undefined && ssh.privateKey === undefined && ssh.agentSocketPath === undefined) {
+        p.add(`${field}.password`, "(set)", `privateKey or agentSocketPath when the host key is ${tofu === true ? "trusted on first use" : "a fingerprint"} (the step that reads the key logs in before it is checked, and a password would go to whoever answers); or hostKey as the host's key lines (ssh-keyscan), which are checked before logging in`);
+    }
 }
 
 function checkEtcd(p: Problems, spec: ClusterSpec, controlPlanes: HostSpec[], etcdHosts: HostSpec[]): { topology: string; members: HostSpec[] } {
@@ -736,23 +755,28 @@ function normalizeIp(ip: string): string {
 const isPort = (n: unknown) => isWhole(n) && (n as number) >= 1 && (n as number) <= 65535;
 const isWhole = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n);
 
-/** Key types OpenSSH writes in authorized_keys lines (what a pinned host key is compared with). */
-export const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"] as const;
+const HOST_KEY_ACCEPTED = "the host's public key, as a line of `ssh-keyscan -p <port> <host>` (known_hosts: \"<host> <type> <base64>\", several lines allowed) "
+    + `or of its /etc/ssh/ssh_host_*_key.pub (authorized_keys: "<type> <base64> [comment]"), with type ${HOST_KEY_TYPES.join(", ")}; `
+    + "or its SHA256 fingerprint (`ssh-keygen -lf /etc/ssh/ssh_host_ecdsa_key.pub` on the host: \"SHA256:<43 base64 characters>\")";
 
-/** "<type> <base64 key> [comment]", whose key blob names the same type (as ssh-keyscan or a host's /etc/ssh/ssh_host_*_key.pub gives it). */
-export function checkHostKey(p: Problems, hostKey: unknown, field: string): void {
-    const accepted = `a public key in authorized_keys format, "<type> <base64> [comment]" with type ${HOST_KEY_TYPES.join(", ")} (e.g. the host's /etc/ssh/ssh_host_ed25519_key.pub, or a line of \`ssh-keyscan -t ed25519 <host>\` without the host name)`;
+/** `ssh.hostKey`: a fingerprint, or key lines whose known_hosts patterns (if any) name the host dialled. */
+export function checkHostKey(p: Problems, hostKey: unknown, field: string, dialled?: { host: string; port: number }): void {
+    const shown = (v: string) => (v.length > 60 ? `${v.slice(0, 57)}...` : v);
     if (typeof hostKey !== "string") {
-        p.add(field, hostKey, accepted);
+        p.add(field, hostKey, HOST_KEY_ACCEPTED);
         return;
     }
-    const words = hostKey.trim().split(/\s+/);
-    const at = words.findIndex(w => (HOST_KEY_TYPES as readonly string[]).includes(w));
-    if (at > 0) {
-        p.add(field, hostKey.length > 60 ? `${hostKey.slice(0, 57)}...` : hostKey, `${accepted}: this is a known_hosts line; drop "${words.slice(0, at).join(" ")}" before the key type`);
+    const { pin, problem } = parseHostKey(hostKey);
+    if (!pin) {
+        p.add(field, shown(hostKey), `${HOST_KEY_ACCEPTED} (${problem})`);
         return;
     }
-    const blob = words[1] !== undefined && /^[A-Za-z0-9+/]+={0,2}$/.test(words[1]) ? Buffer.from(words[1], "base64") : undefined;
-    const named = blob && blob.length > 4 ? blob.subarray(4, 4 + blob.readUInt32BE(0)).toString("latin1") : undefined;
-    if (at !== 0 || named !== words[0]) p.add(field, hostKey.length > 60 ? `${hostKey.slice(0, 57)}...` : hostKey, accepted);
+    if (!dialled || !("keys" in pin)) return;
+    for (const k of pin.keys) {
+        if (k.patterns && !k.patterns.some(pattern => patternMatches(pattern, dialled.host, dialled.port))) {
+            const where = dialled.port === 22 ? dialled.host : `[${dialled.host}]:${dialled.port}`;
+            p.add(field, shown(hostKey), `a key line for ${where}, the address dialled: this known_hosts line is for ${k.patterns.join(",")} (another host's key?)`);
+            return;
+        }
+    }
 }

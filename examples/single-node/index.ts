@@ -13,7 +13,8 @@ const cluster = new Cluster("single", {
     networking: { podSubnet: "10.244.0.0/16" },
     hosts: [{
         name: config.get("nodeName") ?? "node-1", address, roles: ["control-plane"],
-        ssh: { user: config.get("sshUser"), port: config.getNumber("sshPort"), privateKey: config.requireSecret("sshPrivateKey") },
+        // hostKey: what `ssh-keyscan <address>` prints (checked against the host's console).
+        ssh: { user: config.get("sshUser"), port: config.getNumber("sshPort"), privateKey: config.requireSecret("sshPrivateKey"), hostKey: config.require("hostKey") },
     }],
     controlPlaneTaints: [],
     loadBalancer: { type: "none" },

@@ -3,11 +3,11 @@
 // kubeadm cannot make such a cluster highly available later (its controlPlaneEndpoint is the one
 // control plane); for that, start from examples/ha-cluster or examples/stacked-kube-vip.
 import * as pulumi from "@pulumi/pulumi";
-import { Cluster, ClusterSpec, HostSpec } from "pulumi-kubeadm";
+import { Cluster, ClusterSpec, HostSpec, knownHostsFor } from "pulumi-kubeadm";
 
 const config = new pulumi.Config();
 /** A host as stack config gives it: name, address, roles, and how to reach it (the key comes from sshAgentSocket or sshPrivateKey). */
-type HostConfig = Omit<HostSpec, "ssh"> & { ssh?: { host?: string; port?: number; user?: string } };
+type HostConfig = Omit<HostSpec, "ssh"> & { ssh?: { host?: string; port?: number; user?: string; hostKey?: string; trustOnFirstUse?: boolean } };
 const hosts = config.requireObject<HostConfig[]>("hosts");
 /**
  * How the hosts are reached: through an ssh-agent's socket (sshAgentSocket: the key never enters the
@@ -15,6 +15,12 @@ const hosts = config.requireObject<HostConfig[]>("hosts");
  */
 const sshAgentSocket = config.get("sshAgentSocket");
 const credentials = sshAgentSocket ? { agentSocketPath: sshAgentSocket } : { privateKey: config.requireSecret("sshPrivateKey") };
+/**
+ * Each host's key, checked before anything is sent to it: its own ssh.hostKey (or trustOnFirstUse),
+ * else its lines of knownHosts (what ssh-keyscan prints for every host).
+ */
+const knownHosts = config.get("knownHosts") ?? "";
+const hostKeyOf = (h: HostConfig) => (h.ssh?.hostKey !== undefined || h.ssh?.trustOnFirstUse ? {} : { hostKey: knownHostsFor(knownHosts, h.ssh?.host ?? h.address, h.ssh?.port) });
 /** Any other ClusterSpec field (networking, cni, apiServer, kubelet, ignorePreflightErrors, …). */
 const settings = config.getObject<Partial<ClusterSpec>>("cluster") ?? {};
 
@@ -25,7 +31,7 @@ const cluster = new Cluster("small", {
     etcd: { topology: "stacked" },
     loadBalancer: { type: "none" },
     controlPlaneEndpoint: config.require("controlPlaneEndpoint"),
-    hosts: hosts.map(h => ({ ...h, ssh: { ...h.ssh, ...credentials } })),
+    hosts: hosts.map(h => ({ ...h, ssh: { ...h.ssh, ...hostKeyOf(h), ...credentials } })),
 });
 
 export const endpoint = cluster.endpoint;

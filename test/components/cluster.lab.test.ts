@@ -33,7 +33,7 @@ let cluster: Cluster;
 let spec: ClusterSpec;
 const hostSpec = (name: string): HostSpec => {
     const h = ALL_HOSTS.find(x => x.name === name)!;
-    return { name, address: h.address, roles: [role(name)], ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey) } };
+    return { name, address: h.address, roles: [role(name)], ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey), hostKey: lab.knownHosts(h.name) } };
 };
 
 beforeAll(async () => {

@@ -48,7 +48,7 @@ beforeAll(async () => {
     runtime = await new MockRuntime(runner.handle).start();
     const hosts: HostSpec[] = HOSTS.map(h => ({
         name: h.name, address: h.address, roles: [role(h.name)],
-        ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey) },
+        ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey), hostKey: lab.knownHosts(h.name) },
     }));
     const spec: ClusterSpec = {
         kubernetesVersion: "v1.33.2", controlPlaneEndpoint: `${LB.address}:6443`, networking: { podSubnet: "10.244.0.0/16" }, hosts,

@@ -41,7 +41,7 @@ function spec(overrides: Partial<ClusterSpec> = {}): ClusterSpec {
     const hosts: HostSpec[] = HOSTS.map(h => ({
         name: h.name, address: h.address,
         roles: [h.name.startsWith("etcd") ? "etcd" : h.name.startsWith("cp") ? "control-plane" : "load-balancer"],
-        ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey) },
+        ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey), hostKey: lab.knownHosts(h.name) },
     }));
     return {
         kubernetesVersion: "v1.33.2", controlPlaneEndpoint: ENDPOINT, networking: { podSubnet: "10.244.0.0/16" }, hosts,

@@ -45,7 +45,7 @@ async function up(extraArgs?: { name: string; value: string }[], healthTimeoutSe
     const runner = new LabCommandRunner(lab);
     const runtime = await new MockRuntime(runner.handle, engineState).start();
     const members: HostSpec[] = HOSTS.map(h => ({
-        name: h.name, address: h.address, roles: ["etcd"], ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey) },
+        name: h.name, address: h.address, roles: ["etcd"], ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey), hostKey: lab.knownHosts(h.name) },
     }));
     const pki = new ClusterPki("pki", {
         controlPlaneEndpoint: "k8s-api.example.internal:6443",

@@ -59,7 +59,7 @@ beforeAll(async () => {
     runner = new LabCommandRunner(lab);
     const hosts: HostSpec[] = HOSTS.map(h => ({
         name: h.name, address: h.address, roles: [role(h.name)],
-        ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey) },
+        ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey), hostKey: lab.knownHosts(h.name) },
     }));
     spec = (version, upgrade = { maxUnavailable: 2 }) => ({
         kubernetesVersion: version, controlPlaneEndpoint: `${LB.address}:6443`, networking: { podSubnet: "10.244.0.0/16" }, hosts,

@@ -47,7 +47,7 @@ beforeAll(async () => {
     expect(r.code).toBe(0);
     const hosts: HostSpec[] = HOSTS.map(h => ({
         name: h.name, address: h.address, roles: [role(h.name)],
-        ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey) },
+        ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey), hostKey: lab.knownHosts(h.name) },
     }));
     spec = {
         kubernetesVersion: "v1.33.2", controlPlaneEndpoint: `${CP.address}:6443`, networking: { podSubnet: "10.244.0.0/16" }, hosts,

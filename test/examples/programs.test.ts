@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import yaml from "js-yaml";
-import { sshPrivateKey } from "../support/fixtures";
+import { sshHostKey, sshPrivateKey } from "../support/fixtures";
 import { MockRuntime, settle, valueOf } from "../support/mocks";
 
 // The examples run as programs: stack config set as `pulumi config` would, the program imported
@@ -67,7 +67,7 @@ describe("the examples run as programs under the mock runtime", () => {
     });
 
     test("single-node: one control plane without the control-plane taint, stacked etcd, no load balancer", async () => {
-        const program = await runExample("single-node", "single", { address: "10.0.10.11", sshPrivateKey: sshPrivateKey() }, ["sshPrivateKey"]);
+        const program = await runExample("single-node", "single", { address: "10.0.10.11", hostKey: sshHostKey(), sshPrivateKey: sshPrivateKey() }, ["sshPrivateKey"]);
         expect(await valueOf(program.endpoint)).toBe("https://10.0.10.11:6443");
         const install = runtime.registrations.find(r => r.name === "single-control-plane-node-1-install")!.inputs.create as string;
         const flags = /KUBELET_KUBEADM_ARGS="[^"]*"/.exec(install)![0];
@@ -94,7 +94,7 @@ describe("the examples run as programs under the mock runtime", () => {
             { name: "cp-3", address: "10.0.10.13", roles: ["control-plane"] },
             { name: "worker-1", address: "10.0.30.21", roles: ["worker"] },
         ];
-        const program = await runExample("stacked-kube-vip", "stacked", { vip: "10.0.10.5", hosts, sshPrivateKey: sshPrivateKey() }, ["sshPrivateKey"]);
+        const program = await runExample("stacked-kube-vip", "stacked", { vip: "10.0.10.5", hosts, knownHosts: hosts.map(h => `${h.address} ${sshHostKey()}`).join("\n"), sshPrivateKey: sshPrivateKey() }, ["sshPrivateKey"]);
         expect(await valueOf(program.joinCommand)).toMatch(/^kubeadm join 10\.0\.10\.5:6443 --token [a-z0-9]{6}\.[a-z0-9]{16} --discovery-token-ca-cert-hash sha256:[0-9a-f]{64}$/);
         expect(named(/-register-kube-vip$/)).toEqual(["stacked-control-plane-cp-1-register-kube-vip", "stacked-control-plane-cp-2-register-kube-vip", "stacked-control-plane-cp-3-register-kube-vip"]);
         // No etcd hosts: only the snapshot before a version change, on the first control plane.
@@ -108,6 +108,7 @@ describe("the examples run as programs under the mock runtime", () => {
         pulumi.runtime.setAllConfig({
             "project:controlPlaneEndpoint": "k8s-api.example.internal:6443", "project:caCertHash": hash, "project:joinToken": "abcdef.q1w2e3r4t5y6u7i8",
             "project:sshPrivateKey": sshPrivateKey(), "project:hosts": JSON.stringify([{ name: "gpu-1", address: "10.0.30.41" }]),
+            "project:knownHosts": `10.0.30.41 ${sshHostKey()}`,
         }, ["project:joinToken", "project:sshPrivateKey"]);
         let program: any;
         jest.isolateModules(() => { program = require("../../examples/worker-join"); });

@@ -8,6 +8,7 @@ import { controlPlaneKubeletScript, workerRolloutScript } from "../../render/kub
 import { discoveryJoinScript, workerJoinScript } from "../../render/worker";
 import { etcdHealthScript, etcdInstallScript, etcdPreflightScript, etcdSnapshotScript } from "../../render/etcd-scripts";
 import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterAllScript, haproxyRegisterScript, kubeVipScript, leftAsItWas } from "../../render/load-balancer-scripts";
+import { recordHostKeysScript } from "../../render/host-keys";
 import { opensslCa } from "../support/openssl";
 
 /** A real CA: the registration scripts carry it parsed and written again. */
@@ -77,6 +78,8 @@ const scripts: [string, string][] = [
     ["upgrade preflight", upgradePreflightScript({ ...ctx, controlPlanes: [node, v6], bindPort: 6443, certificatesDir: pki, etcdMembers: [node, v6], before: "v1.34.1-etcd-3.6.4-0", settleSeconds: 30 })],
     ["upgrade preflight (external etcd)", upgradePreflightScript({ ...ctx, controlPlanes: [node], bindPort: 6443, certificatesDir: pki, etcdMembers: [], before: "v1.34.1", settleSeconds: 30 })],
     ["etcd snapshot", etcdSnapshotScript({ ...ctx, member: node, certificatesDir: pki, dataDir: "/var/lib/etcd", before: "v1.34.1-etcd-3.6.4-0", timeoutSeconds: 900, keep: 3 })],
+    ["host key recording (trust on first use)", recordHostKeysScript("10.0.10.11:22")],
+    ["host key recording (fingerprint)", recordHostKeysScript("10.0.10.11:2222 (through jump)", "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU")],
     ["etcd health", etcdHealthScript({ ...ctx, members: [node, v6], certificatesDir: pki, timeoutSeconds: 60, after: "abc" })],
 ];
 

@@ -43,10 +43,13 @@ describe("shapeOf and labStackConfig", () => {
         expect(shape.hosts.map(h => `${h.name}:${h.roles}`)).toEqual(["etcd-1:etcd", "etcd-2:etcd", "etcd-3:etcd", "cp-1:control-plane", "cp-2:control-plane", "cp-3:control-plane", "worker-1:worker", "worker-2:worker", "lb-1:load-balancer"]);
         const hosts = lab(shape.hosts.map(h => h.name));
         const v = labStackConfig({ ...ha, values: { ...ha.values, sshAgentSocket: "/run/agent.sock" } }, shape, hosts, SSH) as any;
-        expect(v.hosts[3]).toEqual({ name: "cp-1", address: "127.0.200.14", roles: ["control-plane"], ssh: { port: 2222 } });
+        expect(v.hosts[3]).toEqual({ name: "cp-1", address: "127.0.200.14", roles: ["control-plane"], ssh: { port: 2222, trustOnFirstUse: true } });
         expect(v.controlPlaneEndpoint).toBe("127.0.200.19:6443");
         expect(v.sshPrivateKey).toBe("LAB KEY");
         expect(v.sshAgentSocket).toBeUndefined();
+        // The example's knownHosts are the real hosts' keys: the lab's hosts record theirs instead.
+        expect(ha.values.knownHosts).toContain("10.0.10.11 ssh-ed25519 ");
+        expect(v.knownHosts).toBeUndefined();
         // The user's settings stay; the lab's are added.
         expect(v.cluster.cni).toEqual({ manifestFile: "kube-flannel.yml", podSubnetPlaceholder: "10.244.0.0/16" });
         expect(v.cluster.loadBalancer).toEqual({ bindAddress: "127.0.200.19" });
@@ -68,7 +71,7 @@ describe("shapeOf and labStackConfig", () => {
         const shape = shapeOf(config)!;
         const v = labStackConfig(config, shape, lab(["worker-1", "cp-1"]), SSH, "v1.33.2") as any;
         expect(v.controlPlaneEndpoint).toBe("127.0.200.12:7443");
-        expect(v.hosts[0]).toEqual({ name: "worker-1", address: "127.0.200.11", roles: ["worker"], labels: { zone: "a" }, ssh: { port: 2222 } });
+        expect(v.hosts[0]).toEqual({ name: "worker-1", address: "127.0.200.11", roles: ["worker"], labels: { zone: "a" }, ssh: { port: 2222, trustOnFirstUse: true } });
         expect(v.cluster.apiServer).toEqual({ bindPort: 7443, certSANs: ["127.0.200.12", "10.0.10.111", "api.example.com"], readinessTimeoutSeconds: 60 });
         expect(v.cluster.loadBalancer).toBeUndefined();
         expect(v.cluster.ignorePreflightErrors).toEqual(["Swap", ...LAB_SKIPS]);

@@ -25,8 +25,14 @@ describe("npm run rehearse -- --workers 1 --keep DIR", () => {
         for (const h of ["etcd-1", "etcd-2", "etcd-3", "cp-1", "cp-2", "cp-3", "worker-1", "lb-1"]) expect(out).toMatch(new RegExp(`^${h} \\(127\\.`, "m"));
         expect(out).toMatch(/^ {2}ok {3}ha-workers-worker-1-join +\d+(\.\d)? s$/m);
         // The plan first: the preview, before the hosts start.
-        expect(out.indexOf("rehearse: preview\n  plan: ")).toBeGreaterThan(-1);
-        expect(out.indexOf("rehearse: preview\n")).toBeLessThan(out.indexOf("rehearse: starting 8 lab hosts"));
+        const starting = out.indexOf("rehearse: starting 8 lab hosts");
+        expect(out.indexOf("rehearse: preview\n")).toBeGreaterThan(-1);
+        expect(out.indexOf("rehearse: preview\n")).toBeLessThan(out.indexOf("\n  plan: "));
+        expect(out.indexOf("\n  plan: ")).toBeLessThan(starting);
+        // The lab's host keys are trusted on first use, and the preview says so for each host.
+        const tofu = out.indexOf("hosts[3] (cp-1).ssh.trustOnFirstUse: no host key is pinned for 127.");
+        expect(tofu).toBeGreaterThan(out.indexOf("rehearse: preview\n"));
+        expect(tofu).toBeLessThan(starting);
         expect(out).toContain("etcd: healthy, members etcd-1, etcd-2, etcd-3");
         expect(out).toContain("load balancer (lb-1, apiserverbackend): cp-1 UP, cp-2 UP, cp-3 UP");
         expect(out.match(/^serving certificate cp-\d: verified \(CN=kube-apiserver/gm)).toHaveLength(3);
@@ -49,7 +55,7 @@ describe("npm run rehearse -- --workers 1 --keep DIR", () => {
         const report = JSON.parse(fs.readFileSync(path.join(keep, "report.json"), "utf8"));
         expect(report.failed).toEqual([]);
         expect(report.health.etcd).toMatchObject({ healthy: true, members: ["etcd-1", "etcd-2", "etcd-3"] });
-        expect(report.hosts["cp-2"].steps.map((s: any) => s.step)).toEqual(["ha-control-plane-cp-2-preflight", "ha-control-plane-cp-2-prepare", "ha-control-plane-cp-2-install", "ha-control-plane-cp-2-ready", "ha-control-plane-cp-2-upgraded", "ha-control-plane-cp-2-kubelet"]);
+        expect(report.hosts["cp-2"].steps.map((s: any) => s.step)).toEqual(["ha-cp-2-host-key", "ha-control-plane-cp-2-preflight", "ha-control-plane-cp-2-prepare", "ha-control-plane-cp-2-install", "ha-control-plane-cp-2-ready", "ha-control-plane-cp-2-upgraded", "ha-control-plane-cp-2-kubelet"]);
         expect(report.hosts["cp-2"].files).toContain("/etc/kubernetes/manifests/kube-apiserver.yaml");
     });
 

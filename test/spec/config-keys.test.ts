@@ -153,11 +153,44 @@ describe("a pinned SSH host key in a format the SSH client reads", () => {
         }
     });
 
-    test("a known_hosts line, a private key, a fingerprint and a blob of another type are refused, naming the host", () => {
+    test("ssh-keyscan's known_hosts lines for the host dialled pass, and a SHA256 fingerprint", () => {
+        const lines = (host: string) => Object.values(keys).map(k => `${host} ${k.split(" ").slice(0, 2).join(" ")}`).join("\n");
+        expect(problems(withKey(lines("10.0.30.21")))).toEqual([]);
+        expect(problems(withKey(`# 10.0.30.21:22 SSH-2.0-OpenSSH_9.2\n${lines("10.0.30.21,worker-1")}\n`))).toEqual([]);
+        const onPort = haSpec();
+        onPort.hosts[6].ssh = { ...onPort.hosts[6].ssh, port: 2222, hostKey: lines("[10.0.30.21]:2222") };
+        expect(problems(onPort)).toEqual([]);
+        expect(problems(withKey("SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"))).toEqual([]);
+    });
+
+    test("another host's known_hosts line, a private key, a short fingerprint and a blob of another type are refused, naming the host", () => {
         const [type, blob] = keys.ed25519.split(" ");
-        expect(problems(withKey(`10.0.30.21 ${type} ${blob}`))).toEqual([expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.hostKey: .* this is a known_hosts line; drop "10\.0\.30\.21" before the key type$/)]);
-        expect(problems(withKey("SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"))).toEqual([expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.hostKey: .* — a public key in authorized_keys format/)]);
-        expect(problems(withKey(`ssh-rsa ${blob}`))).toEqual([expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.hostKey:/)]);
+        expect(problems(withKey(`10.0.30.22 ${type} ${blob}`))).toEqual([expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.hostKey: .* — a key line for 10\.0\.30\.21, the address dialled: this known_hosts line is for 10\.0\.30\.22 \(another host's key\?\)$/)]);
+        expect(problems(withKey(`[10.0.30.21]:2222 ${type} ${blob}`))).toEqual([expect.stringMatching(/a key line for 10\.0\.30\.21, the address dialled/)]);
+        expect(problems(withKey("SHA256:47DEQpj8HBSa"))).toEqual([expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.hostKey: .*\(a SHA256 fingerprint is "SHA256:" and 43 base64 characters\)$/)]);
+        expect(problems(withKey(`ssh-rsa ${blob}`))).toEqual([expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.hostKey: .*the base64 after "ssh-rsa" is not a ssh-rsa key/)]);
         expect(problems(withKey("-----BEGIN OPENSSH PRIVATE KEY-----", true))).toEqual([expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.bastion\.hostKey:/)]);
+    });
+
+    test("a host or bastion without a host key is refused unless it trusts on first use, and then not with a password alone", () => {
+        const spec = haSpec();
+        delete spec.hosts[6].ssh.hostKey;
+        spec.hosts[7].ssh = { ...spec.hosts[7].ssh, bastion: { host: "jump.example.internal", privateKey: spec.hosts[7].ssh.privateKey } };
+        expect(problems(spec)).toEqual([
+            expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.hostKey: "\(not set\)" — the host's public key, as a line of `ssh-keyscan -p <port> <host>`.* or trustOnFirstUse: true to record the key the host presents on the first run/),
+            expect.stringMatching(/^hosts\[7\] \(worker-2\)\.ssh\.bastion\.hostKey: "\(not set\)"/),
+        ]);
+        spec.hosts[6].ssh.trustOnFirstUse = true;
+        spec.hosts[7].ssh.bastion!.trustOnFirstUse = true;
+        expect(problems(spec)).toEqual([]);
+        spec.hosts[6].ssh = { password: "secret", trustOnFirstUse: true };
+        expect(problems(spec)).toEqual([expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.password: "\(set\)" — privateKey or agentSocketPath when the host key is trusted on first use/)]);
+        spec.hosts[6].ssh = { privateKey: spec.hosts[7].ssh.privateKey, hostKey: keys.ed25519, trustOnFirstUse: true };
+        expect(problems(spec)).toEqual([expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.trustOnFirstUse: true — false or unset when hostKey pins the key/)]);
+        spec.hosts[6].ssh = { privateKey: spec.hosts[7].ssh.privateKey, trustOnFirstUse: "yes" as unknown as boolean };
+        expect(problems(spec)).toEqual([
+            expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.trustOnFirstUse: "yes" — true or false$/),
+            expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.hostKey: "\(not set\)"/),
+        ]);
     });
 });

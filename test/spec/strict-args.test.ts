@@ -76,7 +76,7 @@ describe("unknown fields are rejected at evaluation, with the closest known name
 
     test("secrets and other Outputs are not walked into; undefined fields are not fields", () => {
         const spec = haSpec();
-        spec.hosts[0].ssh = { privateKey: pulumi.secret("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----") };
+        spec.hosts[0].ssh = { ...spec.hosts[0].ssh, privateKey: pulumi.secret("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----") };
         (spec as any).scheduler = undefined;
         expect(() => validateCluster(spec)).not.toThrow();
     });

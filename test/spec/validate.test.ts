@@ -177,7 +177,7 @@ describe("cluster spec validation", () => {
 
     test("a secret SSH key (an Output) passes evaluation-time checks", () => {
         const spec = haSpec();
-        spec.hosts[0].ssh = { privateKey: pulumi.secret("later") };
+        spec.hosts[0].ssh = { ...spec.hosts[0].ssh, privateKey: pulumi.secret("later") };
         expect(() => validateCluster(spec)).not.toThrow();
     });
 });

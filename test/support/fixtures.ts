@@ -9,8 +9,21 @@ export function sshPrivateKey(): string {
     return sshKey;
 }
 
+let hostKeyLine: string | undefined;
+
+/** A host's public key in authorized_keys form ("ssh-ed25519 <base64>"), made at run time: a pinned ssh.hostKey. */
+export function sshHostKey(): string {
+    if (!hostKeyLine) {
+        // An Ed25519 SPKI ends with the 32-byte key; SSH's wire form is string "ssh-ed25519", string key.
+        const raw = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "der" }).subarray(-32);
+        const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+        hostKeyLine = `ssh-ed25519 ${Buffer.concat([str(Buffer.from("ssh-ed25519")), str(raw)]).toString("base64")}`;
+    }
+    return hostKeyLine;
+}
+
 export function host(name: string, address: string, roles: string[], extra: Partial<HostSpec> = {}): HostSpec {
-    return { name, address, roles, ssh: { privateKey: sshPrivateKey() }, ...extra };
+    return { name, address, roles, ssh: { privateKey: sshPrivateKey(), hostKey: sshHostKey() }, ...extra };
 }
 
 /** The HA shape: 3 dedicated etcd hosts, 3 control planes, 2 workers and a load balancer. */
