@@ -11,7 +11,7 @@ import { SpecError } from "../../spec/problems";
 import { ClusterSpec } from "../../spec/types";
 import { validateCluster } from "../../spec/validate";
 import { planWorkerJoin } from "../../spec/worker-join";
-import { haSpec, host } from "../support/fixtures";
+import { haSpec, host, sshPrivateKey } from "../support/fixtures";
 
 /** The problem lines of a spec validateCluster refuses, or [] when it passes. */
 function problems(spec: ClusterSpec): string[] {
@@ -169,7 +169,7 @@ describe("a pinned SSH host key in a format the SSH client reads", () => {
         expect(problems(withKey(`[10.0.30.21]:2222 ${type} ${blob}`))).toEqual([expect.stringMatching(/a key line for 10\.0\.30\.21, the address dialled/)]);
         expect(problems(withKey("SHA256:47DEQpj8HBSa"))).toEqual([expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.hostKey: .*\(a SHA256 fingerprint is "SHA256:" and 43 base64 characters\)$/)]);
         expect(problems(withKey(`ssh-rsa ${blob}`))).toEqual([expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.hostKey: .*the base64 after "ssh-rsa" is not a ssh-rsa key/)]);
-        expect(problems(withKey("-----BEGIN OPENSSH PRIVATE KEY-----", true))).toEqual([expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.bastion\.hostKey:/)]);
+        expect(problems(withKey(sshPrivateKey(), true))).toEqual([expect.stringMatching(/^hosts\[6\] \(worker-1\)\.ssh\.bastion\.hostKey:/)]);
     });
 
     test("a host or bastion without a host key is refused unless it trusts on first use, and then not with a password alone", () => {

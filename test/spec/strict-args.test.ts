@@ -12,7 +12,7 @@ import { ClusterSpec } from "../../spec/types";
 import { closest, componentFields, typeFields } from "../../spec/unknown-fields";
 import { validateCluster } from "../../spec/validate";
 import { planWorkerJoin } from "../../spec/worker-join";
-import { haSpec, host } from "../support/fixtures";
+import { haSpec, host, sshPrivateKey } from "../support/fixtures";
 import { MockRuntime, settle } from "../support/mocks";
 
 // Remote commands do not run here: preflights answer with a host's facts, as the real script prints them.
@@ -76,7 +76,7 @@ describe("unknown fields are rejected at evaluation, with the closest known name
 
     test("secrets and other Outputs are not walked into; undefined fields are not fields", () => {
         const spec = haSpec();
-        spec.hosts[0].ssh = { ...spec.hosts[0].ssh, privateKey: pulumi.secret("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----") };
+        spec.hosts[0].ssh = { ...spec.hosts[0].ssh, privateKey: pulumi.secret(sshPrivateKey()) };
         (spec as any).scheduler = undefined;
         expect(() => validateCluster(spec)).not.toThrow();
     });
