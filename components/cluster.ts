@@ -57,7 +57,7 @@ export class Cluster extends pulumi.ComponentResource {
 
         const s = cluster.spec;
         // Before any step connects: the host keys that are recorded rather than given (every step pins its host's key).
-        recordHostKeys(name, s.hosts, h => `hosts[${s.hosts.indexOf(h)}] (${h.name})`, this);
+        recordHostKeys(name, s.hosts, "hosts", this);
         const pki = new ClusterPki(`${name}-pki`, {
             controlPlaneEndpoint: s.controlPlaneEndpoint!,
             networking: s.networking,

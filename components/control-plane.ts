@@ -106,7 +106,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         }
         super("kubeadm:index:ControlPlane", name, {}, componentOpts);
         for (const w of warnings) pulumi.log.warn(w, this);
-        if (!resolved) recordHostKeys(name, cluster.spec.hosts, h => `hosts[${cluster.spec.hosts.indexOf(h)}] (${h.name})`, this);
+        if (!resolved) recordHostKeys(name, cluster.spec.hosts, "hosts", this);
 
         let resolvePreflights!: (r: pulumi.Resource[]) => void;
         const preflights = new Promise<pulumi.Resource[]>(r => { resolvePreflights = r; });
@@ -267,7 +267,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         const { after: waitForOthers, loadBalancer, resolved: _resolved, transient, walkFrom, prepareAfter, ...componentOpts } = opts;
         super("kubeadm:index:ControlPlaneNode", name, {}, componentOpts);
         this.nodeName = nodeName;
-        if (!opts.resolved) recordHostKeys(name, cluster.spec.hosts, h => `hosts[${cluster.spec.hosts.indexOf(h)}] (${h.name})`, this);
+        if (!opts.resolved) recordHostKeys(name, cluster.spec.hosts, "hosts", this);
 
         const s = cluster.spec;
         const certificatesDir = s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir;

@@ -63,7 +63,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const { after: othersFirst, beforePreparation, hostKeysRecorded, ...componentOpts } = opts;
         super("kubeadm:index:EtcdCluster", name, {}, componentOpts);
         for (const w of plan.warnings) pulumi.log.warn(w, this);
-        if (!hostKeysRecorded) recordHostKeys(name, args.members, m => `members[${args.members.indexOf(m)}] (${m.name})`, this);
+        if (!hostKeysRecorded) recordHostKeys(name, args.members, "members", this);
 
         const members = args.members;
         const initialCluster = members.map(m => ({ name: m.name, address: m.address }));

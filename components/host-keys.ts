@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { authorizedKeyLine, fingerprintOf, HostPublicKey, keyToPin, parseHostKey, parseRecordedKeys } from "../spec/host-keys";
+import { authorizedKeyLine, fingerprintOf, HostPublicKey, isRecorded, keyToPin, parseHostKey, parseRecordedKeys } from "../spec/host-keys";
 import { recordHostKeysScript } from "../render/host-keys";
 import { BastionSpec, HostSpec, SshCredentials } from "../spec/types";
 
@@ -31,31 +31,28 @@ export function pinnedHostKey(c: SshCredentials, host: string, via?: BastionSpec
     return key;
 }
 
-function needsRecording(c: SshCredentials): boolean {
-    return c.hostKey === undefined || "fingerprint" in (parseHostKey(c.hostKey).pin ?? {});
-}
-
 /**
  * Records the host key of every host (and bastion) in `hosts` whose ssh.hostKey is a fingerprint or
  * that trusts on first use: one `<name>-<host>-host-key` step each (`<name>-bastion-<host>-host-key`
- * for a bastion), before any other step connects. `label` names a host in messages, e.g.
- * "hosts[2] (cp-2)".
+ * for a bastion), before any other step connects. `list` is the args' field the hosts are in
+ * ("hosts", "members"), for messages such as "hosts[2] (cp-2).ssh".
  */
-export function recordHostKeys(name: string, hosts: HostSpec[], label: (h: HostSpec) => string, parent: pulumi.Resource): void {
+export function recordHostKeys(name: string, hosts: HostSpec[], list: string, parent: pulumi.Resource): void {
+    const label = (h: HostSpec, i: number) => `${list}[${i}] (${h.name})`;
     const bastions = new Map<string, { b: BastionSpec; field: string }>();
-    for (const h of hosts) {
+    hosts.forEach((h, i) => {
         const b = h.ssh.bastion;
-        if (b && needsRecording(b)) bastions.set(endpointOf(b, b.host), { b, field: `${label(h)}.ssh.bastion` });
-    }
+        if (b && isRecorded(b) && !bastions.has(endpointOf(b, b.host))) bastions.set(endpointOf(b, b.host), { b, field: `${label(h, i)}.ssh.bastion` });
+    });
     for (const [endpoint, { b, field }] of bastions) {
         const step = `${name}-bastion-${b.host.replace(/[^A-Za-z0-9.-]/g, "-")}-${b.port ?? 22}-host-key`;
         recorded.set(endpoint, record(step, b, b.host, undefined, field, parent));
     }
-    for (const h of hosts) {
-        if (!needsRecording(h.ssh)) continue;
+    hosts.forEach((h, i) => {
+        if (!isRecorded(h.ssh)) return;
         const host = h.ssh.host ?? h.address;
-        recorded.set(endpointOf(h.ssh, host, h.ssh.bastion), record(`${name}-${h.name}-host-key`, h.ssh, host, h.ssh.bastion, `${label(h)}.ssh`, parent));
-    }
+        recorded.set(endpointOf(h.ssh, host, h.ssh.bastion), record(`${name}-${h.name}-host-key`, h.ssh, host, h.ssh.bastion, `${label(h, i)}.ssh`, parent));
+    });
 }
 
 function record(step: string, c: SshCredentials, host: string, via: BastionSpec | undefined, field: string, parent: pulumi.Resource): pulumi.Output<string> {

@@ -31,7 +31,7 @@ export class Preflight extends pulumi.ComponentResource {
         const { cluster, warnings } = resolveClusterArgs(clusterArgs);
         super("kubeadm:index:Preflight", name, {}, opts);
         for (const w of warnings) pulumi.log.warn(w, this);
-        recordHostKeys(name, cluster.spec.hosts, h => `hosts[${cluster.spec.hosts.indexOf(h)}] (${h.name})`, this);
+        recordHostKeys(name, cluster.spec.hosts, "hosts", this);
         const sha = (pem: pulumi.Input<string> | undefined) => pulumi.output(pem ?? "").apply(p => (p ? digest(p) : ""));
         const caSha256 = sha(caCertPem);
         const etcdCaSha256 = sha(etcdCaCertPem);

@@ -30,7 +30,7 @@ export class WorkerJoin extends pulumi.ComponentResource {
         const plan = planWorkerJoin(args);
         super("kubeadm:index:WorkerJoin", name, {}, opts);
         for (const w of plan.warnings) pulumi.log.warn(w, this);
-        recordHostKeys(name, args.hosts, h => `hosts[${args.hosts.indexOf(h)}] (${h.name})`, this);
+        recordHostKeys(name, args.hosts, "hosts", this);
         const endpoint = joinHostPort(plan.endpoint.host, plan.endpoint.port);
         const token = pulumi.secret(pulumi.output(args.token).apply(t => {
             const p = new Problems();

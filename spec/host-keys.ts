@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 
 /** The key types OpenSSH writes in authorized_keys and known_hosts. */
 export const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"] as const;
@@ -9,6 +9,15 @@ export const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2
  * host offers, the provider is shown the first of these, so that is the key to pin.
  */
 export const PROVIDER_HOST_KEY_ORDER = ["ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa", "ssh-ed25519", "sk-ecdsa-sha2-nistp256@openssh.com", "sk-ssh-ed25519@openssh.com"] as const;
+
+/**
+ * Whether these credentials' key is read from the host by a recording step: a fingerprint, or
+ * trustOnFirstUse without a hostKey (key lines are pinned as given).
+ */
+export function isRecorded(c: { hostKey?: string; trustOnFirstUse?: boolean }): boolean {
+    if (c.hostKey === undefined) return c.trustOnFirstUse === true;
+    return "fingerprint" in (parseHostKey(c.hostKey).pin ?? {});
+}
 
 /** One public host key: its type and its base64 blob. */
 export interface HostPublicKey {
@@ -82,11 +91,15 @@ export function parseHostKey(value: string): { pin?: HostKeyPin; problem?: strin
     return { pin: { keys } };
 }
 
-/** Whether a known_hosts pattern names this address and port ("host", "[host]:port", "*" wildcards, hashed "|1|…" entries count as matching). */
+/** Whether a known_hosts pattern names this address and port ("host", "[host]:port", "*" wildcards, hashed "|1|salt|hash" names). */
 export function patternMatches(pattern: string, host: string, port: number): boolean {
-    if (pattern.startsWith("|1|")) return true;
-    const negated = pattern.startsWith("!");
-    if (negated) return false;
+    if (pattern.startsWith("!")) return false;
+    const hashed = /^\|1\|([A-Za-z0-9+/=]+)\|([A-Za-z0-9+/=]+)$/.exec(pattern);
+    if (hashed) {
+        // ssh-keygen -H: HMAC-SHA1 of the name as it would be written ("host", or "[host]:port" off port 22), keyed by the salt.
+        const name = port === 22 ? host : `[${host}]:${port}`;
+        return createHmac("sha1", Buffer.from(hashed[1], "base64")).update(name).digest("base64") === hashed[2];
+    }
     const m = /^\[(.+)\]:(\d+)$/.exec(pattern);
     const name = m ? m[1] : pattern;
     const patternPort = m ? Number(m[2]) : 22;
@@ -95,7 +108,7 @@ export function patternMatches(pattern: string, host: string, port: number): boo
     return re.test(host);
 }
 
-/** The host keys listed in `cat /etc/ssh/ssh_host_*_key.pub` output, as the recording step prints it. */
+/** The host keys the recording step printed (ssh-keyscan's lines, or the host's ssh_host_*_key.pub files). */
 export function parseRecordedKeys(stdout: string): HostPublicKey[] {
     return stdout.split("\n").map(l => parseLine(l).key).filter((k): k is HostPublicKey => k !== undefined).map(k => ({ type: k.type, blob: k.blob }));
 }
@@ -109,7 +122,7 @@ export function knownHostsFor(knownHosts: string, host: string, port = 22): stri
     const lines = knownHosts.split("\n").map(l => l.trim()).filter(l => l !== "" && !l.startsWith("#"));
     const mine = lines.filter(l => {
         const key = parseLine(l).key;
-        return key?.patterns !== undefined && key.patterns.some(p => !p.startsWith("|1|") && patternMatches(p, host, port));
+        return key?.patterns !== undefined && key.patterns.some(p => patternMatches(p, host, port));
     });
     const where = port === 22 ? host : `[${host}]:${port}`;
     if (mine.length === 0) throw new Error(`knownHosts: no line for ${where} (of ${lines.length}); add what \`ssh-keyscan -p ${port} ${host}\` prints, once you checked it against the host's console`);

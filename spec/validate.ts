@@ -15,7 +15,7 @@ import {
 } from "./types";
 import { ENCRYPTION_PROVIDERS, isEncryptionKey } from "../render/encryption";
 import { parseGoDuration } from "./duration";
-import { HOST_KEY_TYPES, parseHostKey, patternMatches } from "./host-keys";
+import { HOST_KEY_TYPES, isRecorded, parseHostKey, patternMatches } from "./host-keys";
 import { checkUnknownFields, Component, itemField } from "./unknown-fields";
 import { checkFeatureGateArgs, checkKubeadmFeatureGates, checkKubeletConfig, checkProxyConfig, isPreflightCheckName, preflightCheckAdvice } from "./config-keys";
 
@@ -506,9 +506,8 @@ function checkHostKeyPin(p: Problems, ssh: SshSpec | BastionSpec, field: string,
         p.add(`${field}.hostKey`, "(not set)", `${HOST_KEY_ACCEPTED}; or trustOnFirstUse: true to record the key the host presents on the first run and pin it from then on (nothing is sent to a host whose key was not checked)`);
     }
     // Recording the key logs in before the key is checked: a password would go to whoever answers.
-    const recorded = tofu === true || (typeof ssh.hostKey === "string" && ssh.hostKey.trim().startsWith("SHA256:"));
-    if (recorded && ssh.password !== undefined && ssh.privateKey === undefined && ssh.agentSocketPath === undefined) {
-        p.add(`${field}.password`, "(set)", `privateKey or agentSocketPath when the host key is ${tofu === true ? "trusted on first use" : "a fingerprint"} (the step that reads the key logs in before it is checked, and a password would go to whoever answers); or hostKey as the host's key lines (ssh-keyscan), which are checked before logging in`);
+    if ((ssh.hostKey === undefined || typeof ssh.hostKey === "string") && isRecorded(ssh) && ssh.password !== undefined && ssh.privateKey === undefined && ssh.agentSocketPath === undefined) {
+        p.add(`${field}.password`, "(set)", `privateKey or agentSocketPath when the host key is ${ssh.hostKey === undefined ? "trusted on first use" : "a fingerprint"} (the step that reads the key logs in before it is checked, and a password would go to whoever answers); or hostKey as the host's key lines (ssh-keyscan), which are checked before logging in`);
     }
 }
 

@@ -269,7 +269,7 @@ function installExitHook(): void {
 // --- the lab -----------------------------------------------------------------------------------
 
 /** The sshd key types each lab host has: ssh-keygen's -t names. */
-const HOST_KEY_TYPES = ["ecdsa", "ed25519"];
+const LAB_HOST_KEY_TYPES = ["ecdsa", "ed25519"];
 
 export class Lab {
     readonly hosts: LabHostSpec[];
@@ -363,7 +363,7 @@ export class Lab {
             `# sshd of lab host ${spec.name}`,
             `ListenAddress ${spec.address}:${this.sshPort}`,
             "AddressFamily inet",
-            ...HOST_KEY_TYPES.map(t => `HostKey ${path.join(sshd, `ssh_host_${t}_key`)}`),
+            ...LAB_HOST_KEY_TYPES.map(t => `HostKey ${path.join(sshd, `ssh_host_${t}_key`)}`),
             `PidFile ${path.join(sshd, "sshd.pid")}`,
             `AuthorizedKeysFile ${path.join(this.stateDir, "client_ed25519.pub")}`,
             "PermitRootLogin prohibit-password",
@@ -527,7 +527,7 @@ export class Lab {
 
     /** A host's sshd keys: ECDSA and Ed25519, as a Debian host has (its RSA key left out: slow to make). */
     private async makeHostKeys(sshd: string, name: string): Promise<void> {
-        for (const t of HOST_KEY_TYPES) {
+        for (const t of LAB_HOST_KEY_TYPES) {
             const file = path.join(sshd, `ssh_host_${t}_key`);
             fs.rmSync(file, { force: true });
             fs.rmSync(`${file}.pub`, { force: true });
@@ -538,7 +538,7 @@ export class Lab {
     /** The host's public keys as `ssh-keyscan -p <sshPort> <address>` prints them (known_hosts lines): what ssh.hostKey takes. */
     knownHosts(host: string): string {
         const h = this.host(host);
-        return HOST_KEY_TYPES.map(t => {
+        return LAB_HOST_KEY_TYPES.map(t => {
             const [type, blob] = fs.readFileSync(path.join(h.dir, "sshd", `ssh_host_${t}_key.pub`), "utf8").trim().split(/\s+/);
             return `[${h.spec.address}]:${this.sshPort} ${type} ${blob}`;
         }).join("\n");

@@ -38,7 +38,16 @@ describe("host keys as OpenSSH writes them", () => {
         expect(patternMatches("10.0.10.*", "10.0.10.12", 22)).toBe(true);
         expect(patternMatches("10.0.10.1?", "10.0.10.2", 22)).toBe(false);
         expect(patternMatches("!10.0.10.11", "10.0.10.11", 22)).toBe(false);
-        expect(patternMatches("|1|abc=|def=", "10.0.10.11", 22)).toBe(true);
+        // ssh-keygen -H's hashed names: the host's entry matches, on its port only; another host's does not.
+        const file = path.join(dir, "known_hosts");
+        fs.writeFileSync(file, `10.0.10.11 ${made.ed25519}\n[10.0.10.11]:2222 ${made.ed25519}\n`);
+        execFileSync("ssh-keygen", ["-q", "-H", "-f", file], { stdio: "ignore" });
+        const [onPort22, onPort2222] = fs.readFileSync(file, "utf8").trim().split("\n").map(l => l.split(" ")[0]);
+        expect(onPort22).toMatch(/^\|1\|/);
+        expect(patternMatches(onPort22, "10.0.10.11", 22)).toBe(true);
+        expect(patternMatches(onPort22, "10.0.10.12", 22)).toBe(false);
+        expect(patternMatches(onPort22, "10.0.10.11", 2222)).toBe(false);
+        expect(patternMatches(onPort2222, "10.0.10.11", 2222)).toBe(true);
     });
 
     test("knownHostsFor picks a host's lines of ssh-keyscan's output for many hosts, and names a host it has none for", () => {
