@@ -1,14 +1,12 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import { hkdfSync } from "node:crypto";
 import { etcdHealthScript } from "../render/etcd-scripts";
 import {
     ControlPlaneInstallInput, controlPlaneInstallScript, encryptionRotationScript, parseHostFacts,
     controlPlaneManifests, readinessGateScript, rewriteResourcesScript, upgradeVerdictScript,
 } from "../render/control-plane-scripts";
 import { ControlPlaneMaterial, controlPlaneFiles, stackedEtcdMember } from "../render/control-plane-files";
-import { ENCRYPTION_CONFIG_PATH, encryptionConfiguration, EncryptionKey, rotationSteps } from "../render/encryption";
+import { ENCRYPTION_CONFIG_PATH, EncryptionKey, rotationSteps } from "../render/encryption";
 import { haproxyConfig, HAPROXY_CONFIG } from "../render/haproxy";
 import { kubeadmDropIn } from "../render/kubelet";
 import { controlPlaneKubeletScript } from "../render/kubelet-upgrade";
@@ -23,6 +21,7 @@ import { ClusterArgs, resolveClusterArgs } from "../spec/cluster-args";
 import { joinHostPort } from "../spec/network";
 import { HostSpec } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
+import { encryptionKeys } from "./encryption";
 import { recordHostKeys } from "./host-keys";
 import { connectionOf, SECRET_OUTPUTS, SECRET_STEP, STEP, later } from "./connection";
 
@@ -85,6 +84,8 @@ export interface ControlPlaneSteps {
      * member; with upgrade.registration "afterAll", the load balancers' register-all steps.
      */
     etcdGate: pulumi.Resource[];
+    /** In preview, the encryption-at-rest change checked against the state's record (encryptionKeys' check). */
+    encryptionCheck: pulumi.Output<true>;
 }
 const CONTROL_PLANE_STEPS = new WeakMap<ControlPlane, ControlPlaneSteps>();
 export function controlPlaneSteps(cp: ControlPlane): ControlPlaneSteps {
@@ -168,7 +169,8 @@ export class ControlPlane extends pulumi.ComponentResource {
         // Stacked etcd: once every control plane has joined, the whole cluster must be healthy with every member.
         const etcdGate = cluster.etcdTopology === "stacked" ? [stackedEtcdHealthGate(name, cluster, nodes, this)] : [];
         const registerAll = registerAllSteps(name, cluster, nodes, pulumi.output(pki.publicFiles).apply(f => f["ca.crt"] ?? ""), this);
-        CONTROL_PLANE_STEPS.set(this, { nodes, preflights: allPreflights, preparations: allPreparations, etcdGate: [...etcdGate, ...registerAll] });
+        encryption.record([...rotation, ...nodes.flatMap(n => n.lastSteps), ...etcdGate, ...registerAll]);
+        CONTROL_PLANE_STEPS.set(this, { nodes, preflights: allPreflights, preparations: allPreparations, etcdGate: [...etcdGate, ...registerAll], encryptionCheck: encryption.check });
 
         this.endpoint = pulumi.output(`https://${joinHostPort(cluster.endpoint.host, cluster.endpoint.port)}`);
         this.ready = pulumi.all(Object.fromEntries(nodes.map(n => [n.nodeName, n.ready]))) as pulumi.Output<{ [node: string]: string }>;
@@ -497,37 +499,6 @@ function haproxySteps(name: string, cluster: ResolvedCluster, parent: pulumi.Res
         create: remoteBash(haproxyInstallScript({ host: lb.name, step: `haproxy (${HAPROXY_CONFIG})`, config }), { host: lb.name, step: "haproxy" }),
         ...STEP,
     }, { parent, dependsOn: later(after) }));
-}
-
-interface EncryptionKeys {
-    current: pulumi.Output<EncryptionKey>;
-    previous?: pulumi.Output<EncryptionKey>;
-    /** The EncryptionConfiguration every control plane runs with. Secret. @secret */
-    config: pulumi.Output<string>;
-}
-
-/**
- * The key of each version (and, from version 2, the previous one): the user's, or derived from one
- * 32-byte random seed kept in the state (HKDF-SHA256, one key per version), so no version's key is
- * ever lost with its resource, not even when keyVersion is lowered by mistake.
- */
-function encryptionKeys(name: string, cluster: ResolvedCluster, parent: pulumi.Resource): EncryptionKeys {
-    const e = cluster.encryption;
-    const given = cluster.spec.encryptionAtRest ?? {};
-    let seed: pulumi.Output<string> | undefined;
-    const derived = (version: number) => {
-        seed ??= new random.RandomBytes(`${name}-encryption-seed`, { length: 32 }, { parent }).base64;
-        return seed.apply(b64 => Buffer.from(hkdfSync("sha256", Buffer.from(b64, "base64"), "pulumi-kubeadm encryption at rest", `key${version}`, 32)).toString("base64"));
-    };
-    const key = (version: number, supplied: pulumi.Input<string> | undefined) => pulumi.secret(pulumi.output(supplied ?? derived(version))
-        .apply(secret => ({ name: `key${version}`, secret })));
-    const current = key(e.keyVersion, given.key);
-    const previous = e.keyVersion > 1 ? key(e.keyVersion - 1, given.previousKey) : undefined;
-    // Disabled: write plaintext, but keep reading what the keys encrypted (nothing becomes unreadable).
-    const config = pulumi.secret(pulumi.all([current, previous]).apply(([now, old]) => encryptionConfiguration({
-        resources: e.resources, provider: e.provider, keys: e.disabled && old ? [now, old] : [now], identityFirst: e.disabled,
-    })));
-    return { current, previous: e.disabled ? undefined : previous, config };
 }
 
 /**

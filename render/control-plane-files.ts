@@ -1,7 +1,7 @@
 import { joinHostPort } from "../spec/network";
 import { HostSpec, NodeAddress, Taint } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
-import { ENCRYPTION_CONFIG_PATH } from "./encryption";
+import { ENCRYPTION_CONFIG_PATH, encryptionConfigCheck } from "./encryption";
 import { APISERVER_MANIFEST, CONTROLLER_MANAGER_MANIFEST, HostFacts, SCHEDULER_MANIFEST } from "./control-plane-scripts";
 import { kubeadmFlagsEnv, KUBELET_DROPIN_DIR, kubeletConfig, kubeletInstanceConfig, nodeKubeletInput } from "./kubelet";
 import { kubeconfig } from "./kubeconfig";
@@ -128,8 +128,8 @@ export function controlPlaneFiles(i: ControlPlaneFilesInput): ControlPlaneFiles 
         return map[key];
     };
     const pub = (path: string, content: string, mode = "0644") => files.push({ path, mode, content });
-    const secret = (path: string, content: string, mode = "0600") => {
-        files.push({ path, mode, secret: true });
+    const secret = (path: string, content: string, mode = "0600", check?: PlacedFile["check"]) => {
+        files.push({ path, mode, secret: true, ...(check ? { check } : {}) });
         secrets.push({ path, content });
     };
 
@@ -183,7 +183,7 @@ export function controlPlaneFiles(i: ControlPlaneFilesInput): ControlPlaneFiles 
         }));
     }
     if (m.encryptionConfig === undefined) throw new Error(`control plane ${node.name}: no EncryptionConfiguration was given`);
-    secret(ENCRYPTION_CONFIG_PATH, m.encryptionConfig);
+    secret(ENCRYPTION_CONFIG_PATH, m.encryptionConfig, "0600", encryptionConfigCheck());
 
     const kubelet = nodeKubeletInput(cluster, node, i.facts, controlPlaneTaints(cluster));
     pub("/var/lib/kubelet/config.yaml", kubeletConfig(kubelet));

@@ -1,7 +1,7 @@
 import { joinHostPort } from "../spec/network";
 import { NodeAddress } from "../spec/types";
 import { discoveryFunctions } from "./discovery";
-import { ENCRYPTION_CONFIG_PATH } from "./encryption";
+import { ENCRYPTION_CONFIG_PATH, encryptionConfigCheck } from "./encryption";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { OPTIONAL_CA_DIRS } from "./manifests/control-plane";
 import { dataDirCheckName, ETCD_MANIFEST, etcdQuorumGateScript, etcdRestartedWait, etcdServingBefore, StackedEtcdJoin, stackedEtcdMemberAddScript, stackedEtcdPromoteScript } from "./etcd-scripts";
@@ -501,7 +501,7 @@ export function encryptionRotationScript(i: EncryptionRotationInput): string {
     cat >/dev/null
     exit 0
 fi
-` + placeFilesScript([{ path: ENCRYPTION_CONFIG_PATH, mode: "0600", secret: true }])
+` + placeFilesScript([{ path: ENCRYPTION_CONFIG_PATH, mode: "0600", secret: true, check: encryptionConfigCheck() }])
         + restartFunction(i)
         + waitReadyFunction(i)
         + `if [ "\${#changed[@]}" -gt 0 ]; then

@@ -15,6 +15,8 @@ export interface PlacedFile {
     content?: string;
     /** The content comes on stdin; the script only names the file. */
     secret?: boolean;
+    /** A shell function run as `NAME PATH TMP` before TMP replaces PATH; it fails the step to keep PATH as it is. */
+    check?: { name: string; definition: string };
 }
 
 export interface ScriptContext {
@@ -76,16 +78,21 @@ export function fileFunctions(): string[] {
 }
 
 function placeLines(files: PlacedFile[], lines: string[]): string {
+    const checks = new Map(files.flatMap(f => (f.check ? [[f.check.name, f.check.definition] as const] : [])));
+    lines.push(...[...checks.values()].map(d => d.replace(/\n$/, "")));
     const secrets = files.filter(f => f.secret);
+    const checked = secrets.filter(f => f.check);
     if (secrets.length > 0) {
         lines.push(
             "declare -A secret_mode=(" + secrets.map(f => `[${shellWord(f.path)}]=${f.mode}`).join(" ") + ")",
             "declare -A secret_seen=()",
+            ...(checked.length ? ["declare -A secret_check=(" + checked.map(f => `[${shellWord(f.path)}]=${f.check!.name}`).join(" ") + ")"] : []),
             "while IFS=' ' read -r target data; do",
             "    [ -n \"$target\" ] || continue",
             "    [ -n \"${secret_mode[$target]:-}\" ] || fail \"unexpected secret file on stdin: $target\"",
             "    tmp=$(tmpfile \"$target\")",
             "    printf '%s' \"$data\" | base64 -d > \"$tmp\" || fail \"secret for $target is not base64\"",
+            ...(checked.length ? ["    [ -z \"${secret_check[$target]:-}\" ] || \"${secret_check[$target]}\" \"$target\" \"$tmp\""] : []),
             "    place \"$target\" \"${secret_mode[$target]}\" \"$tmp\"",
             "    secret_seen[$target]=1",
             "done",
@@ -103,6 +110,7 @@ function placeLines(files: PlacedFile[], lines: string[]): string {
         } else {
             lines.push(`printf '%s' ${shellWord(Buffer.from(content).toString("base64"))} | base64 -d > "$tmp"`);
         }
+        if (f.check) lines.push(`${f.check.name} ${shellWord(f.path)} "$tmp"`);
         lines.push(`place ${shellWord(f.path)} ${f.mode} "$tmp"`);
     }
     return lines.join("\n") + "\n";

@@ -178,6 +178,11 @@ export interface EncryptionAtRestSpec {
     key?: pulumi.Input<string>;
     /** With your own key and keyVersion above 1: the key of the previous version, still needed to read what it encrypted. Secret. @secret */
     previousKey?: pulumi.Input<string>;
+    /**
+     * With keyVersion above 1: the provider the previous key encrypted with, when the rotation also
+     * moves the data to another provider. Default: provider.
+     */
+    previousProvider?: string;
 }
 
 export interface Taint {

@@ -78,7 +78,7 @@ export interface ResolvedCluster {
     /** "haproxy", "kube-vip", "external" or "none". */
     loadBalancerType: string;
     /** Encryption at rest; when disabled, kube-apiserver writes plaintext but still reads what the keys encrypted. */
-    encryption: { provider: string; resources: string[]; keyVersion: number; disabled: boolean };
+    encryption: { provider: string; resources: string[]; keyVersion: number; disabled: boolean; previousProvider: string };
     /** The CNI manifest with the pod subnet substituted, when one was given. */
     cniManifest?: string;
     warnings: string[];
@@ -309,9 +309,12 @@ function checkEncryptionAtRest(p: Problems, e: EncryptionAtRestSpec | undefined,
             p.add(`${field}.${k}`, `(a value of ${base64Length(v)})`, "base64 of exactly 32 random bytes, e.g. from `head -c 32 /dev/urandom | base64`");
         }
     }
+    const previousProvider = e?.previousProvider ?? provider;
+    if (!(ENCRYPTION_PROVIDERS as readonly string[]).includes(previousProvider)) p.add(`${field}.previousProvider`, previousProvider, `one of ${ENCRYPTION_PROVIDERS.join(", ")}`);
+    else if (e?.previousProvider !== undefined && !(isWhole(keyVersion) && keyVersion > 1)) p.add(`${field}.previousProvider`, e.previousProvider, "only while rotating (keyVersion above 1): the provider the previous key encrypted with");
     if (e?.previousKey !== undefined && e.key === undefined) p.add(`${field}.previousKey`, "(set)", `only with ${field}.key (generated keys keep their previous version themselves)`);
     if (e?.key !== undefined && keyVersion > 1 && e.previousKey === undefined) p.add(`${field}.previousKey`, "(missing)", `the key of version ${keyVersion - 1}: with your own key, rotating to version ${keyVersion} needs the previous key to read what it encrypted`);
-    return { provider, resources, keyVersion, disabled: e?.disabled ?? false };
+    return { provider, resources, keyVersion, disabled: e?.disabled ?? false, previousProvider };
 }
 
 function base64Length(v: string): string {

@@ -345,4 +345,19 @@ describe("ControlPlane: 3 control planes behind HAProxy on a 3-member etcd clust
         await new Promise(r => setTimeout(r, 1000));
         await settle();
     }, 300_000);
+
+    test("a host refuses an encryption configuration that cannot read what its data is stored under (another provider, without the preview's check)", async () => {
+        const before = read("cp-1", "/etc/kubernetes/enc/encryption-config.yaml");
+        const pid = lab.pods("cp-1")["kube-apiserver"].pid;
+        const run = await up({ apiServer: { readinessTimeoutSeconds: 60 }, encryptionAtRest: { keyVersion: 2, provider: "secretbox" } });
+        const error = await finished(run).then(() => undefined, e => e as Error);
+        expect(error?.message).toContain("cp-key2-add-cp-1");
+        expect(error?.message).toMatch(/cp-1.*the new encryption configuration cannot read data stored under the one in place \(resource=provider:key:digest\): secrets=aescbc:key2:[0-9a-f]{16}; it was not placed/s);
+        expect(read("cp-1", "/etc/kubernetes/enc/encryption-config.yaml")).toBe(before);
+        expect(fs.readdirSync(lab.path("cp-1", "/etc/kubernetes/enc"))).toEqual(["encryption-config.yaml"]);
+        expect(lab.pods("cp-1")["kube-apiserver"].pid).toBe(pid);
+        expect(run.runner.runs.some(r => r.name === "cp-key2-add-cp-2")).toBe(false);
+        await new Promise(r => setTimeout(r, 1000));
+        await settle();
+    }, 300_000);
 });

@@ -51,7 +51,7 @@ describe("ControlPlane under the mock runtime", () => {
         const steps = runtime.resources.filter(r => r.name.startsWith("cp-cp-1-")).map(r => r.name).sort();
         expect(steps).toEqual(["cp-cp-1-deregister-lb-1", "cp-cp-1-install", "cp-cp-1-preflight", "cp-cp-1-ready", "cp-cp-1-register-lb-1", "cp-cp-1-upgraded"]);
         expect(runtime.resources.filter(r => r.name.startsWith("cp-") && !r.name.startsWith("cp-cp-")).map(r => r.name).sort())
-            .toEqual(["cp-encryption-seed", "cp-lb-1-haproxy"]);
+            .toEqual(["cp-encryption-at-rest", "cp-encryption-seed", "cp-lb-1-haproxy"]);
     });
 
     test("order: every preflight before any install; each node after the previous one's registration; registration after the gate and HAProxy", async () => {
