@@ -6,7 +6,7 @@ import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { OPTIONAL_CA_DIRS } from "./manifests/control-plane";
 import { dataDirCheckName, ETCD_MANIFEST, etcdQuorumGateScript, etcdRestartedWait, etcdServingBefore, StackedEtcdJoin, stackedEtcdMemberAddScript, stackedEtcdPromoteScript } from "./etcd-scripts";
 import { checkFunctions, portChecks, preparedCheckNames, preparedChecks, preparedChecksLater } from "./preflight";
-import { anyChanged, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary, TOOL_SAID } from "./scripts";
+import { anyChanged, ensureDir, kubeletRunning, pendingDone, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary, TOOL_SAID } from "./scripts";
 import { SUPPORTED_MINORS } from "./versions";
 
 export const MANIFESTS_DIR = "/etc/kubernetes/manifests";
@@ -211,9 +211,8 @@ for m in ${restarts.map(r => r[0]).join(" ")}; do [ -f "$m" ] && had[$m]=1; done
             member: i.node, members: etcd.members, dataDir: etcd.dataDir, certificatesDir: pki, timeoutSeconds: i.timeoutSeconds,
             restartsOn: i.files.filter(f => f.path === ETCD_MANIFEST || etcdCertificates.includes(f.path)),
         }) : "")
-        + placeFilesScript(early)
-        // The backup and its pointer right away: a step that fails after this still leaves the gate its rollback.
-        + (i.backupManifests ? keepManifestBackup(controlPlaneManifests(false)) : "")
+        // The backup and its pointer before any file moves: a step that stops after this still leaves the gate its rollback.
+        + placeFilesScript(early, false, i.backupManifests ? keepManifestBackup(controlPlaneManifests(false)) : "")
         + (etcd?.join ? stackedEtcdMemberAddScript(etcd.join) + placeFilesScript(late, true) : "")
         + `packaged_dropin=""
 for f in ${PACKAGED_KUBEADM_DROPINS.slice(0, 2).join(" ")}; do [ -f "$f" ] && packaged_dropin=$f; done
@@ -308,22 +307,27 @@ export function manifestsHashFunction(manifests: string[]): string {
 }
 
 /**
- * When the install replaced a manifest, the old ones go where kubeadm upgrade keeps them
- * (/etc/kubernetes/tmp/kubeadm-backup-manifests-<time>), and the readiness gate learns where.
+ * When the install is about to replace a manifest (placeFilesScript's beforeMove, so a step that
+ * stops after the move still has it), the old ones go where kubeadm upgrade keeps them
+ * (/etc/kubernetes/tmp/kubeadm-backup-manifests-<time>), and the readiness gate learns where,
+ * with the digest the manifests will have once placed.
  */
 function keepManifestBackup(manifests: string[]): string {
-    return manifestsHashFunction(manifests) + `replaced=false
-for f in \${changed[@]+"\${changed[@]}"}; do
-    case $f in ${manifests.join("|")}) [ -f "$manifests_before/$(basename "$f")" ] && replaced=true ;; esac
+    return manifestsHashFunction(manifests) + `declare -A staged_tmp=()
+for i in "\${!staged_targets[@]}"; do staged_tmp["\${staged_targets[$i]}"]=\${staged_tmps[$i]}; done
+replaced=false
+for f in ${manifests.join(" ")}; do
+    [ -n "\${staged_tmp[$f]:-}" ] && [ -f "$manifests_before/$(basename "$f")" ] && replaced=true
 done
-# The gate waits for a new kube-apiserver pod only when its manifest is one that changed.
-case " \${changed[*]+"\${changed[*]}"} " in *" ${APISERVER_MANIFEST} "*) ;; *) apiserver_hash=- ;; esac
+# The gate waits for a new kube-apiserver pod only when this run replaces its manifest.
+[ -n "\${staged_tmp[${APISERVER_MANIFEST}]:-}" ] || apiserver_hash=-
 if $replaced; then
     backup=/etc/kubernetes/tmp/kubeadm-backup-manifests-$(date -u +%Y-%m-%d-%H-%M-%S)
     while [ -e "$backup" ]; do backup=$backup-1; done
     install -d -m 0700 -o 0 -g 0 /etc/kubernetes/tmp
     cp -a "$manifests_before" "$backup"
-    printf '%s %s %s\\n' "$(manifests_hash)" "$backup" "$apiserver_hash" >${MANIFEST_BACKUP_POINTER}
+    placed_digest=$(for f in ${manifests.join(" ")}; do cat "\${staged_tmp[$f]:-$f}" 2>/dev/null || true; done | sha256sum | cut -d' ' -f1)
+    printf '%s %s %s\\n' "$placed_digest" "$backup" "$apiserver_hash" >${MANIFEST_BACKUP_POINTER}
     echo "backed up the replaced manifests to $backup"
 fi
 `;
@@ -509,7 +513,7 @@ fi
     wait_ready
 fi
 echo ${shellWord(`encryption key rotation (${i.phase}) done on`)} "$HOST"
-`;
+` + pendingDone();
 }
 
 /**

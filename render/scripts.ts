@@ -42,31 +42,69 @@ export function scriptHeader(ctx: ScriptContext): string {
 }
 
 /**
- * Places files atomically; `$changed` then lists the paths that changed. Secret files are read
+ * Where a host lists the files a step placed and has not yet acted on (restarts, reloads): a path
+ * is added before its file is moved into place and removed once the step got to its end, so a run
+ * that stopped in between (a dropped connection) acts on it the next time, though the file is
+ * already identical.
+ */
+export const RESTART_PENDING = "/var/lib/pulumi-kubeadm/restart-pending";
+
+/**
+ * Places files atomically; `$changed` then lists the paths that changed, and those a stopped run
+ * placed without acting on them (RESTART_PENDING). Every file is staged (written beside its path,
+ * checked) before any moves: a failed check or a missing secret changes nothing. `beforeMove`
+ * runs between, with the paths about to change in `$staged_targets`. Secret files are read
  * from stdin and must all be present there (stdin is read once: one call per script places
  * secrets). `continued`: more files placed later in a script that already placed some (the
- * functions exist, `$changed` goes on).
+ * functions exist, `$changed` goes on). The script ends with summary() or pendingDone().
  */
-export function placeFilesScript(files: PlacedFile[], continued = false): string {
+export function placeFilesScript(files: PlacedFile[], continued = false, beforeMove = ""): string {
     const lines: string[] = continued ? [] : ["changed=()", ...fileFunctions()];
-    return placeLines(files, lines);
+    return placeLines(files, lines, beforeMove);
 }
 
 /**
- * `place PATH MODE TMP` (move TMP over PATH unless identical; PATH joins `$changed`) and
- * `tmpfile PATH` (a temporary file beside PATH): atomic writes of content made on the host.
+ * `stage PATH MODE TMP` (TMP queued to replace PATH unless identical), `place_staged` (every
+ * queued path marked pending, then moved into place; each joins `$changed`), `place PATH MODE TMP`
+ * (both at once), `tmpfile PATH` (a temporary file beside PATH) and `pending_done`: atomic writes
+ * of content made on the host.
  */
 export function fileFunctions(): string[] {
     return [
-        "place() { # place PATH MODE TMP: move TMP over PATH unless identical (content, mode, owner root)",
+        `PENDING=${RESTART_PENDING}`,
+        "staged_targets=()",
+        "staged_tmps=()",
+        "is_pending() { [ -f \"$PENDING\" ] && grep -qxF -- \"$1\" \"$PENDING\"; }",
+        "stage() { # stage PATH MODE TMP: queue TMP to replace PATH unless identical (content, mode, owner root)",
         "    local target=$1 mode=$2 tmp=$3",
         "    if [ -f \"$target\" ] && cmp -s \"$tmp\" \"$target\" && [ \"$(stat -c '%a %u %g' \"$target\")\" = \"${mode#0} 0 0\" ]; then",
         "        rm -f \"$tmp\"",
+        "        if is_pending \"$target\"; then",
+        "            changed+=(\"$target\")",
+        "            echo \"changed $target (placed by a run that stopped before acting on it)\"",
+        "        fi",
         "        return 0",
         "    fi",
-        "    if ! { chown 0:0 \"$tmp\" && chmod \"$mode\" \"$tmp\" && mv -f \"$tmp\" \"$target\"; }; then fail \"cannot write $target\"; fi",
-        "    changed+=(\"$target\")",
-        "    echo \"changed $target\"",
+        "    if ! { chown 0:0 \"$tmp\" && chmod \"$mode\" \"$tmp\"; }; then rm -f \"$tmp\"; fail \"cannot write $target\"; fi",
+        "    staged_targets+=(\"$target\")",
+        "    staged_tmps+=(\"$tmp\")",
+        "}",
+        "place_staged() { # place_staged: mark every staged path pending, then move each into place",
+        "    local i p",
+        "    [ \"${#staged_targets[@]}\" -gt 0 ] || return 0",
+        "    install -d -m 0700 -o 0 -g 0 \"$(dirname \"$PENDING\")\" || fail \"cannot create $(dirname \"$PENDING\")\"",
+        "    for p in \"${staged_targets[@]}\"; do is_pending \"$p\" || printf '%s\\n' \"$p\" >>\"$PENDING\" || fail \"cannot write $PENDING\"; done",
+        "    for i in \"${!staged_targets[@]}\"; do",
+        "        mv -f \"${staged_tmps[$i]}\" \"${staged_targets[$i]}\" || fail \"cannot write ${staged_targets[$i]}\"",
+        "        changed+=(\"${staged_targets[$i]}\")",
+        "        echo \"changed ${staged_targets[$i]}\"",
+        "    done",
+        "    staged_targets=()",
+        "    staged_tmps=()",
+        "}",
+        "place() { # place PATH MODE TMP: move TMP over PATH unless identical",
+        "    stage \"$@\"",
+        "    place_staged",
         "}",
         "tmpfile() { # tmpfile PATH: a temporary file beside PATH, for an atomic rename",
         "    local dir",
@@ -74,10 +112,17 @@ export function fileFunctions(): string[] {
         "    [ -d \"$dir\" ] || install -d -m 0755 -o 0 -g 0 \"$dir\" || fail \"cannot create $dir\"",
         "    mktemp \"$dir/.pulumi-kubeadm.XXXXXX\"",
         "}",
+        "pending_done() { # pending_done: the step acted on what it changed; those paths are no longer pending",
+        "    local tmp",
+        "    [ -f \"$PENDING\" ] || return 0",
+        "    tmp=$(mktemp \"$PENDING.XXXXXX\")",
+        "    grep -vxF -f <(printf '%s\\n' ${changed[@]+\"${changed[@]}\"}) \"$PENDING\" >\"$tmp\" || true",
+        "    if [ -s \"$tmp\" ]; then mv -f \"$tmp\" \"$PENDING\"; else rm -f \"$tmp\" \"$PENDING\"; fi",
+        "}",
     ];
 }
 
-function placeLines(files: PlacedFile[], lines: string[]): string {
+function placeLines(files: PlacedFile[], lines: string[], beforeMove: string): string {
     const checks = new Map(files.flatMap(f => (f.check ? [[f.check.name, f.check.definition] as const] : [])));
     lines.push(...[...checks.values()].map(d => d.replace(/\n$/, "")));
     const secrets = files.filter(f => f.secret);
@@ -93,7 +138,7 @@ function placeLines(files: PlacedFile[], lines: string[]): string {
             "    tmp=$(tmpfile \"$target\")",
             "    printf '%s' \"$data\" | base64 -d > \"$tmp\" || fail \"secret for $target is not base64\"",
             ...(checked.length ? ["    [ -z \"${secret_check[$target]:-}\" ] || \"${secret_check[$target]}\" \"$target\" \"$tmp\""] : []),
-            "    place \"$target\" \"${secret_mode[$target]}\" \"$tmp\"",
+            "    stage \"$target\" \"${secret_mode[$target]}\" \"$tmp\"",
             "    secret_seen[$target]=1",
             "done",
             "for target in \"${!secret_mode[@]}\"; do",
@@ -111,8 +156,10 @@ function placeLines(files: PlacedFile[], lines: string[]): string {
             lines.push(`printf '%s' ${shellWord(Buffer.from(content).toString("base64"))} | base64 -d > "$tmp"`);
         }
         if (f.check) lines.push(`${f.check.name} ${shellWord(f.path)} "$tmp"`);
-        lines.push(`place ${shellWord(f.path)} ${f.mode} "$tmp"`);
+        lines.push(`stage ${shellWord(f.path)} ${f.mode} "$tmp"`);
     }
+    if (beforeMove) lines.push(beforeMove.replace(/\n$/, ""));
+    lines.push("place_staged");
     return lines.join("\n") + "\n";
 }
 
@@ -149,8 +196,14 @@ export function runStamp(): string {
     return "echo \"ran at $(date -u +%Y-%m-%dT%H:%M:%S.%NZ)\"\n";
 }
 
+/** At the end of a step that placed files: what it changed is acted on, so none of it is pending any more. */
+export function pendingDone(): string {
+    return "pending_done\n";
+}
+
+/** The end of a step that placed files: what changed, and nothing left pending (pendingDone). */
 export function summary(): string {
-    return "if [ \"${#changed[@]}\" -eq 0 ]; then echo \"no changes\"; else echo \"${#changed[@]} file(s) changed\"; fi\n";
+    return pendingDone() + "if [ \"${#changed[@]}\" -eq 0 ]; then echo \"no changes\"; else echo \"${#changed[@]} file(s) changed\"; fi\n";
 }
 
 /**

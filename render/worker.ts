@@ -8,7 +8,7 @@ import { discoveryFunctions } from "./discovery";
 import { KUBELET_RESTARTED, kubeletPackageUpgrade } from "./kubelet-upgrade";
 import { kubeadmFlagsEnv, KUBELET_DROPIN_DIR, kubeletConfig, kubeletInstanceConfig, KubeletInput, nodeKubeletInput } from "./kubelet";
 import { minorAtLeast } from "./manifests/static-pod";
-import { anyChanged, digest, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
+import { anyChanged, digest, ensureDir, kubeletRunning, pendingDone, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 
 export const BOOTSTRAP_KUBELET_CONF = "/etc/kubernetes/bootstrap-kubelet.conf";
 export const KUBELET_CONF = "/etc/kubernetes/kubelet.conf";
@@ -268,5 +268,6 @@ fi
 `
         + ensureDir("/var/lib/kubelet", "0700")
         + placeFilesScript(i.files, true)
-        + kubeletStart(i, kubeletFiles);
+        + kubeletStart(i, kubeletFiles)
+        + pendingDone();
 }

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import yaml from "js-yaml";
 import { ControlPlane } from "../../components/control-plane";
 import { controlPlanePreflightChecks, controlPlanePreflightScript } from "../../render/control-plane-scripts";
+import { RESTART_PENDING } from "../../render/scripts";
 import { EtcdCluster } from "../../components/etcd";
 import { ClusterPki } from "../../components/pki";
 import { ClusterSpec, HostSpec } from "../../spec/types";
@@ -70,6 +71,8 @@ async function up(overrides: Partial<ClusterSpec> = {}): Promise<Run> {
 }
 
 const read = (host: string, p: string) => fs.readFileSync(lab.path(host, p), "utf8");
+/** The paths a host lists as placed and not yet acted on. */
+const pendingOn = (host: string) => (fs.existsSync(lab.path(host, RESTART_PENDING)) ? read(host, RESTART_PENDING).split("\n").filter(Boolean) : []);
 const mode = (host: string, p: string) => (fs.statSync(lab.path(host, p)).mode & 0o777).toString(8);
 const flagOf = (command: string[], name: string) => command.find(a => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
@@ -319,6 +322,41 @@ describe("ControlPlane: 3 control planes behind HAProxy on a 3-member etcd clust
         expect(Object.keys(await spread()).sort()).toEqual(["cp-1", "cp-2", "cp-3"]);
         await settle();
     }, 300_000);
+
+    test("a run whose SSH session is cut right after a file is placed: the next run still restarts the kubelet, and the rollback is kept", async () => {
+        const args = {
+            apiServer: { readinessTimeoutSeconds: 60, extraArgs: [{ name: "audit-log-maxage", value: "30" }, { name: "audit-log-maxbackup", value: "5" }] },
+            kubelet: { dropIns: [{ name: "20-cloud-provider.conf", content: CLOUD_DROPIN }], config: { maxPods: 150 } },
+        };
+        const restarts = () => lab.systemctlCalls("cp-1").filter(c => c === "restart kubelet").length;
+        const before = restarts();
+        lab.cutSshAfterMove("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml");
+        const cut = await up(args);
+        const error = await finished(cut).then(() => undefined, e => e as Error);
+        expect(error?.message).toContain("cp-cp-1-install");
+        expect(lab.sshCuts("cp-1")).toHaveLength(1);
+        // In place, not acted on: the kubelet was not restarted; both paths are pending; the pointer names the old manifests.
+        expect(read("cp-1", "/var/lib/kubelet/config.yaml")).toMatch(/^maxPods: 150$/m);
+        expect(read("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml")).toContain("--audit-log-maxbackup=5");
+        expect(restarts()).toBe(before);
+        expect(pendingOn("cp-1")).toEqual(expect.arrayContaining(["/var/lib/kubelet/config.yaml", "/etc/kubernetes/manifests/kube-apiserver.yaml"]));
+        const [, backup] = read("cp-1", "/etc/kubernetes/tmp/pulumi-kubeadm-manifests-backup").split(" ");
+        expect(read("cp-1", `${backup}/kube-apiserver.yaml`)).not.toContain("--audit-log-maxbackup=5");
+        expect(read("cp-1", `${backup}/kube-apiserver.yaml`)).toContain("kube-apiserver");
+
+        const again = await up(args);
+        await finished(again);
+        const install = again.runner.runs.find(r => r.name === "cp-cp-1-install")!;
+        expect(install.stdout).toContain("changed /var/lib/kubelet/config.yaml (placed by a run that stopped before acting on it)");
+        expect(install.stdout).toContain("restarted kubelet");
+        expect(restarts()).toBe(before + 1);
+        expect(pendingOn("cp-1")).toEqual([]);
+        expect(flagOf(lab.pods("cp-1")["kube-apiserver"].command ?? [], "audit-log-maxbackup")).toBe("5");
+        // The nodes after it ran their install once, uncut: nothing is pending there either.
+        for (const h of CPS.slice(1)) expect(pendingOn(h.name)).toEqual([]);
+        expect(Object.keys(await spread()).sort()).toEqual(["cp-1", "cp-2", "cp-3"]);
+        await settle();
+    }, 400_000);
 
     test("raising keyVersion rotates the key one control plane at a time, and keeps the old key while Secrets cannot be rewritten", async () => {
         const args = { apiServer: { readinessTimeoutSeconds: 60, extraArgs: [{ name: "audit-log-maxage", value: "30" }] } };

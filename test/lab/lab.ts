@@ -10,7 +10,7 @@
  *   - per-host directories of the state dir bound over /etc/kubernetes, /var/lib/etcd,
  *     /var/lib/kubelet, /etc/systemd/system, /etc/default and /var/lib/lab (the stand-ins' records);
  *   - test/lab/bin mounted read-only over /usr/local/sbin, so `systemctl` and `kubelet` are the
- *     stand-ins; the kubelet and kubeadm packages' unit files in /usr/lib/systemd/system;
+ *     stand-ins (and `mv`, the real one unless a test asks it to cut the SSH session after a move); the kubelet and kubeadm packages' unit files in /usr/lib/systemd/system;
  *   - sshd, started with nsenter into the holder's namespaces, listening on <address>:<sshPort>.
  * Hosts share the machine's network namespace: each listens on its own 127.x.y.z address, and
  * 127.0.0.1 in static pod args becomes the host's private loopback address (localhostOf).
@@ -597,6 +597,19 @@ export class Lab {
         } catch {
             return "";
         }
+    }
+
+    /**
+     * The next mv on the host whose destination is `target` cuts the SSH session it runs in, right
+     * after the file is in place (test/lab/bin/mv): sshd's session process and the remote command die.
+     */
+    cutSshAfterMove(host: string, target: string): void {
+        fs.writeFileSync(path.join(this.host(host).dir, "fs", "var/lib/lab", "cut-ssh-after-mv"), target);
+    }
+
+    /** The sessions test/lab/bin/mv cut on a host, one line each. */
+    sshCuts(host: string): string[] {
+        return this.readLab(host, "cuts.log").split("\n").filter(Boolean);
     }
 
     /** The systemctl stand-in's calls on a host, in order: their arguments, e.g. "enable --now kubelet". */

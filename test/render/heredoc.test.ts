@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { haproxyRegisterScript } from "../../render/load-balancer-scripts";
 import { certificatesPem } from "../../render/pem";
-import { heredocDelimiter, placeFilesScript } from "../../render/scripts";
+import { heredocDelimiter, placeFilesScript, RESTART_PENDING } from "../../render/scripts";
 import { opensslCa, openssl, tempDir } from "../support/openssl";
 
 // Content inside a heredoc cannot end it: a line equal to the delimiter, then a command, must stay
@@ -35,7 +35,8 @@ test("a placed file holding the delimiters the script would have used is written
     const script = placeFilesScript([{ path: target, mode: "0644", content }]);
     const end = /<<'(EOF_[0-9A-F]+(?:_\d+)?)'/.exec(script)![1];
     expect(content.split("\n")).not.toContain(end);
-    const r = bash(`set -euo pipefail\nHOST=h STEP=s\nfail() { echo "$*" >&2; exit 1; }\n${script}`, tmp.dir);
+    // The host's list of placed files not yet acted on goes to the test's directory, not the machine's /var/lib.
+    const r = bash(`set -euo pipefail\nHOST=h STEP=s\nfail() { echo "$*" >&2; exit 1; }\n${script.replaceAll(RESTART_PENDING, path.join(tmp.dir, "pending"))}`, tmp.dir);
     expect([r.status, r.stderr]).toEqual([0, ""]);
     expect(fs.readFileSync(target, "utf8")).toBe(content);
     expect(injected()).toBe(false);
