@@ -118,6 +118,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         const others = Promise.all([afterOthers ?? [], preparations]).then(([o, p]) => [...o, ...p]);
         const lbInstalls = cluster.loadBalancerType === "haproxy" ? haproxySteps(name, cluster, this, others) : [];
         const encryption = encryptionKeys(name, cluster, this);
+        const caCertPem = pulumi.output(pki.publicFiles).apply(f => f["ca.crt"] ?? "");
 
         const nodes: ControlPlaneNode[] = [];
         let rotation: pulumi.Resource[] = [];
@@ -162,13 +163,13 @@ export class ControlPlane extends pulumi.ComponentResource {
             }));
         }
         const allPreflights = nodes.map(n => n.preflight);
-        if (encryption.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, lbInstalls, others, this);
+        if (encryption.previous) rotation = rotationStepsFor(name, cluster, encryption.current, encryption.previous, allPreflights, lbInstalls, others, caCertPem, this);
         resolvePreflights([...allPreflights, ...passPreflights]);
         const allPreparations = nodes.flatMap(n => (n.preparation ? [n.preparation] : []));
         resolvePreparations(allPreparations);
         // Stacked etcd: once every control plane has joined, the whole cluster must be healthy with every member.
         const etcdGate = cluster.etcdTopology === "stacked" ? [stackedEtcdHealthGate(name, cluster, nodes, this)] : [];
-        const registerAll = registerAllSteps(name, cluster, nodes, pulumi.output(pki.publicFiles).apply(f => f["ca.crt"] ?? ""), this);
+        const registerAll = registerAllSteps(name, cluster, nodes, caCertPem, this);
         encryption.record([...rotation, ...nodes.flatMap(n => n.lastSteps), ...etcdGate, ...registerAll]);
         CONTROL_PLANE_STEPS.set(this, { nodes, preflights: allPreflights, preparations: allPreparations, etcdGate: [...etcdGate, ...registerAll], encryptionCheck: encryption.check });
 
@@ -316,7 +317,7 @@ export class ControlPlaneNode extends pulumi.ComponentResource {
         // also takes the node out of the load balancer while it changes.
         const installDigest = pulumi.unsecret(pulumi.all([installText, rendered]).apply(([t, r]) => digest(`${t}\n${secretStdin(r.secrets)}`).slice(0, 16)));
 
-        const registration = registrationSteps(cluster, host, installDigest, timeoutSeconds, sameVersionRule(cluster, publicFiles));
+        const registration = registrationSteps(cluster, host, installDigest, timeoutSeconds, publicFiles.apply(f => f["ca.crt"] ?? ""), sameVersionRule(cluster, publicFiles));
         // Resources stay Resources inside a Promise (an Output would lift their fields).
         const waitFor: Promise<pulumi.Resource[]> = Promise.resolve(waitForOthers ?? []).then(a => [this.preflight, ...(this.preparation ? [this.preparation] : []), ...a]);
         const lb = loadBalancer ?? [];
@@ -418,7 +419,7 @@ interface Registration {
  * readiness gate. Both name the install's digest, so they run again whenever the node changes; a
  * removed node's register step deregisters it on delete.
  */
-function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDigest: pulumi.Output<string>, timeoutSeconds: number, sameVersion?: pulumi.Output<SameVersionRule>): Registration[] {
+function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDigest: pulumi.Output<string>, timeoutSeconds: number, caCertPem: pulumi.Output<string>, sameVersion?: pulumi.Output<SameVersionRule>): Registration[] {
     const s = cluster.spec;
     const bindPort = s.apiServer?.bindPort ?? DEFAULTS.bindPort;
     const rule = sameVersion ?? pulumi.output(undefined);
@@ -470,13 +471,14 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
             const runOn = x.runOn === undefined ? undefined : s.hosts.find(h => h.name === x.runOn)!;
             const target = { name: node.name, address: node.address, port: bindPort };
             const where = runOn?.name ?? "local";
-            const script = (template: string, step: string, after?: string) => externalLoadBalancerScript(template, target, { host: where, step: `${step} ${node.name}` }, after);
+            const script = (template: string, step: string, after?: string, ca?: string) => externalLoadBalancerScript(template, target, { host: where, step: `${step} ${node.name}` }, after,
+                ca === undefined ? undefined : { controlPlanes: cluster.controlPlanes.filter(c => c.name !== node.name), bindPort, caCertPem: ca });
             const make = (name: string, create: pulumi.Input<string>, del: string | undefined, opts: pulumi.CustomResourceOptions): Step => runOn
                 ? new command.remote.Command(name, { connection: connectionOf(runOn), create: pulumi.output(create).apply(c => remoteBash(c, { host: where, step: "load-balancer" })), delete: del && remoteBash(del, { host: where, step: "load-balancer" }), ...STEP }, opts)
                 : new command.local.Command(name, { create, delete: del, interpreter: ["/bin/bash", "-c"], addPreviousOutputInEnv: false }, opts);
             return [{
                 target: "external",
-                drain: (name, opts) => make(name, installDigest.apply(d => script(x.deregisterCommand, "deregister", d)), undefined, opts),
+                drain: (name, opts) => make(name, pulumi.all([installDigest, caCertPem]).apply(([d, ca]) => script(x.deregisterCommand, "deregister", d, ca)), undefined, opts),
                 register: (name, after, opts, keepOnDelete) => make(name, after.apply(d => (d === undefined ? leftAsItWas({ host: where, step: `register ${node.name}` }) : script(x.registerCommand, "register", d))), keepOnDelete ? undefined : script(x.deregisterCommand, "deregister"), opts),
             }];
         }
@@ -507,7 +509,7 @@ function haproxySteps(name: string, cluster: ResolvedCluster, parent: pulumi.Res
  * The nodes' install steps, which wait for this, then drop the old key.
  */
 function rotationStepsFor(name: string, cluster: ResolvedCluster, current: pulumi.Output<EncryptionKey>, previous: pulumi.Output<EncryptionKey>,
-    preflights: pulumi.Resource[], lbInstalls: pulumi.Resource[], others: Promise<pulumi.Resource[]>, parent: pulumi.Resource): pulumi.Resource[] {
+    preflights: pulumi.Resource[], lbInstalls: pulumi.Resource[], others: Promise<pulumi.Resource[]>, caCertPem: pulumi.Output<string>, parent: pulumi.Resource): pulumi.Resource[] {
     const e = cluster.encryption;
     const s = cluster.spec;
     const bindPort = s.apiServer?.bindPort ?? DEFAULTS.bindPort;
@@ -521,7 +523,7 @@ function rotationStepsFor(name: string, cluster: ResolvedCluster, current: pulum
         for (const cp of cluster.controlPlanes) {
             const step = `${name}-key${e.keyVersion}-${p.id}-${cp.name}`;
             // Each restart happens out of the load balancer, as any other change to a node.
-            const registration = registrationSteps(cluster, cp, pulumi.output(`key${e.keyVersion} ${p.id}`), timeoutSeconds);
+            const registration = registrationSteps(cluster, cp, pulumi.output(`key${e.keyVersion} ${p.id}`), timeoutSeconds, caCertPem);
             const before: Promise<pulumi.Resource[]> = out.length ? Promise.resolve(out.slice(-1)) : others.then(a => [...preflights, ...lbInstalls, ...a]);
             const drains = registration.map(r => r.drain(`${step}-deregister-${r.target}`, { parent, dependsOn: later(before) }));
             const rotate = new command.remote.Command(step, {

@@ -229,12 +229,17 @@ echo "deregistered ${i.server} on $HOST: $status"
 ${runStamp()}`;
 }
 
-/** A user's register/deregister command with the node's values substituted, each shell-quoted. */
-export function externalLoadBalancerScript(template: string, node: { name: string; address: string; port: number }, ctx: ScriptContext, after?: string): string {
+/**
+ * A user's register/deregister command with the node's values substituted, each shell-quoted.
+ * With `peers` (a deregistration), it runs only while another control plane is ready.
+ */
+export function externalLoadBalancerScript(template: string, node: { name: string; address: string; port: number }, ctx: ScriptContext, after?: string, peers?: ReadyPeers): string {
     const values: Record<string, string> = { name: node.name, address: node.address, port: String(node.port) };
     const command = template.replace(/\{\{\s*(name|address|port)\s*\}\}/g, (_, k: string) => shellWord(values[k]));
     // The failure names the node and the status, not the command: a template may carry credentials.
-    return scriptHeader(ctx) + (after ? `# after: ${after}\n` : "") + `if ( ${command}
+    return scriptHeader(ctx) + (after ? `# after: ${after}\n` : "")
+        + (peers && peers.controlPlanes.length > 0 ? readyPeersGate(peers, node.name, `taking ${node.name} out of the external load balancer could leave it no ready kube-apiserver, so the deregister command does not run and ${node.name} stays in`) : "")
+        + `if ( ${command}
 ); then :; else
     status=$?
     fail "the load balancer command (loadBalancer.external's template for this step) failed for ${node.name} (${node.address}:${node.port}) with exit status $status; what it printed is above"
@@ -243,11 +248,44 @@ echo ${shellWord(`${ctx.step}: ${node.name} (${node.address}:${node.port}) done`
 ${runStamp()}`;
 }
 
-/** The other control planes a kube-vip deregistration needs one of ready (their /readyz, with this node's cluster CA). */
-export interface KubeVipPeers {
+/**
+ * The other control planes a deregistration needs one of ready: their /readyz, trusting the
+ * cluster CA, read from `caFile` on the host or written from `caCertPem` where the step runs.
+ */
+export interface ReadyPeers {
     controlPlanes: { name: string; address: string }[];
     bindPort: number;
-    caFile: string;
+    caFile?: string;
+    caCertPem?: string;
+}
+/** kube-vip's peers: the CA is the node's own ca.crt. */
+export type KubeVipPeers = ReadyPeers & { caFile: string };
+
+/**
+ * Stops the step, changing nothing, unless another control plane's kube-apiserver is ready
+ * (each /readyz read once, 5 s at most); names the ready ones while `out` is out, or what each
+ * answered and `refusal` (what a deregistration with none ready would leave, and that it does not happen).
+ */
+function readyPeersGate(p: ReadyPeers, out: string, refusal: string): string {
+    const pem = p.caCertPem === undefined ? undefined : certificatesPem(p.caCertPem, "the cluster CA");
+    const caEnd = pem && heredocDelimiter(pem, "PULUMI_KUBEADM_CA");
+    return `command -v curl >/dev/null 2>&1 || fail "curl is not installed on $HOST; a deregistration reads the other control planes' /readyz with it first"
+${pem ? `peers_ca=$(mktemp)
+trap 'rm -f "$peers_ca"' EXIT
+cat > "$peers_ca" <<'${caEnd}'
+${pem}
+${caEnd}
+` : `peers_ca=${shellWord(p.caFile!)}
+`}ready=() answers=()
+for entry in ${p.controlPlanes.map(c => shellWord(`${c.name}=https://${c.address.includes(":") ? `[${c.address}]` : c.address}:${p.bindPort}/readyz`)).join(" ")}; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$peers_ca" "\${entry#*=}" 2>/dev/null || true)
+    if [ "$code" = 200 ]; then ready+=("\${entry%%=*}"); else answers+=("\${entry%%=*} (\${code:-no answer})"); fi
+done
+if [ "\${#ready[@]}" -eq 0 ]; then
+    fail "no other control plane is ready (/readyz: \${answers[*]}): ${refusal}. Bring another control plane back (pulumi up again once it is fixed), then run again"
+fi
+echo "ready while ${out} is out: \${ready[*]}"
+`;
 }
 
 /**
@@ -260,16 +298,7 @@ export function kubeVipScript(i: ScriptContext & { manifestPath: string; manifes
         const peers = i.peers && i.peers.controlPlanes.length > 0 ? i.peers : undefined;
         return scriptHeader(i) + `# deregisters before: ${i.after}
 if [ -f ${shellWord(i.manifestPath)} ]; then
-${peers ? `    ready=() answers=()
-    for entry in ${peers.controlPlanes.map(c => shellWord(`${c.name}=https://${c.address.includes(":") ? `[${c.address}]` : c.address}:${peers.bindPort}/readyz`)).join(" ")}; do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert ${shellWord(peers.caFile)} "\${entry#*=}" 2>/dev/null || true)
-        if [ "$code" = 200 ]; then ready+=("\${entry%%=*}"); else answers+=("\${entry%%=*} (\${code:-no answer})"); fi
-    done
-    if [ "\${#ready[@]}" -eq 0 ]; then
-        fail "no other control plane is ready (/readyz: \${answers[*]}): removing kube-vip from $HOST would leave the VIP on no ready kube-apiserver, so it stays and nothing on $HOST changes. Bring another control plane back (pulumi up again once it is fixed), then run again"
-    fi
-    echo "ready while $HOST is out: \${ready[*]}"
-` : ""}    rm -f ${shellWord(i.manifestPath)}
+${peers ? indent(readyPeersGate(peers, "$HOST", "removing kube-vip from $HOST would leave the VIP on no ready kube-apiserver, so it stays and nothing on $HOST changes")) : ""}    rm -f ${shellWord(i.manifestPath)}
     echo "removed kube-vip from $HOST: the VIP moves to another control plane"
 else
     echo "kube-vip is not on $HOST"
@@ -278,6 +307,19 @@ ${runStamp()}`;
     }
     return scriptHeader(i) + `# registers after: ${i.after}
 ` + ensureDir("/etc/kubernetes/manifests", "0700") + placeFilesScript([{ path: i.manifestPath, mode: "0600", content: i.manifest }]) + summary();
+}
+
+/** Shell indented by four spaces, except the lines of heredoc bodies (which must stay as they are). */
+function indent(text: string): string {
+    let end: string | undefined;
+    return text.split("\n").map(line => {
+        if (end !== undefined) {
+            if (line === end) end = undefined;
+            return line;
+        }
+        end = /<<'([A-Z0-9_]+)'$/.exec(line)?.[1];
+        return line === "" ? line : `    ${line}`;
+    }).join("\n");
 }
 
 /** A registration step with nothing to do (a key rotation step that found no kube-apiserver on its node). */

@@ -1,6 +1,6 @@
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import { kubeVipScript } from "../../render/load-balancer-scripts";
+import { externalLoadBalancerScript, kubeVipScript } from "../../render/load-balancer-scripts";
 import { Lab, labHosts } from "../lab/lab";
 import { opensslCa, opensslLeaf } from "../support/openssl";
 
@@ -23,6 +23,7 @@ const MANIFEST = "/etc/kubernetes/manifests/kube-vip.yaml";
 let lab: Lab;
 let server: ChildProcess | undefined;
 let certFile: string;
+let caCertPem: string;
 const deregister = () => kubeVipScript({
     host: "cp-1", step: "kube-vip deregister", manifestPath: MANIFEST, after: "x",
     peers: { controlPlanes: [CP2], bindPort: PORT, caFile: "/etc/kubernetes/pki/ca.crt" },
@@ -31,6 +32,7 @@ const deregister = () => kubeVipScript({
 beforeAll(async () => {
     lab = await Lab.start([CP1]);
     const ca = opensslCa("kubernetes");
+    caCertPem = ca.certPem;
     const leaf = opensslLeaf(ca, "/CN=kube-apiserver", `IP:${CP2.address}`, "serverAuth");
     certFile = `${lab.stateDir}/cp-2-apiserver.crt`;
     fs.writeFileSync(certFile, leaf.certPem);
@@ -63,5 +65,25 @@ describe("kube-vip's deregistration: the VIP moves only to a ready control plane
         expect([r.code, r.stderr]).toEqual([0, ""]);
         expect(r.stdout).toContain("ready while cp-1 is out: cp-2\n");
         expect(fs.existsSync(lab.path("cp-1", MANIFEST))).toBe(false);
+    });
+});
+
+describe("an external load balancer's deregistration: its command runs only while another control plane is ready", () => {
+    // Where Pulumi runs (this machine), as loadBalancer.external's commands do without runOn.
+    const deregister = (log: string) => spawnSync("bash", ["-c", externalLoadBalancerScript(`echo "out {{name}}" >> ${log}`, { name: "cp-1", address: CP1.address, port: PORT },
+        { host: "local", step: "deregister cp-1" }, "x", { controlPlanes: [CP2], bindPort: PORT, caCertPem })], { encoding: "utf8" });
+
+    test("none ready: the command does not run, and the step names what each answered; once cp-2 is ready it runs", () => {
+        const log = `${lab.stateDir}/external-lb.log`;
+        fs.rmSync(`${certFile}.ready`, { force: true });
+        const refused = deregister(log);
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toBe("[local] deregister cp-1: no other control plane is ready (/readyz: cp-2 (500)): taking cp-1 out of the external load balancer could leave it no ready kube-apiserver, so the deregister command does not run and cp-1 stays in. Bring another control plane back (pulumi up again once it is fixed), then run again\n");
+        expect(fs.existsSync(log)).toBe(false);
+        fs.writeFileSync(`${certFile}.ready`, "");
+        const ran = deregister(log);
+        expect([ran.status, ran.stderr]).toEqual([0, ""]);
+        expect(ran.stdout).toContain("ready while cp-1 is out: cp-2\n");
+        expect(fs.readFileSync(log, "utf8")).toBe("out cp-1\n");
     });
 });
