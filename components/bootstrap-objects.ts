@@ -90,7 +90,7 @@ export class BootstrapObjects extends pulumi.ComponentResource {
         const clusterInfoMap = new k8s.core.v1.ConfigMap(`${name}-configmap-kube-public-cluster-info`, {
             metadata: clusterInfoConfigMap("", {}).metadata,
             data: pulumi.all([info, signatures]).apply(([kc, sigs]) => clusterInfoConfigMap(kc, sigs).data as { [k: string]: string }),
-        }, opt);
+        }, { ...opt, retainOnDelete: true });
 
         const plain = [
             ...bootstrapRbac(),

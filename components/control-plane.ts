@@ -427,7 +427,7 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
         case "haproxy":
             return cluster.loadBalancers.map(lb => {
                 const ctx = (step: string) => ({ host: lb.name, step: `${step} ${node.name}` });
-                const deregister = remoteBash(haproxyDeregisterScript({ ...ctx("haproxy deregister"), server: node.name }), { host: lb.name, step: "haproxy-deregister" });
+                const deregister = remoteBash(haproxyDeregisterScript({ ...ctx("haproxy deregister"), server: node.name, onDelete: true }), { host: lb.name, step: "haproxy-deregister" });
                 return {
                     target: lb.name,
                     drain: (name, opts) => new command.remote.Command(name, {
@@ -458,12 +458,16 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
                     create: installDigest.apply(d => remoteBash(kubeVipScript({ ...ctx("kube-vip deregister"), manifestPath: KUBE_VIP_MANIFEST, after: d, peers }), { host: node.name, step: "kube-vip-deregister" })),
                     ...STEP,
                 }, opts),
-                register: (name, after, opts, keepOnDelete) => new command.remote.Command(name, {
-                    connection: connectionOf(node),
-                    create: after.apply(d => remoteBash(d === undefined ? leftAsItWas(ctx("kube-vip register")) : kubeVipScript({ ...ctx("kube-vip register"), manifestPath: KUBE_VIP_MANIFEST, manifest, after: d }), { host: node.name, step: "kube-vip-register" })),
-                    delete: keepOnDelete ? undefined : remoteBash(kubeVipScript({ ...ctx("kube-vip deregister"), manifestPath: KUBE_VIP_MANIFEST, after: "delete" }), { host: node.name, step: "kube-vip-deregister" }),
-                    ...STEP,
-                }, opts),
+                register: (name, after, opts, keepOnDelete) => {
+                    // The step whose delete may remove kube-vip: a renamed step's new one claims it before the old one's delete runs.
+                    const owner = keepOnDelete ? undefined : `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+                    return new command.remote.Command(name, {
+                        connection: connectionOf(node),
+                        create: after.apply(d => remoteBash(d === undefined ? leftAsItWas(ctx("kube-vip register")) : kubeVipScript({ ...ctx("kube-vip register"), manifestPath: KUBE_VIP_MANIFEST, manifest, after: d, owner }), { host: node.name, step: "kube-vip-register" })),
+                        delete: owner && remoteBash(kubeVipScript({ ...ctx("kube-vip deregister"), manifestPath: KUBE_VIP_MANIFEST, after: "delete", peers, owner }), { host: node.name, step: "kube-vip-deregister" }),
+                        ...STEP,
+                    }, opts);
+                },
             }];
         }
         case "external": {

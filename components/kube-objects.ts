@@ -26,11 +26,14 @@ export function objectResourceName(prefix: string, o: Pick<KubeObject, "kind" | 
 
 /**
  * Creates a Kubernetes object given as data (apiVersion, kind and metadata plain; other fields may
- * be Inputs), with its typed resource class.
+ * be Inputs), with its typed resource class. The object stays in the cluster when its resource is
+ * deleted (retainOnDelete): a rename or re-parent creates the new resource, which takes the same
+ * object over, before the old one's delete would remove it; and kubeadm's objects (kubeadm-config,
+ * cluster-info, its RBAC) are what kubeadm's own tooling reads, possibly made by kubeadm first.
  */
 export function kubeObject(prefix: string, o: KubeObject, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
     const ctor = KINDS[`${o.apiVersion}/${o.kind}`];
     if (!ctor) throw new Error(`no resource class for ${o.apiVersion} ${o.kind}`);
     const { apiVersion: _apiVersion, kind: _kind, ...fields } = o;
-    return new ctor(objectResourceName(prefix, o), fields, opts);
+    return new ctor(objectResourceName(prefix, o), fields, { retainOnDelete: true, ...opts });
 }

@@ -75,6 +75,30 @@ for _ in $(seq 1 50); do [ -S ${HAPROXY_SOCKET} ] && break; sleep 0.2; done
 ` + summary();
 }
 
+/**
+ * A register step's delete on a load-balancer host takes the server out only when the cluster no
+ * longer has it, i.e. HAProxy's configuration (written for the program's control planes, before
+ * any delete runs) no longer lists it. A step deleted while its node stays (a rename or a
+ * re-parent, whose new step registered it already) leaves it registered.
+ */
+function keptOnDelete(server: string): string {
+    return `if grep -qE ${shellWord(`^[[:space:]]*server ${server.replace(/\./g, "\\.")}[[:space:]]`)} ${HAPROXY_CONFIG} 2>/dev/null; then
+    echo "${server} is still a server in ${HAPROXY_CONFIG} on $HOST (the cluster keeps it: a renamed or re-parented step was deleted), so it stays registered"
+    exit 0
+fi
+`;
+}
+
+/** Where a kube-vip node records which register step placed its kube-vip (claimKubeVip). */
+export const KUBE_VIP_CLAIM = "/var/lib/pulumi-kubeadm/kube-vip-registered-by";
+
+/** Lines that record `owner` as the register step whose delete may remove kube-vip here (a renamed step's new one takes it over). */
+export function claimKubeVip(owner: string): string {
+    return `install -d -m 0700 -o 0 -g 0 ${shellWord(KUBE_VIP_CLAIM.replace(/\/[^/]*$/, ""))}
+[ "$(cat ${KUBE_VIP_CLAIM} 2>/dev/null || true)" = ${shellWord(owner)} ] || printf '%s\\n' ${shellWord(owner)} >${KUBE_VIP_CLAIM}
+`;
+}
+
 /** upgrade.registration "afterAll": what a registration compares (each control plane's /version, read with the cluster CA). */
 export interface SameVersionRule {
     controlPlanes: { name: string; address: string }[];
@@ -165,8 +189,8 @@ echo "registered ${i.server} on $HOST: UP"
 }
 
 /** Deregisters one control plane at runtime: no new connections go to it (maintenance), state saved. */
-export function haproxyDeregisterScript(i: ScriptContext & { server: string; after?: string; sameVersion?: SameVersionRule }): string {
-    return scriptHeader(i) + (i.after ? `# deregisters before: ${i.after}\n` : "") + `if ! systemctl is-active --quiet haproxy || [ ! -S ${HAPROXY_SOCKET} ]; then
+export function haproxyDeregisterScript(i: ScriptContext & { server: string; after?: string; sameVersion?: SameVersionRule; onDelete?: boolean }): string {
+    return scriptHeader(i) + (i.after ? `# deregisters before: ${i.after}\n` : "") + (i.onDelete ? keptOnDelete(i.server) : "") + `if ! systemctl is-active --quiet haproxy || [ ! -S ${HAPROXY_SOCKET} ]; then
     echo "haproxy is not running on $HOST: ${i.server} receives nothing"
     exit 0
 fi
@@ -293,20 +317,27 @@ echo "ready while ${out} is out: \${ready[*]}"
  * move here only while the node is ready. With `peers`, the pod is removed only while another
  * control plane's kube-apiserver is ready, so the VIP has somewhere to go.
  */
-export function kubeVipScript(i: ScriptContext & { manifestPath: string; manifest?: string; after: string; peers?: KubeVipPeers }): string {
+export function kubeVipScript(i: ScriptContext & { manifestPath: string; manifest?: string; after: string; peers?: KubeVipPeers; owner?: string }): string {
     if (i.manifest === undefined) {
         const peers = i.peers && i.peers.controlPlanes.length > 0 ? i.peers : undefined;
+        // A delete (with its owner): kube-vip stays when another register step placed it since (a renamed step).
         return scriptHeader(i) + `# deregisters before: ${i.after}
-if [ -f ${shellWord(i.manifestPath)} ]; then
+${i.owner ? `claimed=$(cat ${KUBE_VIP_CLAIM} 2>/dev/null || true)
+if [ -n "$claimed" ] && [ "$claimed" != ${shellWord(i.owner)} ]; then
+    echo "kube-vip on $HOST was placed by $claimed since (a renamed step's new one), so it stays"
+    exit 0
+fi
+` : ""}if [ -f ${shellWord(i.manifestPath)} ]; then
 ${peers ? indent(readyPeersGate(peers, "$HOST", "removing kube-vip from $HOST would leave the VIP on no ready kube-apiserver, so it stays and nothing on $HOST changes")) : ""}    rm -f ${shellWord(i.manifestPath)}
     echo "removed kube-vip from $HOST: the VIP moves to another control plane"
 else
     echo "kube-vip is not on $HOST"
 fi
-${runStamp()}`;
+${i.owner ? `rm -f ${KUBE_VIP_CLAIM}
+` : ""}${runStamp()}`;
     }
     return scriptHeader(i) + `# registers after: ${i.after}
-` + ensureDir("/etc/kubernetes/manifests", "0700") + placeFilesScript([{ path: i.manifestPath, mode: "0600", content: i.manifest }]) + summary();
+` + (i.owner ? claimKubeVip(i.owner) : "") + ensureDir("/etc/kubernetes/manifests", "0700") + placeFilesScript([{ path: i.manifestPath, mode: "0600", content: i.manifest }]) + summary();
 }
 
 /** Shell indented by four spaces, except the lines of heredoc bodies (which must stay as they are). */

@@ -79,6 +79,14 @@ describe("Cluster under the mock runtime: kubeadm's order, read from the recorde
         for (const o of objects().filter(n => n !== "c-objects-clusterrolebinding-kubeadm-cluster-admins")) waitsFor(o, "c-objects-clusterrolebinding-kubeadm-cluster-admins");
     });
 
+    test("deleting an object's resource (a rename, a re-parent, a component removed) leaves the object in the cluster; a bootstrap token's Secret is deleted with it", () => {
+        const named = (n: string) => kube().find(r => r.name === n)!;
+        for (const n of [...objects().filter(x => !x.includes("bootstrap-token-")), "c-addons-service-kube-system-kube-dns", "c-addons-daemonset-kube-system-kube-proxy"]) {
+            expect([n, named(n).retainOnDelete]).toEqual([n, true]);
+        }
+        expect(named("c-objects-bootstrap-token-0").retainOnDelete).toBe(false);
+    });
+
     test("the other control planes after the objects, one at a time", () => {
         waitsFor("c-control-plane-cp-2-install", ...objects(), "c-control-plane-cp-1-register-lb-1");
         waitsFor("c-control-plane-cp-3-install", "c-control-plane-cp-2-register-lb-1");

@@ -158,6 +158,16 @@ describe("ControlPlane under the mock runtime", () => {
         expect(manifestOf("cp-2").spec.volumes[0].hostPath.path).toBe("/etc/kubernetes/admin.conf");
         expect(byName("cp-cp-2-register-kube-vip").dependsOn).toContain(urnOf("cp-cp-2-ready"));
         expect(byName("cp-cp-2-register-kube-vip").inputs.delete).toContain("rm -f /etc/kubernetes/manifests/kube-vip.yaml");
+        // Its delete removes kube-vip only while it placed it last (a renamed step's new one did not since), and another control plane is ready.
+        expect(byName("cp-cp-2-register-kube-vip").inputs.delete).toContain("project/stack/cp-cp-2-register-kube-vip");
+        expect(byName("cp-cp-2-register-kube-vip").inputs.create).toContain("project/stack/cp-cp-2-register-kube-vip");
+        expect(byName("cp-cp-2-register-kube-vip").inputs.delete).toContain("https://10.0.10.11:6443/readyz");
+    });
+
+    test("HAProxy: a register step's delete takes its server out only once haproxy.cfg no longer lists it", async () => {
+        await run(haSpec());
+        expect(byName("cp-cp-2-register-lb-1").inputs.delete).toMatch(/if grep -qE '\^\[\[:space:\]\]\*server cp-2\[\[:space:\]\]' \/etc\/haproxy\/haproxy\.cfg/);
+        expect(byName("cp-cp-2-deregister-lb-1").inputs.create).not.toContain("still a server in");
     });
 
     test("an external load balancer: the user's commands run where Pulumi runs, the deregister one on delete", async () => {

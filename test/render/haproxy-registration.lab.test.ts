@@ -79,6 +79,39 @@ describe("deregistration (each): a serving control plane goes out only while ano
     });
 });
 
+describe("a register step's delete: the server goes out only when the cluster no longer has it", () => {
+    const onDelete = (server: string) => sh(haproxyDeregisterScript({ ...ctx(`haproxy deregister ${server}`), server, onDelete: true }));
+    /** HAProxy's servers once a reload has settled (its admin socket refuses connections while the new worker starts). */
+    const settledBackends = async (want: Record<string, string>) => {
+        let seen: Record<string, string> = {};
+        for (const until = Date.now() + 30_000; Date.now() < until; await new Promise(r => setTimeout(r, 200))) {
+            seen = await haproxyBackends(lab, "lb-1");
+            if (JSON.stringify(seen) === JSON.stringify(want)) break;
+        }
+        return seen;
+    };
+    const install = (controlPlanes: { name: string; address: string }[]) => sh(haproxyInstallScript({ ...ctx("haproxy"), config: haproxyConfig({ bindAddress: LB.address, bindPort: PORT, controlPlanes, apiServerPort: PORT }) }));
+
+    test("still in haproxy.cfg (a renamed or re-parented step, whose new one registered it): it stays registered", async () => {
+        expect(await sh(haproxyRegisterScript({ ...ctx("register cp-2"), server: "cp-2", after: "x", timeoutSeconds: 30 }))).toMatchObject({ code: 0 });
+        const r = await onDelete("cp-1");
+        expect([r.code, r.stderr]).toEqual([0, ""]);
+        expect(r.stdout).toBe("cp-1 is still a server in /etc/haproxy/haproxy.cfg on lb-1 (the cluster keeps it: a renamed or re-parented step was deleted), so it stays registered\n");
+        expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "UP" });
+    });
+
+    test("removed from the cluster (haproxy.cfg written without it, before any delete runs): it is gone, and the delete has nothing to do", async () => {
+        expect(await install([CP1])).toMatchObject({ code: 0 });
+        expect(await settledBackends({ "cp-1": "UP" })).toEqual({ "cp-1": "UP" });
+        const r = await onDelete("cp-2");
+        expect([r.code, r.stderr]).toEqual([0, ""]);
+        expect(r.stdout).toContain("backend apiserverbackend on lb-1 has no server cp-2");
+        // Back to where the afterAll tests start: cp-1 serving, cp-2 listed and out.
+        expect(await install([CP1, CP2])).toMatchObject({ code: 0 });
+        expect(await settledBackends({ "cp-1": "UP", "cp-2": "MAINT" })).toEqual({ "cp-1": "UP", "cp-2": "MAINT" });
+    });
+});
+
 describe("registration afterAll: the last serving control plane going out", () => {
     test("stays in when no held-out control plane answers /version: the load balancer never has no server", async () => {
         const r = await sh(haproxyDeregisterScript({ ...ctx("deregister cp-1"), server: "cp-1", after: "y", sameVersion: rule }));

@@ -87,3 +87,23 @@ describe("an external load balancer's deregistration: its command runs only whil
         expect(fs.readFileSync(log, "utf8")).toBe("out cp-1\n");
     });
 });
+
+describe("a kube-vip register step's delete: kube-vip stays when a renamed step's new one placed it since", () => {
+    const peers = { controlPlanes: [CP2], bindPort: PORT, caFile: "/etc/kubernetes/pki/ca.crt" };
+    const register = (owner: string) => lab.exec("cp-1", kubeVipScript({ host: "cp-1", step: "kube-vip register", manifestPath: MANIFEST, manifest: "kind: Pod\n", after: "x", owner }));
+    const remove = (owner: string) => lab.exec("cp-1", kubeVipScript({ host: "cp-1", step: "kube-vip deregister", manifestPath: MANIFEST, after: "delete", peers, owner }));
+
+    test("the old step's delete leaves it; the step that placed it last removes it (with cp-2 ready)", async () => {
+        fs.writeFileSync(`${certFile}.ready`, "");
+        expect(await register("project/stack/c-control-plane-cp-1-register-kube-vip")).toMatchObject({ code: 0 });
+        expect(await register("project/stack/renamed-control-plane-cp-1-register-kube-vip")).toMatchObject({ code: 0 });
+        const kept = await remove("project/stack/c-control-plane-cp-1-register-kube-vip");
+        expect([kept.code, kept.stderr]).toEqual([0, ""]);
+        expect(kept.stdout).toContain("kube-vip on cp-1 was placed by project/stack/renamed-control-plane-cp-1-register-kube-vip since (a renamed step's new one), so it stays\n");
+        expect(fs.existsSync(lab.path("cp-1", MANIFEST))).toBe(true);
+        const removed = await remove("project/stack/renamed-control-plane-cp-1-register-kube-vip");
+        expect([removed.code, removed.stderr]).toEqual([0, ""]);
+        expect(removed.stdout).toContain("ready while cp-1 is out: cp-2\n");
+        expect(fs.existsSync(lab.path("cp-1", MANIFEST))).toBe(false);
+    });
+});

@@ -23,6 +23,8 @@ export interface Registration {
     secretInputs: string[];
     /** "<provider URN>::<id>" of an explicit provider, else "". */
     provider: string;
+    /** The resource's retainOnDelete option: deleting it leaves what it made. */
+    retainOnDelete: boolean;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface Registration {
  */
 export class MockRuntime {
     readonly registrations: Registration[] = [];
-    private readonly pending = new Map<string, { dependsOn: string[]; parent: string; additionalSecretOutputs: string[]; ignoreChanges: string[]; replacementTrigger?: string }>();
+    private readonly pending = new Map<string, { dependsOn: string[]; parent: string; additionalSecretOutputs: string[]; ignoreChanges: string[]; replacementTrigger?: string; retainOnDelete?: boolean }>();
 
     /**
      * `extra` computes the outputs of resource types beyond tls (the lab runs remote commands for
@@ -95,6 +97,7 @@ export class MockRuntime {
                     inputs, state: unwrapSecrets(state), dependsOn: meta.dependsOn, additionalSecretOutputs: meta.additionalSecretOutputs,
                     secretInputs: Object.keys(args.inputs ?? {}).filter(k => isWrappedSecret(args.inputs[k])),
                     provider: args.provider ?? "",
+                    retainOnDelete: meta.retainOnDelete ?? false,
                 });
                 return { id: args.custom === false ? undefined : `${args.name}-id`, state };
             },
@@ -110,6 +113,7 @@ export class MockRuntime {
                 additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                 ignoreChanges: req.getIgnorechangesList(),
                 replacementTrigger: req.getReplacementTrigger?.() ? JSON.stringify(req.getReplacementTrigger().toJavaScript()) : undefined,
+                retainOnDelete: req.getRetainondelete?.() ?? false,
             });
             return register(req, (err: any, resp: any) => {
                 const r = this.registrations.find(x => x.type === req.getType() && x.name === req.getName() && !x.urn);
