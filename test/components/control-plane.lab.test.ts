@@ -257,10 +257,14 @@ describe("ControlPlane: 3 control planes behind HAProxy on a 3-member etcd clust
         }
     });
 
-    test("HAProxy forwards to all three control planes; a deregistered one receives no traffic until registered again", async () => {
+    test("HAProxy forwards to all three control planes; a deregistered one receives no traffic until registered again; the register step's delete leaves a control plane still in haproxy.cfg", async () => {
         expect(Object.keys(await spread()).sort()).toEqual(["cp-1", "cp-2", "cp-3"]);
         const register = first.runtime.resources.find(r => r.name === "cp-cp-2-register-lb-1")!;
-        const off = await lab.exec("lb-1", register.inputs.delete);
+        const drain = first.runtime.resources.find(r => r.name === "cp-cp-2-deregister-lb-1")!;
+        const kept = await lab.exec("lb-1", register.inputs.delete);
+        expect(kept).toMatchObject({ code: 0, stdout: "cp-2 is still a server in /etc/haproxy/haproxy.cfg on lb-1 (the cluster keeps it: a renamed or re-parented step was deleted), so it stays registered\n" });
+        expect(Object.keys(await spread()).sort()).toEqual(["cp-1", "cp-2", "cp-3"]);
+        const off = await lab.exec("lb-1", drain.inputs.create);
         expect(off).toMatchObject({ code: 0 });
         expect(off.stdout).toContain("deregistered cp-2 on lb-1: MAINT");
         const without = await spread();
