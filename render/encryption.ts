@@ -36,8 +36,8 @@ const READS = "# pulumi-kubeadm reads:";
 /**
  * apiserver.config.k8s.io/v1 EncryptionConfiguration: the provider with its keys, then identity so
  * data written before encryption was enabled stays readable. Two comment lines name, per resource,
- * the provider, key and key digest it writes with and every one it reads, so a host can refuse a
- * configuration that could not read what the one it replaces wrote (encryptionConfigCheck).
+ * the provider, key and key digest its data is stored under and every one it reads, so a host can
+ * refuse a configuration that could not read what the one it replaces stored (encryptionConfigCheck).
  */
 export function encryptionConfiguration(i: EncryptionInput): string {
     const groups: { provider: string; keys: EncryptionKey[] }[] = [];

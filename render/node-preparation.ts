@@ -138,6 +138,7 @@ EOF_UNIT
     echo "[prepare] placed ${KUBELET_UNIT}"
 fi
 systemctl enable kubelet >/dev/null 2>&1 || true
-pending_done
+# put runs in pipelines (subshells, whose $changed is lost): what it placed is cleared by name.
+pending_clear /etc/containerd/config.toml /etc/modules-load.d/k8s.conf /etc/sysctl.d/k8s.conf ${KUBELET_UNIT}
 `;
 }
