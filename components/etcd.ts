@@ -158,6 +158,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 create: files.apply(list => remoteBash(etcdInstallScript({
                     host: m.name, step: "etcd install", member: m, members: initialCluster, files: list, dataDir: plan.dataDir,
                     certificatesDir: plan.certificatesDir, timeoutSeconds: plan.healthTimeoutSeconds,
+                    // A member's kubelet package changes here, one member at a time behind the quorum gate (its preparation keeps it).
+                    ...(installer ? { kubeletUpgrade: { installer, version: plan.version.version } } : {}),
                 }), { host: m.name, step: "etcd-install" })),
                 stdin: pulumi.secret(stdin),
                 ...SECRET_STEP,

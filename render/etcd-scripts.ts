@@ -1,8 +1,9 @@
 import { joinHostPort } from "../spec/network";
-import { NodeAddress } from "../spec/types";
+import { NodeAddress, NodePreparationSpec } from "../spec/types";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { checkFunctions, portChecks, preparedCheckNames, preparedChecks, preparedChecksLater } from "./preflight";
-import { anyChanged, digest, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
+import { KUBELET_RESTART_PENDING, kubeletPackageUpgrade } from "./kubelet-upgrade";
+import { anyChanged, digest, ensureDir, KUBELET_VERSION, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 
 export const ETCD_MANIFEST = "/etc/kubernetes/manifests/etcd.yaml";
 
@@ -74,6 +75,11 @@ export interface EtcdInstallInput extends ScriptContext {
     certificatesDir: string;
     /** How long to wait for a restarted member to be healthy again, in seconds. */
     timeoutSeconds: number;
+    /**
+     * With nodePreparation: the kubelet and kubectl packages at this version through its installer,
+     * here (one member at a time, behind the quorum gate), not in the preparation (every member at once).
+     */
+    kubeletUpgrade?: { installer: NodePreparationSpec; version: string };
 }
 
 /**
@@ -92,16 +98,23 @@ if [ -d ${shellWord(`${i.dataDir}/member`)} ]; then had_data=true; fi
         + etcdQuorumGateScript({
             member: i.member, members: i.members, dataDir: i.dataDir, certificatesDir: i.certificatesDir, timeoutSeconds: i.timeoutSeconds,
             restartsOn: i.files.filter(f => f.path === ETCD_MANIFEST),
+            alsoWhen: i.kubeletUpgrade && kubeletChanges(i.kubeletUpgrade.version),
         })
         + ensureDir("/etc/kubernetes/manifests", "0700")
         + ensureDir(i.dataDir, "0700")
         + placeFilesScript(i.files)
+        + (i.kubeletUpgrade ? kubeletPackageUpgrade(i.kubeletUpgrade.installer, i.kubeletUpgrade.version) : "")
         + anyChanged(dropIns)
         + kubeletRunning() + `watched=(${ETCD_MANIFEST})
 if [ "$had_data" = true ] && any_changed; then
 ${etcdRestartedWait(i.member, i.certificatesDir, i.timeoutSeconds)}fi
 `
         + summary();
+}
+
+/** True when the host's kubelet is not at `version`, or a stopped run installed it without restarting it. */
+function kubeletChanges(version: string): string {
+    return `{ [ "$(${KUBELET_VERSION} || true)" != ${shellWord(version.replace(/^v/, ""))} ] || [ -f ${KUBELET_RESTART_PENDING} ]; }`;
 }
 
 /** Before a change that may restart this member's etcd: `serving_before`, the pid serving its client port ("" when none). */
@@ -143,6 +156,8 @@ export interface EtcdQuorumGate {
     /** What restarts this member when it changes: its manifest and certificates, with their new content. */
     restartsOn: PlacedFile[];
     timeoutSeconds: number;
+    /** A shell condition that also counts as a restart (its kubelet package about to change). */
+    alsoWhen?: string;
 }
 
 /**
@@ -166,16 +181,17 @@ export const PEERS_NEEDED_FUNCTION = `peers_needed() {
  */
 export function etcdQuorumGateScript(g: EtcdQuorumGate): string {
     const watched = g.restartsOn.filter(f => !f.secret).map(f => shellWord(`${f.path}=${digest(f.content ?? "")}`));
-    if (watched.length === 0) return "";
+    if (watched.length === 0 && !g.alsoWhen) return "";
     const endpoints = g.members.map(m => `https://${joinHostPort(m.address, 2379)}`).join(",");
     const me = shellWord(g.member.name);
     return `# etcd's quorum before ${g.member.name} restarts.
 etcd_restarts=false
 restart_inputs=(${watched.join(" ")})
-for f in "\${restart_inputs[@]}"; do
+for f in \${restart_inputs[@]+"\${restart_inputs[@]}"}; do
     [ "$(sha256sum "\${f%%=*}" 2>/dev/null | cut -d' ' -f1)" = "\${f#*=}" ] || etcd_restarts=true
 done
-if [ -d ${shellWord(`${g.dataDir}/member`)} ] && [ "$etcd_restarts" = true ]; then
+${g.alsoWhen ? `if ${g.alsoWhen}; then etcd_restarts=true; fi
+` : ""}if [ -d ${shellWord(`${g.dataDir}/member`)} ] && [ "$etcd_restarts" = true ]; then
 ${(etcdctlFunction(g.certificatesDir) + PEERS_NEEDED_FUNCTION).replace(/^(?=.)/gm, "    ")}    deadline=$(( $(date +%s) + ${g.timeoutSeconds} ))
     while :; do
         problem=""

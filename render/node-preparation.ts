@@ -99,9 +99,10 @@ export function nodePreparationScript(p: NodePreparationSpec, version: string): 
     const full = version.replace(/^v/, "");
     return `# node preparation (${p.installer})
 have=$(${KUBELET_VERSION} || true)
-if [ -f /etc/kubernetes/kubelet.conf ] && [ -n "$have" ]; then
-    # A node of the cluster changes its kubelet after the control planes, never in its preparation (a kubelet is never newer than the API servers).
-    [ "$have" = ${shellWord(full)} ] || echo "[prepare] kubelet $have is kept: this node is in the cluster, and its kubelet does not change before the control planes (${full})"
+if { [ -f /etc/kubernetes/kubelet.conf ] || [ -f /etc/kubernetes/manifests/etcd.yaml ]; } && [ -n "$have" ]; then
+    # A node of the cluster changes its kubelet after the control planes, never in its preparation (a kubelet is never newer than the API servers);
+    # a dedicated etcd member (its manifest, no kubelet.conf) in its etcd step, one member at a time behind the quorum gate.
+    [ "$have" = ${shellWord(full)} ] || echo "[prepare] kubelet $have is kept: this host is in the cluster, and its kubelet does not change in its preparation (${full} comes in its $([ -f /etc/kubernetes/kubelet.conf ] && echo "kubelet step, after the control planes" || echo "etcd step, one member at a time"))"
 elif [ "$have" != ${shellWord(full)} ] || ! command -v containerd >/dev/null 2>&1; then
     echo "[prepare] installing containerd and the kubelet ${full} (found: \${have:-no kubelet})"
 ${installerScript(p, version, true)}fi

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EtcdCluster } from "../../components/etcd";
 import { ClusterPki } from "../../components/pki";
 import { etcdHealthScript, etcdPreflightScript } from "../../render/etcd-scripts";
-import { HostSpec } from "../../spec/types";
+import { HostSpec, NodePreparationSpec } from "../../spec/types";
 import { Lab } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
 import { EngineState, MockRuntime, settle } from "../support/mocks";
@@ -41,7 +41,7 @@ function finished(run: Run): Promise<string> {
 interface Run { runner: LabCommandRunner; runtime: MockRuntime; etcd: EtcdCluster; pki: ClusterPki }
 
 /** One `pulumi up` of the program: a fresh mock engine, remote commands executed for real over SSH. */
-async function up(extraArgs?: { name: string; value: string }[], healthTimeoutSeconds = 90): Promise<Run> {
+async function up(extraArgs?: { name: string; value: string }[], healthTimeoutSeconds = 90, release: { kubernetesVersion?: string; nodePreparation?: NodePreparationSpec } = {}): Promise<Run> {
     const runner = new LabCommandRunner(lab);
     const runtime = await new MockRuntime(runner.handle, engineState).start();
     const members: HostSpec[] = HOSTS.map(h => ({
@@ -53,7 +53,7 @@ async function up(extraArgs?: { name: string; value: string }[], healthTimeoutSe
         etcdMembers: HOSTS,
     });
     const etcd = new EtcdCluster("etcd", {
-        kubernetesVersion: "v1.33.2", members, pki, extraArgs, healthTimeoutSeconds,
+        kubernetesVersion: release.kubernetesVersion ?? "v1.33.2", members, pki, extraArgs, healthTimeoutSeconds, nodePreparation: release.nodePreparation,
     });
     return { runner, runtime, etcd, pki };
 }
@@ -311,6 +311,39 @@ describe("EtcdCluster on three lab hosts", () => {
             expect(r.stdout).toContain(`etcd: 2 of 2 other voting members healthy (2 needed): ${member} may restart`);
         }
         for (const h of HOSTS) expect(lab.pods(h.name).etcd.command).toContain("--quota-backend-bytes=6442450944");
+        await settle();
+    }, 300_000);
+});
+
+describe("nodePreparation on etcd hosts: a member's kubelet package changes in its etcd step, one member at a time behind the quorum gate", () => {
+    // The user's installer: sets the version the lab's kubelet reports (what apt-get install kubelet=… does) and logs when.
+    const INSTALLER = `sed -i "s/^LAB_KUBELET_VERSION=.*/LAB_KUBELET_VERSION=$KUBERNETES_VERSION/" /var/lib/lab/lab.env
+echo "$(date -u +%s%3N) kubelet kubectl $KUBERNETES_VERSION" >> /var/lib/lab/installs.log`;
+    const nodePreparation: NodePreparationSpec = { installer: "command", command: INSTALLER };
+    const kubeletOf = async (host: string) => (await lab.exec(host, "kubelet --version")).stdout.trim();
+
+    test("the preparations keep every member's kubelet; each install upgrades its own after the one before, with quorum counted first", async () => {
+        expect(await finished(await up(undefined, 90, { nodePreparation }))).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
+        await settle();
+        const run = await up(undefined, 90, { kubernetesVersion: "v1.33.3", nodePreparation });
+        expect(await finished(run)).toBe("etcd healthy: members etcd-1,etcd-2,etcd-3");
+        for (const h of HOSTS) {
+            const prepared = run.runner.runs.find(r => r.name === `etcd-${h.name}-prepare`)!;
+            expect(prepared.stdout).toContain("[prepare] kubelet 1.33.2 is kept: this host is in the cluster, and its kubelet does not change in its preparation (1.33.3 comes in its etcd step, one member at a time)");
+            const install = run.runner.runs.find(r => r.name === `etcd-${h.name}-install`)!;
+            expect(install.stdout).toContain(`etcd: 2 of 2 other voting members healthy (2 needed): ${h.name} may restart`);
+            expect(install.stdout).toContain("[upgrade] kubelet and kubectl 1.33.2 → 1.33.3 (command)");
+            expect(await kubeletOf(h.name)).toBe("Kubernetes v1.33.3");
+        }
+        // One member at a time: each package install falls within its own member's step, after the step before it ended.
+        const installs = run.runner.runs.filter(r => r.name.endsWith("-install")).sort((a, b) => a.startedAt - b.startedAt);
+        expect(installs.map(r => r.name)).toEqual(HOSTS.map(h => `etcd-${h.name}-install`));
+        for (const [i, h] of HOSTS.entries()) {
+            const [at] = fs.readFileSync(lab.path(h.name, "/var/lib/lab/installs.log"), "utf8").trim().split("\n").slice(-1)[0].split(" ");
+            expect(Number(at)).toBeGreaterThanOrEqual(installs[i].startedAt);
+            expect(Number(at)).toBeLessThanOrEqual(installs[i].startedAt + installs[i].durationMs);
+            if (i > 0) expect(installs[i].startedAt).toBeGreaterThanOrEqual(installs[i - 1].startedAt + installs[i - 1].durationMs);
+        }
         await settle();
     }, 300_000);
 });
