@@ -10,9 +10,9 @@ import { ENCRYPTION_CONFIG_PATH, EncryptionKey, rotationSteps } from "../render/
 import { haproxyConfig, HAPROXY_CONFIG } from "../render/haproxy";
 import { kubeadmDropIn } from "../render/kubelet";
 import { controlPlaneKubeletScript } from "../render/kubelet-upgrade";
-import { KUBE_VIP_MANIFEST, kubeVipPod } from "../render/kube-vip";
+import { CLUSTER_ADMINS_BOUND, KUBE_VIP_MANIFEST, kubeVipPod } from "../render/kube-vip";
 import {
-    externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterAllScript, haproxyRegisterScript, kubeVipScript, leftAsItWas, SameVersionRule,
+    externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterAllScript, haproxyRegisterScript, kubeVipAdminConfScript, kubeVipScript, leftAsItWas, SameVersionRule,
 } from "../render/load-balancer-scripts";
 import { controlPlanePreflight, hostPreparation } from "../render/host-preflight";
 import { digest, remoteBash, secretStdin } from "../render/scripts";
@@ -170,8 +170,9 @@ export class ControlPlane extends pulumi.ComponentResource {
         // Stacked etcd: once every control plane has joined, the whole cluster must be healthy with every member.
         const etcdGate = cluster.etcdTopology === "stacked" ? [stackedEtcdHealthGate(name, cluster, nodes, this)] : [];
         const registerAll = registerAllSteps(name, cluster, nodes, caCertPem, this);
+        const adminConf = afterFirst ? kubeVipAdminConfStep(name, cluster, nodes[0], afterFirst, this) : [];
         encryption.record([...rotation, ...nodes.flatMap(n => n.lastSteps), ...etcdGate, ...registerAll]);
-        CONTROL_PLANE_STEPS.set(this, { nodes, preflights: allPreflights, preparations: allPreparations, etcdGate: [...etcdGate, ...registerAll], encryptionCheck: encryption.check });
+        CONTROL_PLANE_STEPS.set(this, { nodes, preflights: allPreflights, preparations: allPreparations, etcdGate: [...etcdGate, ...registerAll, ...adminConf], encryptionCheck: encryption.check });
 
         this.endpoint = pulumi.output(`https://${joinHostPort(cluster.endpoint.host, cluster.endpoint.port)}`);
         this.ready = pulumi.all(Object.fromEntries(nodes.map(n => [n.nodeName, n.ready]))) as pulumi.Output<{ [node: string]: string }>;
@@ -236,6 +237,28 @@ function registerAllSteps(name: string, cluster: ResolvedCluster, nodes: Control
         }), { host: lb.name, step: "haproxy-register-all" })),
         ...STEP,
     }, { parent, dependsOn: nodes[nodes.length - 1].lastSteps }));
+}
+
+/**
+ * kube-vip: once the cluster objects (the kubeadm:cluster-admins binding first) exist, the first
+ * control plane's kube-vip moves from super-admin.conf (system:masters) to admin.conf, and the VIP
+ * must answer again. Without the cluster objects (a ControlPlane on its own) it keeps super-admin.conf.
+ */
+function kubeVipAdminConfStep(name: string, cluster: ResolvedCluster, first: ControlPlaneNode, objects: pulumi.Resource[] | Promise<pulumi.Resource[]>, parent: pulumi.Resource): pulumi.Resource[] {
+    if (cluster.loadBalancerType !== "kube-vip") return [];
+    const s = cluster.spec;
+    const node = cluster.controlPlanes[0];
+    const vip = s.loadBalancer!.kubeVip!.address ?? cluster.endpoint.host;
+    return [new command.remote.Command(`${name}-${node.name}-kube-vip-admin-conf`, {
+        connection: connectionOf(node),
+        create: remoteBash(kubeVipAdminConfScript({
+            host: node.name, step: "kube-vip admin.conf", manifestPath: KUBE_VIP_MANIFEST, boundMarker: CLUSTER_ADMINS_BOUND,
+            adminManifest: toYaml(kubeVipPod({ cluster, node, bound: true })), superAdminManifest: toYaml(kubeVipPod({ cluster, node })),
+            readyz: `https://${joinHostPort(vip, cluster.endpoint.port)}/readyz`, caFile: `${s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir}/ca.crt`,
+            timeoutSeconds: s.apiServer?.readinessTimeoutSeconds ?? DEFAULTS.readinessTimeoutSeconds,
+        }), { host: node.name, step: "kube-vip-admin-conf" }),
+        ...STEP,
+    }, { parent, dependsOn: later(Promise.resolve(objects).then(o => [...o, ...first.lastSteps])) })];
 }
 
 /** The cluster at a release of upgrade.through: the same spec at that version. */
@@ -446,6 +469,8 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
             });
         case "kube-vip": {
             const manifest = toYaml(kubeVipPod({ cluster, node }));
+            // The first control plane's kube-vip moves to admin.conf once the cluster-admins binding exists (kubeVipAdminConfStep).
+            const bound = cluster.controlPlanes[0].name === node.name ? { manifest: toYaml(kubeVipPod({ cluster, node, bound: true })), boundMarker: CLUSTER_ADMINS_BOUND } : undefined;
             const ctx = (step: string) => ({ host: node.name, step });
             const peers = {
                 controlPlanes: cluster.controlPlanes.filter(c => c.name !== node.name), bindPort,
@@ -463,7 +488,7 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
                     const owner = keepOnDelete ? undefined : `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
                     return new command.remote.Command(name, {
                         connection: connectionOf(node),
-                        create: after.apply(d => remoteBash(d === undefined ? leftAsItWas(ctx("kube-vip register")) : kubeVipScript({ ...ctx("kube-vip register"), manifestPath: KUBE_VIP_MANIFEST, manifest, after: d, owner }), { host: node.name, step: "kube-vip-register" })),
+                        create: after.apply(d => remoteBash(d === undefined ? leftAsItWas(ctx("kube-vip register")) : kubeVipScript({ ...ctx("kube-vip register"), manifestPath: KUBE_VIP_MANIFEST, manifest, after: d, owner, bound }), { host: node.name, step: "kube-vip-register" })),
                         delete: owner && remoteBash(kubeVipScript({ ...ctx("kube-vip deregister"), manifestPath: KUBE_VIP_MANIFEST, after: "delete", peers, owner }), { host: node.name, step: "kube-vip-deregister" }),
                         ...STEP,
                     }, opts);

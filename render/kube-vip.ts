@@ -3,6 +3,8 @@ import { HostSpec } from "../spec/types";
 import { DEFAULTS, ResolvedCluster } from "../spec/validate";
 
 export const KUBE_VIP_MANIFEST = "/etc/kubernetes/manifests/kube-vip.yaml";
+/** On the first control plane: the kubeadm:cluster-admins binding exists, so kube-vip runs with admin.conf. */
+export const CLUSTER_ADMINS_BOUND = "/var/lib/pulumi-kubeadm/cluster-admins-bound";
 /** The kube-vip release the manifest follows (pkg/kubevip/config_generator.go's generatePodSpec). */
 export const KUBE_VIP_VERSION = "v1.0.4";
 
@@ -10,15 +12,16 @@ export const KUBE_VIP_VERSION = "v1.0.4";
  * kube-vip as `kube-vip manifest pod --interface <if> --address <vip> --controlplane --arp
  * --leaderElection` prints it: ARP mode, the control-plane VIP under leader election, talking to
  * the local API server through the `kubernetes` host alias. The first control plane mounts
- * super-admin.conf in admin.conf's place: from Kubernetes 1.29 admin.conf has no rights until the
- * kubeadm:cluster-admins binding exists (kube-vip issue #684). One change from kube-vip's own:
+ * super-admin.conf in admin.conf's place until the kubeadm:cluster-admins binding exists (`bound`):
+ * from Kubernetes 1.29 admin.conf has no rights before it (kube-vip issue #684), and
+ * super-admin.conf (system:masters) is not left mounted for good. One change from kube-vip's own:
  * its metrics listen on the node's address only.
  */
-export function kubeVipPod(i: { cluster: ResolvedCluster; node: HostSpec }): Record<string, any> {
+export function kubeVipPod(i: { cluster: ResolvedCluster; node: HostSpec; bound?: boolean }): Record<string, any> {
     const s = i.cluster.spec;
     const k = s.loadBalancer!.kubeVip!;
     const vip = k.address ?? i.cluster.endpoint.host;
-    const first = i.cluster.controlPlanes[0]?.name === i.node.name;
+    const superAdmin = i.cluster.controlPlanes[0]?.name === i.node.name && !i.bound;
     const env = [
         ["vip_arp", "true"],
         ["port", String(s.apiServer?.bindPort ?? DEFAULTS.bindPort)],
@@ -57,7 +60,7 @@ export function kubeVipPod(i: { cluster: ResolvedCluster; node: HostSpec }): Rec
             }],
             hostAliases: [{ hostnames: ["kubernetes"], ip: vip.includes(":") ? "::1" : "127.0.0.1" }],
             hostNetwork: true,
-            volumes: [{ hostPath: { path: first ? "/etc/kubernetes/super-admin.conf" : "/etc/kubernetes/admin.conf" }, name: "kubeconfig" }],
+            volumes: [{ hostPath: { path: superAdmin ? "/etc/kubernetes/super-admin.conf" : "/etc/kubernetes/admin.conf" }, name: "kubeconfig" }],
         },
         status: {},
     };

@@ -301,7 +301,8 @@ ${pem}
 ${caEnd}
 ` : `peers_ca=${shellWord(p.caFile!)}
 `}ready=() answers=()
-for entry in ${p.controlPlanes.map(c => shellWord(`${c.name}=https://${c.address.includes(":") ? `[${c.address}]` : c.address}:${p.bindPort}/readyz`)).join(" ")}; do
+peers=(${p.controlPlanes.map(c => shellWord(`${c.name}=https://${c.address.includes(":") ? `[${c.address}]` : c.address}:${p.bindPort}/readyz`)).join(" ")})
+for entry in "\${peers[@]}"; do
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$peers_ca" "\${entry#*=}" 2>/dev/null || true)
     if [ "$code" = 200 ]; then ready+=("\${entry%%=*}"); else answers+=("\${entry%%=*} (\${code:-no answer})"); fi
 done
@@ -317,7 +318,11 @@ echo "ready while ${out} is out: \${ready[*]}"
  * move here only while the node is ready. With `peers`, the pod is removed only while another
  * control plane's kube-apiserver is ready, so the VIP has somewhere to go.
  */
-export function kubeVipScript(i: ScriptContext & { manifestPath: string; manifest?: string; after: string; peers?: KubeVipPeers; owner?: string }): string {
+export function kubeVipScript(i: ScriptContext & {
+    manifestPath: string; manifest?: string; after: string; peers?: KubeVipPeers; owner?: string;
+    /** The first control plane's: `manifest` mounts super-admin.conf; this one, placed once `boundMarker` exists, admin.conf. */
+    bound?: { manifest: string; boundMarker: string };
+}): string {
     if (i.manifest === undefined) {
         const peers = i.peers && i.peers.controlPlanes.length > 0 ? i.peers : undefined;
         // A delete (with its owner): kube-vip stays when another register step placed it since (a renamed step).
@@ -336,8 +341,13 @@ fi
 ${i.owner ? `rm -f ${KUBE_VIP_CLAIM}
 ` : ""}${runStamp()}`;
     }
+    const place = (manifest: string) => placeFilesScript([{ path: i.manifestPath, mode: "0600", content: manifest }]);
     return scriptHeader(i) + `# registers after: ${i.after}
-` + (i.owner ? claimKubeVip(i.owner) : "") + ensureDir("/etc/kubernetes/manifests", "0700") + placeFilesScript([{ path: i.manifestPath, mode: "0600", content: i.manifest }]) + summary();
+` + (i.owner ? claimKubeVip(i.owner) : "") + ensureDir("/etc/kubernetes/manifests", "0700")
+        + (i.bound ? `if [ -f ${shellWord(i.bound.boundMarker)} ]; then
+${place(i.bound.manifest)}else
+${place(i.manifest)}fi
+` : place(i.manifest)) + summary();
 }
 
 /** Shell indented by four spaces, except the lines of heredoc bodies (which must stay as they are). */
@@ -351,6 +361,37 @@ function indent(text: string): string {
         end = /<<'([A-Z0-9_]+)'$/.exec(line)?.[1];
         return line === "" ? line : `    ${line}`;
     }).join("\n");
+}
+
+/**
+ * On the first control plane, once the kubeadm:cluster-admins binding exists: kube-vip moves from
+ * super-admin.conf to admin.conf (the marker tells its register step to keep it so), then the VIP
+ * must answer /readyz again (verified with the cluster CA). If it does not within the timeout,
+ * super-admin.conf comes back and the step fails saying so.
+ */
+export function kubeVipAdminConfScript(i: ScriptContext & {
+    manifestPath: string; adminManifest: string; superAdminManifest: string; boundMarker: string; readyz: string; caFile: string; timeoutSeconds: number;
+}): string {
+    return scriptHeader(i) + `[ -f ${shellWord(i.manifestPath)} ] || { echo "kube-vip is not on $HOST: nothing to move to admin.conf"; exit 0; }
+install -d -m 0700 -o 0 -g 0 ${shellWord(i.boundMarker.replace(/\/[^/]*$/, ""))}
+: > ${shellWord(i.boundMarker)}
+` + placeFilesScript([{ path: i.manifestPath, mode: "0600", content: i.adminManifest }]) + `if [ "\${#changed[@]}" -gt 0 ]; then
+    deadline=$(( $(date +%s) + ${i.timeoutSeconds} ))
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert ${shellWord(i.caFile)} ${shellWord(i.readyz)} 2>/dev/null || true)" = 200 ]; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            rm -f ${shellWord(i.boundMarker)}
+            tmp=$(tmpfile ${shellWord(i.manifestPath)})
+            cat > "$tmp" <<'${heredocDelimiter(i.superAdminManifest, "PULUMI_KUBEADM_KUBE_VIP")}'
+${i.superAdminManifest.replace(/\n$/, "")}
+${heredocDelimiter(i.superAdminManifest, "PULUMI_KUBEADM_KUBE_VIP")}
+            place ${shellWord(i.manifestPath)} 0600 "$tmp"
+            fail "kube-vip on $HOST ran with admin.conf, and the VIP (${i.readyz}) did not answer in ${i.timeoutSeconds}s; it is back on super-admin.conf. See crictl logs of kube-vip, and whether the kubeadm:cluster-admins ClusterRoleBinding exists"
+        fi
+        sleep 2
+    done
+    echo "kube-vip on $HOST uses admin.conf now (super-admin.conf is no longer mounted); the VIP answers ${i.readyz}"
+fi
+` + summary();
 }
 
 /** A registration step with nothing to do (a key rotation step that found no kube-apiserver on its node). */

@@ -364,3 +364,29 @@ describe("with nodePreparation: every host's preflight, then every host's prepar
         ]);
     });
 });
+
+describe("kube-vip: the first control plane's kube-vip leaves super-admin.conf once the cluster-admins binding exists", () => {
+    beforeAll(async () => {
+        await runtime.start();
+        const spec = haSpec({ controlPlaneEndpoint: "10.0.10.5:6443", loadBalancer: { type: "kube-vip", kubeVip: { interface: "eth0" } } });
+        spec.hosts = spec.hosts.filter(h => !h.roles.includes("load-balancer"));
+        await run(spec);
+    }, 120_000);
+    const mounts = (text: string) => [...text.matchAll(/hostPath:\n\s+path: (\S+)/g)].map(m => m[1]);
+
+    test("after the binding and cp-1's last step, one step on cp-1 moves kube-vip to admin.conf; the workers and add-ons wait for it", () => {
+        const step = byName("c-control-plane-cp-1-kube-vip-admin-conf");
+        waitsFor(step.name, "c-objects-clusterrolebinding-kubeadm-cluster-admins", "c-control-plane-cp-1-upgraded");
+        expect(mounts(step.inputs.create)).toEqual(["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf"]);
+        expect(step.inputs.create).toContain("https://10.0.10.5:6443/readyz");
+        waitsFor("c-workers-worker-1-join", step.name);
+        waitsFor("c-addons-daemonset-kube-system-kube-proxy", step.name);
+    });
+
+    test("cp-1's register step places the admin.conf variant once the binding is recorded on the host, else super-admin.conf; the others always admin.conf", () => {
+        const first = byName("c-control-plane-cp-1-register-kube-vip").inputs.create as string;
+        expect(first).toContain("if [ -f /var/lib/pulumi-kubeadm/cluster-admins-bound ]; then");
+        expect(mounts(first)).toEqual(["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf"]);
+        expect(mounts(byName("c-control-plane-cp-2-register-kube-vip").inputs.create)).toEqual(["/etc/kubernetes/admin.conf"]);
+    });
+});

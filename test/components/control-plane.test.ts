@@ -140,13 +140,15 @@ describe("ControlPlane under the mock runtime", () => {
         expect(Buffer.from(secretOf("cp-cp-1-install", 0), "base64")).toHaveLength(32);
     });
 
-    test("kube-vip: a static pod placed on each control plane after its gate, super-admin.conf on the first only", async () => {
+    test("kube-vip: a static pod placed on each control plane after its gate, super-admin.conf on the first only (until the cluster-admins binding exists)", async () => {
         const spec = haSpec({ controlPlaneEndpoint: "10.0.10.5:6443", loadBalancer: { type: "kube-vip", kubeVip: { interface: "eth0" } } });
         spec.hosts = spec.hosts.filter(h => !h.roles.includes("load-balancer"));
         await run(spec);
+        // The manifest placed while the host has no record of the cluster-admins binding (the last one in the step; cp-1's other one mounts admin.conf).
         const manifestOf = (n: string) => {
             const text = byName(`cp-${n}-register-kube-vip`).inputs.create as string;
-            return yaml.load(text.slice(text.indexOf("apiVersion: v1"), text.indexOf("\nEOF_")).replace(/\n$/, "")) as any;
+            const start = text.lastIndexOf("apiVersion: v1");
+            return yaml.load(text.slice(start, text.indexOf("\nEOF_", start)).replace(/\n$/, "")) as any;
         };
         const first = manifestOf("cp-1");
         const env = Object.fromEntries(first.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));

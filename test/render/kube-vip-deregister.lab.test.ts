@@ -1,6 +1,7 @@
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import { externalLoadBalancerScript, kubeVipScript } from "../../render/load-balancer-scripts";
+import { CLUSTER_ADMINS_BOUND } from "../../render/kube-vip";
+import { externalLoadBalancerScript, kubeVipAdminConfScript, kubeVipScript } from "../../render/load-balancer-scripts";
 import { Lab, labHosts } from "../lab/lab";
 import { opensslCa, opensslLeaf } from "../support/openssl";
 
@@ -105,5 +106,36 @@ describe("a kube-vip register step's delete: kube-vip stays when a renamed step'
         expect([removed.code, removed.stderr]).toEqual([0, ""]);
         expect(removed.stdout).toContain("ready while cp-1 is out: cp-2\n");
         expect(fs.existsSync(lab.path("cp-1", MANIFEST))).toBe(false);
+    });
+});
+
+describe("kube-vip on the first control plane moves from super-admin.conf to admin.conf, and back when the VIP does not answer", () => {
+    // cp-2's server stands for the VIP here: kube-vip cannot run in the lab, so what is checked is the step around it.
+    const pod = (kubeconfig: string) => `kind: Pod\nspec:\n  volumes:\n    - hostPath:\n        path: /etc/kubernetes/${kubeconfig}\n      name: kubeconfig\n`;
+    const move = (timeoutSeconds: number) => lab.exec("cp-1", kubeVipAdminConfScript({
+        host: "cp-1", step: "kube-vip admin.conf", manifestPath: MANIFEST, adminManifest: pod("admin.conf"), superAdminManifest: pod("super-admin.conf"),
+        boundMarker: CLUSTER_ADMINS_BOUND, readyz: `https://${CP2.address}:${PORT}/readyz`, caFile: "/etc/kubernetes/pki/ca.crt", timeoutSeconds,
+    }));
+
+    test("the VIP not answering: super-admin.conf is back, the record of the binding removed, and the step says so", async () => {
+        fs.writeFileSync(lab.path("cp-1", MANIFEST), pod("super-admin.conf"));
+        fs.rmSync(`${certFile}.ready`, { force: true });
+        const r = await move(4);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toBe(`[cp-1] kube-vip admin.conf: kube-vip on cp-1 ran with admin.conf, and the VIP (https://${CP2.address}:${PORT}/readyz) did not answer in 4s; it is back on super-admin.conf. See crictl logs of kube-vip, and whether the kubeadm:cluster-admins ClusterRoleBinding exists\n`);
+        expect(fs.readFileSync(lab.path("cp-1", MANIFEST), "utf8")).toBe(pod("super-admin.conf"));
+        expect((await lab.exec("cp-1", `test -e ${CLUSTER_ADMINS_BOUND}`)).code).toBe(1);
+    });
+
+    test("the VIP answering (verified with the cluster CA): admin.conf stays, and the binding is recorded for the register step", async () => {
+        fs.writeFileSync(`${certFile}.ready`, "");
+        const r = await move(30);
+        expect([r.code, r.stderr]).toEqual([0, ""]);
+        expect(r.stdout).toContain(`kube-vip on cp-1 uses admin.conf now (super-admin.conf is no longer mounted); the VIP answers https://${CP2.address}:${PORT}/readyz`);
+        expect(fs.readFileSync(lab.path("cp-1", MANIFEST), "utf8")).toBe(pod("admin.conf"));
+        expect((await lab.exec("cp-1", `test -f ${CLUSTER_ADMINS_BOUND}`)).code).toBe(0);
+        // Run again: nothing changes.
+        const again = await move(30);
+        expect(again.stdout).toContain("no changes");
     });
 });

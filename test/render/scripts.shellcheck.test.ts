@@ -7,7 +7,7 @@ import { preparationScript } from "../../render/node-preparation";
 import { controlPlaneKubeletScript, workerRolloutScript } from "../../render/kubelet-upgrade";
 import { discoveryJoinScript, workerJoinScript } from "../../render/worker";
 import { etcdHealthScript, etcdInstallScript, etcdPreflightScript, etcdSnapshotScript } from "../../render/etcd-scripts";
-import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterAllScript, haproxyRegisterScript, kubeVipScript, leftAsItWas } from "../../render/load-balancer-scripts";
+import { externalLoadBalancerScript, haproxyDeregisterScript, haproxyInstallScript, haproxyRegisterAllScript, haproxyRegisterScript, kubeVipAdminConfScript, kubeVipScript, leftAsItWas } from "../../render/load-balancer-scripts";
 import { recordHostKeysScript } from "../../render/host-keys";
 import { opensslCa } from "../support/openssl";
 
@@ -57,6 +57,12 @@ const scripts: [string, string][] = [
     ["kube-vip register", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", manifest: "kind: Pod\n", after: "abc" })],
     ["registration left as it was", leftAsItWas(ctx)],
     ["kube-vip deregister", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", after: "abc" })],
+    ["kube-vip register (the first control plane: admin.conf once the binding exists; its owner recorded)", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", manifest: "kind: Pod\n", after: "abc", owner: "p/s/c-cp-1-register-kube-vip", bound: { manifest: "kind: Pod\nb: 1\n", boundMarker: "/var/lib/pulumi-kubeadm/cluster-admins-bound" } })],
+    ["kube-vip deregister on delete (its owner, a ready peer)", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", after: "delete", owner: "p/s/c-cp-1-register-kube-vip", peers: { controlPlanes: [node], bindPort: 6443, caFile: "/etc/kubernetes/pki/ca.crt" } })],
+    ["kube-vip to admin.conf", kubeVipAdminConfScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", adminManifest: "kind: Pod\na: 1\n", superAdminManifest: "kind: Pod\n", boundMarker: "/var/lib/pulumi-kubeadm/cluster-admins-bound", readyz: "https://10.0.10.5:6443/readyz", caFile: "/etc/kubernetes/pki/ca.crt", timeoutSeconds: 60 })],
+    ["haproxy deregister on delete (only once haproxy.cfg no longer lists it)", haproxyDeregisterScript({ ...ctx, server: "cp-1", onDelete: true })],
+    ["external deregister (another control plane must be ready)", externalLoadBalancerScript("lb remove {{address}}", { name: "cp-1", address: "10.0.10.11", port: 6443 }, ctx, "abc", { controlPlanes: [v6], bindPort: 6443, caCertPem: CA_PEM })],
+    ["etcd install (a member's kubelet package behind the quorum gate)", etcdInstallScript({ ...ctx, member: node, members: [node, v6], files, dataDir: "/var/lib/etcd", certificatesDir: pki, timeoutSeconds: 60, kubeletUpgrade: { installer: { installer: "apt" }, version: "v1.33.3" } })],
     ["kube-vip deregister (another control plane must be ready)", kubeVipScript({ ...ctx, manifestPath: "/etc/kubernetes/manifests/kube-vip.yaml", after: "abc", peers: { controlPlanes: [node, v6], bindPort: 6443, caFile: "/etc/kubernetes/pki/ca.crt" } })],
     ["etcd preflight", etcdPreflightScript({ ...ctx, member: node, topology: "stacked", dataDir: "/var/lib/etcd", certificatesDir: pki, criSocket: "unix:///run/containerd/containerd.sock", ignore: [], caSha256: "ab" })],
     ["etcd install", etcdInstallScript({ ...ctx, member: node, members: [node, v6, { name: "cp-3", address: "10.0.10.13" }], files, dataDir: "/var/lib/etcd", certificatesDir: pki, timeoutSeconds: 60 })],
