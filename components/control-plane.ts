@@ -500,15 +500,17 @@ function registrationSteps(cluster: ResolvedCluster, node: HostSpec, installDige
             const runOn = x.runOn === undefined ? undefined : s.hosts.find(h => h.name === x.runOn)!;
             const target = { name: node.name, address: node.address, port: bindPort };
             const where = runOn?.name ?? "local";
-            const script = (template: string, step: string, after?: string, ca?: string) => externalLoadBalancerScript(template, target, { host: where, step: `${step} ${node.name}` }, after,
-                ca === undefined ? undefined : { controlPlanes: cluster.controlPlanes.filter(c => c.name !== node.name), bindPort, caCertPem: ca });
-            const make = (name: string, create: pulumi.Input<string>, del: string | undefined, opts: pulumi.CustomResourceOptions): Step => runOn
-                ? new command.remote.Command(name, { connection: connectionOf(runOn), create: pulumi.output(create).apply(c => remoteBash(c, { host: where, step: "load-balancer" })), delete: del && remoteBash(del, { host: where, step: "load-balancer" }), ...STEP }, opts)
+            // A drain's deregistration needs another control plane ready; a delete's, this one no longer serving.
+            const script = (template: string, step: string, after?: string, peersCa?: string, ownCa?: string) => externalLoadBalancerScript(template, target, { host: where, step: `${step} ${node.name}` }, after,
+                peersCa === undefined ? undefined : { controlPlanes: cluster.controlPlanes.filter(c => c.name !== node.name), bindPort, caCertPem: peersCa },
+                ownCa === undefined ? undefined : { caCertPem: ownCa });
+            const make = (name: string, create: pulumi.Input<string>, del: pulumi.Output<string> | undefined, opts: pulumi.CustomResourceOptions): Step => runOn
+                ? new command.remote.Command(name, { connection: connectionOf(runOn), create: pulumi.output(create).apply(c => remoteBash(c, { host: where, step: "load-balancer" })), delete: del?.apply(d => remoteBash(d, { host: where, step: "load-balancer" })), ...STEP }, opts)
                 : new command.local.Command(name, { create, delete: del, interpreter: ["/bin/bash", "-c"], addPreviousOutputInEnv: false }, opts);
             return [{
                 target: "external",
                 drain: (name, opts) => make(name, pulumi.all([installDigest, caCertPem]).apply(([d, ca]) => script(x.deregisterCommand, "deregister", d, ca)), undefined, opts),
-                register: (name, after, opts, keepOnDelete) => make(name, after.apply(d => (d === undefined ? leftAsItWas({ host: where, step: `register ${node.name}` }) : script(x.registerCommand, "register", d))), keepOnDelete ? undefined : script(x.deregisterCommand, "deregister"), opts),
+                register: (name, after, opts, keepOnDelete) => make(name, after.apply(d => (d === undefined ? leftAsItWas({ host: where, step: `register ${node.name}` }) : script(x.registerCommand, "register", d))), keepOnDelete ? undefined : caCertPem.apply(ca => script(x.deregisterCommand, "deregister", undefined, undefined, ca)), opts),
             }];
         }
         default:

@@ -255,13 +255,17 @@ ${runStamp()}`;
 
 /**
  * A user's register/deregister command with the node's values substituted, each shell-quoted.
- * With `peers` (a deregistration), it runs only while another control plane is ready.
+ * With `peers` (a deregistration), it runs only while another control plane is ready. With
+ * `onDelete` (a register step's delete), it runs only once the node's kube-apiserver no longer
+ * answers: a step deleted while its node still serves (a rename or re-parent, whose new step
+ * registered it already) leaves it registered.
  */
-export function externalLoadBalancerScript(template: string, node: { name: string; address: string; port: number }, ctx: ScriptContext, after?: string, peers?: ReadyPeers): string {
+export function externalLoadBalancerScript(template: string, node: { name: string; address: string; port: number }, ctx: ScriptContext, after?: string, peers?: ReadyPeers, onDelete?: { caCertPem: string }): string {
     const values: Record<string, string> = { name: node.name, address: node.address, port: String(node.port) };
     const command = template.replace(/\{\{\s*(name|address|port)\s*\}\}/g, (_, k: string) => shellWord(values[k]));
     // The failure names the node and the status, not the command: a template may carry credentials.
     return scriptHeader(ctx) + (after ? `# after: ${after}\n` : "")
+        + (onDelete ? stillServing(node, onDelete.caCertPem) : "")
         + (peers && peers.controlPlanes.length > 0 ? readyPeersGate(peers, node.name, `taking ${node.name} out of the external load balancer could leave it no ready kube-apiserver, so the deregister command does not run and ${node.name} stays in`) : "")
         + `if ( ${command}
 ); then :; else
@@ -284,6 +288,24 @@ export interface ReadyPeers {
 }
 /** kube-vip's peers: the CA is the node's own ca.crt. */
 export type KubeVipPeers = ReadyPeers & { caFile: string };
+
+/** Ends the step, changing nothing, while the node's kube-apiserver answers /readyz (verified with the cluster CA). */
+function stillServing(node: { name: string; address: string; port: number }, caCertPem: string): string {
+    const pem = certificatesPem(caCertPem, "the cluster CA");
+    const end = heredocDelimiter(pem, "PULUMI_KUBEADM_CA");
+    const url = `https://${node.address.includes(":") ? `[${node.address}]` : node.address}:${node.port}/readyz`;
+    return `own_ca=$(mktemp)
+cat > "$own_ca" <<'${end}'
+${pem}
+${end}
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$own_ca" ${shellWord(url)} 2>/dev/null || true)
+rm -f "$own_ca"
+if [ "$code" = 200 ]; then
+    echo ${shellWord(`${node.name} still serves ${url}: a renamed or re-parented step was deleted, or the node left the program while it still runs; it stays registered (deregister it yourself once it is shut down)`)}
+    exit 0
+fi
+`;
+}
 
 /**
  * Stops the step, changing nothing, unless another control plane's kube-apiserver is ready

@@ -89,6 +89,24 @@ describe("an external load balancer's deregistration: its command runs only whil
     });
 });
 
+describe("an external load balancer's register step deleted: its deregister command runs only once the node no longer serves", () => {
+    const onDelete = (log: string) => spawnSync("bash", ["-c", externalLoadBalancerScript(`echo "out {{name}}" >> ${log}`, { name: "cp-2", address: CP2.address, port: PORT },
+        { host: "local", step: "deregister cp-2" }, undefined, undefined, { caCertPem })], { encoding: "utf8" });
+
+    test("cp-2 still serving (a renamed step's delete): it stays registered; once it no longer answers, the command runs", () => {
+        const log = `${lab.stateDir}/external-delete.log`;
+        fs.writeFileSync(`${certFile}.ready`, "");
+        const kept = onDelete(log);
+        expect([kept.status, kept.stderr]).toEqual([0, ""]);
+        expect(kept.stdout).toBe(`cp-2 still serves https://${CP2.address}:${PORT}/readyz: a renamed or re-parented step was deleted, or the node left the program while it still runs; it stays registered (deregister it yourself once it is shut down)\n`);
+        expect(fs.existsSync(log)).toBe(false);
+        fs.rmSync(`${certFile}.ready`);
+        const ran = onDelete(log);
+        expect([ran.status, ran.stderr]).toEqual([0, ""]);
+        expect(fs.readFileSync(log, "utf8")).toBe("out cp-2\n");
+    });
+});
+
 describe("a kube-vip register step's delete: kube-vip stays when a renamed step's new one placed it since", () => {
     const peers = { controlPlanes: [CP2], bindPort: PORT, caFile: "/etc/kubernetes/pki/ca.crt" };
     const register = (owner: string) => lab.exec("cp-1", kubeVipScript({ host: "cp-1", step: "kube-vip register", manifestPath: MANIFEST, manifest: "kind: Pod\n", after: "x", owner }));
