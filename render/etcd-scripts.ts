@@ -2,8 +2,8 @@ import { joinHostPort } from "../spec/network";
 import { NodeAddress, NodePreparationSpec } from "../spec/types";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { checkFunctions, portChecks, preparedCheckNames, preparedChecks, preparedChecksLater } from "./preflight";
-import { KUBELET_RESTART_PENDING, kubeletPackageUpgrade } from "./kubelet-upgrade";
-import { anyChanged, digest, ensureDir, KUBELET_VERSION, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
+import { kubeletPackageChanges, kubeletPackageUpgrade } from "./kubelet-upgrade";
+import { anyChanged, digest, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 
 export const ETCD_MANIFEST = "/etc/kubernetes/manifests/etcd.yaml";
 
@@ -98,7 +98,7 @@ if [ -d ${shellWord(`${i.dataDir}/member`)} ]; then had_data=true; fi
         + etcdQuorumGateScript({
             member: i.member, members: i.members, dataDir: i.dataDir, certificatesDir: i.certificatesDir, timeoutSeconds: i.timeoutSeconds,
             restartsOn: i.files.filter(f => f.path === ETCD_MANIFEST),
-            alsoWhen: i.kubeletUpgrade && kubeletChanges(i.kubeletUpgrade.version),
+            alsoWhen: i.kubeletUpgrade && kubeletPackageChanges(i.kubeletUpgrade.version),
         })
         + ensureDir("/etc/kubernetes/manifests", "0700")
         + ensureDir(i.dataDir, "0700")
@@ -110,11 +110,6 @@ if [ "$had_data" = true ] && any_changed; then
 ${etcdRestartedWait(i.member, i.certificatesDir, i.timeoutSeconds)}fi
 `
         + summary();
-}
-
-/** True when the host's kubelet is not at `version`, or a stopped run installed it without restarting it. */
-function kubeletChanges(version: string): string {
-    return `{ [ "$(${KUBELET_VERSION} || true)" != ${shellWord(version.replace(/^v/, ""))} ] || [ -f ${KUBELET_RESTART_PENDING} ]; }`;
 }
 
 /** Before a change that may restart this member's etcd: `serving_before`, the pid serving its client port ("" when none). */

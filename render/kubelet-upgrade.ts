@@ -112,6 +112,11 @@ export const KUBELET_RESTART_PENDING = "/var/lib/kubelet/pulumi-kubeadm-restart-
 export const KUBELET_RESTARTED = `[ "\${kubelet_upgraded:-false}" = false ] || rm -f ${KUBELET_RESTART_PENDING}
 `;
 
+/** A shell condition: kubeletPackageUpgrade(version) has work to do (a kubelet at another version, or one a stopped run installed without restarting it). */
+export function kubeletPackageChanges(version: string): string {
+    return `{ [ "$(${KUBELET_VERSION} || true)" != ${shellWord(version.replace(/^v/, ""))} ] || [ -f ${KUBELET_RESTART_PENDING} ]; }`;
+}
+
 /**
  * The kubelet and kubectl packages at `version` through the installer on a node whose kubelet is
  * older, then (with `restart`) a restart of the kubelet; a kubelet installed by a run that stopped

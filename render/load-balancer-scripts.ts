@@ -106,18 +106,26 @@ export interface SameVersionRule {
     caCertPem: string;
 }
 
+/**
+ * Shell that sets `$ca_file` to a temporary file (removed on exit) holding the cluster CA: its
+ * certificates alone, parsed and written again, in a heredoc no line of them can end.
+ */
+function clusterCaFile(caCertPem: string): string {
+    const pem = certificatesPem(caCertPem, "the cluster CA");
+    const end = heredocDelimiter(pem, "PULUMI_KUBEADM_CA");
+    return `ca_file=$(mktemp)
+trap 'rm -f "$ca_file"' EXIT
+cat > "$ca_file" <<'${end}'
+${pem}
+${end}
+`;
+}
+
 /** `api_version NAME`: the gitVersion a control plane's kube-apiserver reports on /version (open to anyone, as kubeadm's RBAC leaves it), "" when it does not answer. */
 function apiVersionFunctions(r: SameVersionRule): string {
     const url = (h: { address: string }) => `https://${h.address.includes(":") ? `[${h.address}]` : h.address}:${r.port}/version`;
-    const ca = certificatesPem(r.caCertPem, "the cluster CA");
-    const caEnd = heredocDelimiter(ca, "PULUMI_KUBEADM_CA");
     return `command -v curl >/dev/null 2>&1 || fail "curl is not installed on $HOST; upgrade.registration afterAll reads each control plane's /version with it"
-ca_file=$(mktemp)
-trap 'rm -f "$ca_file"' EXIT
-cat > "$ca_file" <<'${caEnd}'
-${ca}
-${caEnd}
-# serving NAME: the server takes new connections (UP, or DRAIN/NOLB); a DOWN or MAINT one does not. HAProxy not answering
+${clusterCaFile(r.caCertPem)}# serving NAME: the server takes new connections (UP, or DRAIN/NOLB); a DOWN or MAINT one does not. HAProxy not answering
 # stops the step (exit: a failure inside $(…) in a condition would not).
 serving() {
     local status
@@ -291,15 +299,8 @@ export type KubeVipPeers = ReadyPeers & { caFile: string };
 
 /** Ends the step, changing nothing, while the node's kube-apiserver answers /readyz (verified with the cluster CA). */
 function stillServing(node: { name: string; address: string; port: number }, caCertPem: string): string {
-    const pem = certificatesPem(caCertPem, "the cluster CA");
-    const end = heredocDelimiter(pem, "PULUMI_KUBEADM_CA");
     const url = `https://${node.address.includes(":") ? `[${node.address}]` : node.address}:${node.port}/readyz`;
-    return `own_ca=$(mktemp)
-cat > "$own_ca" <<'${end}'
-${pem}
-${end}
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$own_ca" ${shellWord(url)} 2>/dev/null || true)
-rm -f "$own_ca"
+    return clusterCaFile(caCertPem) + `code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$ca_file" ${shellWord(url)} 2>/dev/null || true)
 if [ "$code" = 200 ]; then
     echo ${shellWord(`${node.name} still serves ${url}: a renamed or re-parented step was deleted, or the node left the program while it still runs; it stays registered (deregister it yourself once it is shut down)`)}
     exit 0
@@ -313,19 +314,11 @@ fi
  * answered and `refusal` (what a deregistration with none ready would leave, and that it does not happen).
  */
 function readyPeersGate(p: ReadyPeers, out: string, refusal: string): string {
-    const pem = p.caCertPem === undefined ? undefined : certificatesPem(p.caCertPem, "the cluster CA");
-    const caEnd = pem && heredocDelimiter(pem, "PULUMI_KUBEADM_CA");
     return `command -v curl >/dev/null 2>&1 || fail "curl is not installed on $HOST; a deregistration reads the other control planes' /readyz with it first"
-${pem ? `peers_ca=$(mktemp)
-trap 'rm -f "$peers_ca"' EXIT
-cat > "$peers_ca" <<'${caEnd}'
-${pem}
-${caEnd}
-` : `peers_ca=${shellWord(p.caFile!)}
-`}ready=() answers=()
+${p.caCertPem !== undefined ? clusterCaFile(p.caCertPem) : `ca_file=${shellWord(p.caFile!)}\n`}ready=() answers=()
 peers=(${p.controlPlanes.map(c => shellWord(`${c.name}=https://${c.address.includes(":") ? `[${c.address}]` : c.address}:${p.bindPort}/readyz`)).join(" ")})
 for entry in "\${peers[@]}"; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$peers_ca" "\${entry#*=}" 2>/dev/null || true)
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$ca_file" "\${entry#*=}" 2>/dev/null || true)
     if [ "$code" = 200 ]; then ready+=("\${entry%%=*}"); else answers+=("\${entry%%=*} (\${code:-no answer})"); fi
 done
 if [ "\${#ready[@]}" -eq 0 ]; then
@@ -355,7 +348,7 @@ if [ -n "$claimed" ] && [ "$claimed" != ${shellWord(i.owner)} ]; then
     exit 0
 fi
 ` : ""}if [ -f ${shellWord(i.manifestPath)} ]; then
-${peers ? indent(readyPeersGate(peers, "$HOST", "removing kube-vip from $HOST would leave the VIP on no ready kube-apiserver, so it stays and nothing on $HOST changes")) : ""}    rm -f ${shellWord(i.manifestPath)}
+${peers ? (readyPeersGate(peers, "$HOST", "removing kube-vip from $HOST would leave the VIP on no ready kube-apiserver, so it stays and nothing on $HOST changes")) : ""}    rm -f ${shellWord(i.manifestPath)}
     echo "removed kube-vip from $HOST: the VIP moves to another control plane"
 else
     echo "kube-vip is not on $HOST"
@@ -370,19 +363,6 @@ ${i.owner ? `rm -f ${KUBE_VIP_CLAIM}
 ${place(i.bound.manifest)}else
 ${place(i.manifest)}fi
 ` : place(i.manifest)) + summary();
-}
-
-/** Shell indented by four spaces, except the lines of heredoc bodies (which must stay as they are). */
-function indent(text: string): string {
-    let end: string | undefined;
-    return text.split("\n").map(line => {
-        if (end !== undefined) {
-            if (line === end) end = undefined;
-            return line;
-        }
-        end = /<<'([A-Z0-9_]+)'$/.exec(line)?.[1];
-        return line === "" ? line : `    ${line}`;
-    }).join("\n");
 }
 
 /**
