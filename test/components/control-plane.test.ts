@@ -4,9 +4,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import yaml from "js-yaml";
 import { ControlPlane } from "../../components/control-plane";
-import { ClusterPki } from "../../components/pki";
 import { externalLoadBalancerScript } from "../../render/load-balancer-scripts";
 import { ClusterSpec } from "../../spec/types";
+import { controlPlaneProgram } from "../support/control-plane";
 import { haSpec } from "../support/fixtures";
 import { MockRuntime, Registration, settle, valueOf } from "../support/mocks";
 import { tempDir } from "../support/openssl";
@@ -21,15 +21,7 @@ const runtime = new MockRuntime(async (type, inputs, name) => {
 });
 beforeEach(() => runtime.start());
 
-function program(spec: ClusterSpec): ControlPlane {
-    const pki = new ClusterPki("pki", {
-        controlPlaneEndpoint: spec.controlPlaneEndpoint!, networking: spec.networking, kubeconfigs: true, certificates: { encryptionAlgorithm: "ECDSA-P256" },
-        // ClusterPki takes names and addresses only (it rejects a host's other fields).
-        controlPlanes: spec.hosts.filter(h => h.roles.includes("control-plane")).map(({ name, address }) => ({ name, address })),
-        etcdMembers: spec.hosts.filter(h => h.roles.includes("etcd")).map(({ name, address }) => ({ name, address })),
-    });
-    return new ControlPlane("cp", { ...spec, certificates: { encryptionAlgorithm: "ECDSA-P256" }, pki, etcdClientEndpoints: ["https://10.0.20.11:2379", "https://10.0.20.12:2379", "https://10.0.20.13:2379"] });
-}
+const program = controlPlaneProgram;
 
 const byName = (name: string): Registration => {
     const r = runtime.registrations.find(x => x.name === name);

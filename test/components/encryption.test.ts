@@ -1,7 +1,7 @@
 import yaml from "js-yaml";
 import { ControlPlane, controlPlaneSteps } from "../../components/control-plane";
-import { ClusterPki } from "../../components/pki";
-import { ClusterSpec, EncryptionAtRestSpec } from "../../spec/types";
+import { EncryptionAtRestSpec } from "../../spec/types";
+import { controlPlaneProgram } from "../support/control-plane";
 import { haSpec } from "../support/fixtures";
 import { EngineState, MockRuntime, Registration, settle } from "../support/mocks";
 
@@ -14,15 +14,7 @@ const answer = async (type: string, _inputs: Record<string, any>, name: string) 
     return { stdout: node ? FACTS.replace("%s", node) : name.includes("-deregister-") ? "deregistered\nran at 1" : "ok", stderr: "" };
 };
 
-function program(encryptionAtRest?: EncryptionAtRestSpec): ControlPlane {
-    const spec: ClusterSpec = haSpec(encryptionAtRest ? { encryptionAtRest } : {});
-    const pki = new ClusterPki("pki", {
-        controlPlaneEndpoint: spec.controlPlaneEndpoint!, networking: spec.networking, kubeconfigs: true, certificates: { encryptionAlgorithm: "ECDSA-P256" },
-        controlPlanes: spec.hosts.filter(h => h.roles.includes("control-plane")).map(({ name, address }) => ({ name, address })),
-        etcdMembers: spec.hosts.filter(h => h.roles.includes("etcd")).map(({ name, address }) => ({ name, address })),
-    });
-    return new ControlPlane("cp", { ...spec, certificates: { encryptionAlgorithm: "ECDSA-P256" }, pki, etcdClientEndpoints: ["https://10.0.20.11:2379"] });
-}
+const program = (encryptionAtRest?: EncryptionAtRestSpec): ControlPlane => controlPlaneProgram(haSpec(encryptionAtRest ? { encryptionAtRest } : {}));
 
 const state: EngineState = new Map();
 
