@@ -108,14 +108,15 @@ elif [ "$have" != ${shellWord(full)} ] || ! command -v containerd >/dev/null 2>&
 ${installerScript(p, version, true)}fi
 changed=()
 ${fileFunctions().join("\n")}
-put() { # put MODE PATH: stdin to PATH, atomically, owned by root
+put() { # put MODE PATH: stdin to PATH, atomically, owned by root (not in a pipeline: $changed must stay this shell's)
     local tmp
     tmp=$(tmpfile "$2")
     cat > "$tmp" || { rm -f "$tmp"; fail "cannot write $2"; }
     place "$2" "$1" "$tmp"
 }
 if { [ ! -f /etc/containerd/config.toml ] || is_pending /etc/containerd/config.toml; } && command -v containerd >/dev/null 2>&1; then
-    containerd config default | sed 's/SystemdCgroup = false/SystemdCgroup = true/' | put 0644 /etc/containerd/config.toml
+    containerd_config=$(containerd config default | sed 's/SystemdCgroup = false/SystemdCgroup = true/') || fail "containerd config default failed"
+    put 0644 /etc/containerd/config.toml <<<"$containerd_config"
     systemctl restart containerd || fail "could not restart containerd; see: journalctl -u containerd"
     echo "[prepare] containerd configured with the systemd cgroup driver"
 fi
@@ -123,12 +124,19 @@ systemctl enable --now containerd >/dev/null 2>&1 || true
 # Kernel modules and settings once, as the install guide: a host that has these files keeps its own
 # (a file a stopped run placed, still pending, is acted on again).
 if [ ! -f /etc/modules-load.d/k8s.conf ] || is_pending /etc/modules-load.d/k8s.conf; then
-    printf 'overlay\\nbr_netfilter\\n' | put 0644 /etc/modules-load.d/k8s.conf
+    put 0644 /etc/modules-load.d/k8s.conf <<'EOF_MODULES'
+overlay
+br_netfilter
+EOF_MODULES
     modprobe overlay 2>/dev/null || true
     modprobe br_netfilter 2>/dev/null || true
 fi
 if [ ! -f /etc/sysctl.d/k8s.conf ] || is_pending /etc/sysctl.d/k8s.conf; then
-    printf 'net.bridge.bridge-nf-call-iptables = 1\\nnet.bridge.bridge-nf-call-ip6tables = 1\\nnet.ipv4.ip_forward = 1\\n' | put 0644 /etc/sysctl.d/k8s.conf
+    put 0644 /etc/sysctl.d/k8s.conf <<'EOF_SYSCTL'
+net.bridge.bridge-nf-call-iptables = 1
+net.bridge.bridge-nf-call-ip6tables = 1
+net.ipv4.ip_forward = 1
+EOF_SYSCTL
     sysctl --system >/dev/null 2>&1 || true
 fi
 if { [ ! -f ${KUBELET_UNIT} ] || is_pending ${KUBELET_UNIT}; } && [ ! -f /usr/lib/systemd/system/kubelet.service ] && [ ! -f /lib/systemd/system/kubelet.service ]; then
@@ -139,7 +147,6 @@ EOF_UNIT
     echo "[prepare] placed ${KUBELET_UNIT}"
 fi
 systemctl enable kubelet >/dev/null 2>&1 || true
-# put runs in pipelines (subshells, whose $changed is lost): what it placed is cleared by name.
-pending_clear /etc/containerd/config.toml /etc/modules-load.d/k8s.conf /etc/sysctl.d/k8s.conf ${KUBELET_UNIT}
+pending_done
 `;
 }

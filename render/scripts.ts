@@ -66,8 +66,8 @@ export function placeFilesScript(files: PlacedFile[], continued = false, beforeM
 /**
  * `stage PATH MODE TMP` (TMP queued to replace PATH unless identical), `place_staged` (every
  * queued path marked pending, then moved into place; each joins `$changed`), `place PATH MODE TMP`
- * (both at once), `tmpfile PATH` (a temporary file beside PATH), `pending_clear PATH...` and
- * `pending_done` (what `$changed` lists is no longer pending): atomic writes
+ * (both at once), `tmpfile PATH` (a temporary file beside PATH) and `pending_done` (what
+ * `$changed` lists is no longer pending): atomic writes
  * of content made on the host.
  */
 export function fileFunctions(): string[] {
@@ -113,14 +113,13 @@ export function fileFunctions(): string[] {
         "    [ -d \"$dir\" ] || install -d -m 0755 -o 0 -g 0 \"$dir\" || fail \"cannot create $dir\"",
         "    mktemp \"$dir/.pulumi-kubeadm.XXXXXX\"",
         "}",
-        "pending_clear() { # pending_clear PATH...: these paths were acted on; they are no longer pending",
+        "pending_done() { # pending_done: the step acted on what it changed; those paths are no longer pending",
         "    local tmp",
         "    [ -f \"$PENDING\" ] || return 0",
         "    tmp=$(mktemp \"$PENDING.XXXXXX\")",
-        "    grep -vxF -f <(printf '%s\\n' \"$@\") \"$PENDING\" >\"$tmp\" || true",
+        "    grep -vxF -f <(printf '%s\\n' ${changed[@]+\"${changed[@]}\"}) \"$PENDING\" >\"$tmp\" || true",
         "    if [ -s \"$tmp\" ]; then mv -f \"$tmp\" \"$PENDING\"; else rm -f \"$tmp\" \"$PENDING\"; fi",
         "}",
-        "pending_done() { pending_clear ${changed[@]+\"${changed[@]}\"}; } # pending_done: the step acted on what it changed",
     ];
 }
 
