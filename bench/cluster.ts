@@ -18,7 +18,7 @@ function spec(workers: number, mode: Mode): ClusterSpec {
     const pin = mode === "tofu" ? { trustOnFirstUse: true } : { hostKey: sshHostKey() };
     const host = (name: string, address: string, roles: string[]): HostSpec => ({ name, address, roles, ssh: { privateKey: key, ...pin } });
     return {
-        kubernetesVersion: "v1.33.2",
+        kubernetesVersion: "v1.37.2",
         controlPlaneEndpoint: "k8s-api.example.internal:6443",
         networking: { podSubnet: "10.244.0.0/16" },
         etcd: { topology: "dedicated" },

@@ -23,15 +23,14 @@ export function controlPlaneAdditions(): ComponentAdditions {
 }
 
 /**
- * The ClusterConfiguration kubeadm stores in `kube-system/kubeadm-config`: v1beta4 from 1.31,
- * v1beta3 on 1.30 (kubeadm 1.30 cannot read v1beta4). Keys come out sorted, as Go's
+ * The ClusterConfiguration kubeadm stores in `kube-system/kubeadm-config`: v1beta4, what kubeadm
+ * 1.33 to 1.37 upload (1.37 also reads v1, and no longer v1beta3). Keys come out sorted, as Go's
  * sigs.k8s.io/yaml writes them.
  */
 export function clusterConfiguration(c: ResolvedCluster, additions: ComponentAdditions = {}): Record<string, unknown> {
     const s = c.spec;
-    const v1beta4 = c.version.minor !== "1.30";
     const certsDir = s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir;
-    const args = (list: Arg[]) => (v1beta4 ? list.map(a => ({ name: a.name, value: a.value })) : Object.fromEntries(list.map(a => [a.name, a.value])));
+    const args = (list: Arg[]) => list.map(a => ({ name: a.name, value: a.value }));
     const component = (own: ControlPlaneComponentSpec | undefined, added: ControlPlaneComponentSpec | undefined) => {
         const extraArgs = [...(own?.extraArgs ?? []), ...(added?.extraArgs ?? [])];
         const extraVolumes = [...(own?.extraVolumes ?? []), ...(added?.extraVolumes ?? [])];
@@ -39,14 +38,12 @@ export function clusterConfiguration(c: ResolvedCluster, additions: ComponentAdd
         return defined({
             extraArgs: extraArgs.length ? args(extraArgs) : undefined,
             extraVolumes: extraVolumes.length ? extraVolumes.map(v => defined({ ...v })) : undefined,
-            extraEnvs: v1beta4 && extraEnvs.length ? extraEnvs : undefined,
+            extraEnvs: extraEnvs.length ? extraEnvs : undefined,
         });
     };
-    const readiness = s.apiServer?.readinessTimeoutSeconds ?? DEFAULTS.readinessTimeoutSeconds;
     const apiServer = defined({
         ...component(s.apiServer, additions.apiServer),
         certSANs: s.apiServer?.certSANs?.length ? s.apiServer.certSANs : undefined,
-        timeoutForControlPlane: v1beta4 ? undefined : formatGoDuration(readiness),
     });
 
     const etcdSpec = s.etcd ?? {};
@@ -54,7 +51,7 @@ export function clusterConfiguration(c: ResolvedCluster, additions: ComponentAdd
         ? { local: defined({
             dataDir: etcdSpec.dataDir ?? DEFAULTS.etcdDataDir,
             extraArgs: etcdSpec.extraArgs?.length ? args(etcdSpec.extraArgs) : undefined,
-            extraEnvs: v1beta4 && etcdSpec.extraEnvs?.length ? etcdSpec.extraEnvs : undefined,
+            extraEnvs: etcdSpec.extraEnvs?.length ? etcdSpec.extraEnvs : undefined,
             imageRepository: etcdSpec.imageRepository,
             imageTag: etcdSpec.imageTag,
             serverCertSANs: etcdSpec.serverCertSANs?.length ? etcdSpec.serverCertSANs : undefined,
@@ -69,21 +66,20 @@ export function clusterConfiguration(c: ResolvedCluster, additions: ComponentAdd
             keyFile: `${certsDir}/apiserver-etcd-client.key`,
         } };
 
-    const addon = (a: typeof s.dns) => defined({ disabled: v1beta4 && a?.disabled ? true : undefined, imageRepository: a?.imageRepository, imageTag: a?.imageTag });
+    const addon = (a: typeof s.dns) => defined({ disabled: a?.disabled ? true : undefined, imageRepository: a?.imageRepository, imageTag: a?.imageTag });
     const featureGates = { ...(s.featureGates ?? {}) };
-    if (!v1beta4 && s.certificates?.encryptionAlgorithm === "ECDSA-P256") featureGates.PublicKeysECDSA = true;
 
     return defined({
         apiServer,
-        apiVersion: v1beta4 ? "kubeadm.k8s.io/v1beta4" : "kubeadm.k8s.io/v1beta3",
-        caCertificateValidityPeriod: v1beta4 ? formatGoDuration((s.certificates?.caValidityHours ?? DEFAULTS.caValidityHours) * 3600) : undefined,
-        certificateValidityPeriod: v1beta4 ? formatGoDuration((s.certificates?.validityHours ?? DEFAULTS.validityHours) * 3600) : undefined,
+        apiVersion: "kubeadm.k8s.io/v1beta4",
+        caCertificateValidityPeriod: formatGoDuration((s.certificates?.caValidityHours ?? DEFAULTS.caValidityHours) * 3600),
+        certificateValidityPeriod: formatGoDuration((s.certificates?.validityHours ?? DEFAULTS.validityHours) * 3600),
         certificatesDir: certsDir,
         clusterName: c.clusterName,
         controlPlaneEndpoint: joinHostPort(c.endpoint.host, c.endpoint.port),
         controllerManager: component(s.controllerManager, additions.controllerManager),
         dns: addon(s.dns),
-        encryptionAlgorithm: v1beta4 ? s.certificates?.encryptionAlgorithm ?? DEFAULTS.encryptionAlgorithm : undefined,
+        encryptionAlgorithm: s.certificates?.encryptionAlgorithm ?? DEFAULTS.encryptionAlgorithm,
         etcd,
         featureGates: Object.keys(featureGates).length ? featureGates : undefined,
         imageRepository: s.imageRepository ?? DEFAULTS.imageRepository,
@@ -95,7 +91,7 @@ export function clusterConfiguration(c: ResolvedCluster, additions: ComponentAdd
             serviceSubnet: c.networking.serviceSubnet,
         }),
         // kubeadm's v1beta4 Proxy has only "disabled" (the kube-proxy image follows imageRepository and the version).
-        proxy: v1beta4 ? defined({ disabled: s.proxy?.disabled ? true : undefined }) : undefined,
+        proxy: defined({ disabled: s.proxy?.disabled ? true : undefined }),
         scheduler: component(s.scheduler, additions.scheduler),
     });
 }

@@ -237,7 +237,7 @@ function etcdctlFunction(certificatesDir: string): string {
     const tls = `--cacert=${shellWord(`${pki}/ca.crt`)} --cert=${shellWord(`${pki}/healthcheck-client.crt`)} --key=${shellWord(`${pki}/healthcheck-client.key`)}`;
     // The etcd container is looked up at each call: a member that restarts has a new one.
     return `if command -v etcdctl >/dev/null 2>&1; then
-    etcdctl_() { ETCDCTL_API=3 etcdctl ${tls} --dial-timeout=3s --command-timeout=5s "$@"; }
+    etcdctl_() { etcdctl ${tls} --dial-timeout=3s --command-timeout=5s "$@"; }
 elif command -v crictl >/dev/null 2>&1; then
     etcdctl_() {
         local container
@@ -429,7 +429,10 @@ save() { etcdctl_ --endpoints=${shellWord(url)} --command-timeout=${i.timeoutSec
 if command -v etcdctl >/dev/null 2>&1; then
     out=$(save "$file.part") || { rm -f "$file.part"; fail "etcdctl snapshot save from ${url} failed: $(printf '%s' "$out" | tail -n3 | tr '\n' ' ')"; }
     chmod 0600 "$file.part"
-    status=$(ETCDCTL_API=3 etcdctl snapshot status "$file.part" -w json 2>&1) || { rm -f "$file.part"; fail "the snapshot etcdctl wrote does not read back (etcdctl snapshot status: $status); nothing was changed"; }
+    # etcdctl 3.6 and later have no "snapshot status": etcdutl reads snapshots (etcdctl did up to 3.5).
+    reader=etcdctl
+    if command -v etcdutl >/dev/null 2>&1; then reader=etcdutl; fi
+    status=$("$reader" snapshot status "$file.part" -w json 2>&1) || { rm -f "$file.part"; fail "the snapshot etcdctl wrote does not read back ($reader snapshot status: $status); nothing was changed"; }
     mv -f "$file.part" "$file"
 else
     # Inside the etcd container only its data dir is the host's: the scratch copy goes there, then moves out.

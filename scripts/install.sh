@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real tools the assertions call (haproxy -c checks the load balancer config), and the lab's
-# hosts: sshd, etcd and etcdctl, haproxy, curl for the readiness gate; namespaces from util-linux, ss from iproute2.
-packages=(openssl openssh-server openssh-client etcd-server etcd-client haproxy curl shellcheck util-linux iproute2)
+# hosts: sshd, haproxy, curl for the readiness gate; namespaces from util-linux, ss from iproute2.
+# etcd, kubeadm and the Kubernetes binaries are built from their Go modules (the end of this script).
+packages=(openssl openssh-server openssh-client haproxy curl shellcheck util-linux iproute2)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -30,3 +31,8 @@ fi
 # --ignore-scripts: the provider-plugin downloads of @pulumi/command and @pulumi/kubernetes need
 # the Pulumi CLI and the network; the tests use neither.
 npm ci --ignore-scripts --no-audit --no-fund
+
+# The real tools (etcd, etcdctl, crictl, kubeadm of every supported minor, the Kubernetes binaries
+# of the two newest), built from their Go modules at the versions of tools/versions.env into
+# ~/.cache/pulumi-kubeadm/tools; nothing is built when they are there.
+bash scripts/real-tools.sh

@@ -28,6 +28,8 @@ import { CommandRun, LabCommandRunner } from "../test/lab/runtime";
 import { EngineState, MockRuntime, Registration, settle } from "../test/support/mocks";
 import { typeCheckProgram, useTypeScriptPrograms } from "./program-loader";
 import { asPulumiConfig, defaultShape, labStackConfig, MAX_HOSTS, readStackConfig, RehearsalConfigError, Shape, shapeOf, StackConfig } from "./rehearsal-config";
+import { etcdctl as realEtcdctl } from "./real-tools";
+import { NEWEST_RELEASE } from "../render/versions";
 
 const ROOT = path.resolve(__dirname, "../..");
 const LIBRARY = path.join(ROOT, ".tools/index.js");
@@ -39,7 +41,7 @@ const KEPT_PATHS = ["/etc/kubernetes", "/var/lib/kubelet", "/etc/systemd/system"
 
 interface Options { workers?: number; keep?: string; program?: string; stack?: string; upgradeTo?: string; from?: string }
 /** The example's version, which the lab's kubelets run unless --from says otherwise. */
-const DEFAULT_VERSION = "v1.33.2";
+const DEFAULT_VERSION = NEWEST_RELEASE;
 const USAGE = `usage: npm run rehearse -- [--workers N (0-${MAX_WORKERS}, default 2)] [--keep DIR] [--program PATH [--stack NAME]] [--upgrade-to VERSION [--from VERSION]]`;
 
 function parseArgs(argv: string[]): Options {
@@ -225,10 +227,10 @@ function failuresOf(runs: CommandRun[], errors: string[], hosts: LabHostSpec[]):
 
 function etcdHealth(lab: Lab, members: LabHostSpec[]): { healthy: boolean; members: string[]; detail: string } {
     const pki = lab.path(members[0].name, "/etc/kubernetes/pki/etcd");
-    const etcdctl = (...args: string[]) => spawnSync("etcdctl", [
+    const etcdctl = (...args: string[]) => spawnSync(realEtcdctl(), [
         `--endpoints=${members.map(m => `https://${m.address}:2379`).join(",")}`, `--cacert=${pki}/ca.crt`,
         `--cert=${pki}/healthcheck-client.crt`, `--key=${pki}/healthcheck-client.key`, "--command-timeout=5s", ...args,
-    ], { encoding: "utf8", env: { PATH: process.env.PATH, ETCDCTL_API: "3" }, timeout: 30_000 });
+    ], { encoding: "utf8", env: { PATH: process.env.PATH }, timeout: 30_000 });
     const health = etcdctl("endpoint", "health");
     const list = etcdctl("member", "list", "-w", "json");
     let names: string[] = [];

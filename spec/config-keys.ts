@@ -18,7 +18,7 @@ interface MinorNames {
     kubeProxyConfiguration: FieldTree;
 }
 const NAMES = kubernetesNames.minors as unknown as Record<string, MinorNames>;
-const KUBELET = kubeletFields.minors as unknown as Record<string, FieldTree>;
+const KUBELET = Object.fromEntries(Object.entries(kubeletFields.minors).map(([minor, m]) => [minor, m.tree])) as unknown as Record<string, FieldTree>;
 /** Listed in full after "accepted:" when a struct has at most this many fields; else the reference is named. */
 const LISTED = 16;
 

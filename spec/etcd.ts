@@ -89,6 +89,6 @@ export function planEtcd(args: EtcdClusterArgs, p = new Problems()): EtcdPlan {
         version: version!, topology, dataDir, certificatesDir, healthTimeoutSeconds: timeout,
         imageRepository: args.imageRepository ?? DEFAULTS.imageRepository,
         imageTag: args.imageTag ?? version!.etcd,
-        warnings: [...p.warnings, ...(version!.warning ? [version!.warning] : [])],
+        warnings: p.warnings,
     };
 }

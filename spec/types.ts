@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
  * Field names follow kubeadm's ClusterConfiguration / InitConfiguration where one exists.
  */
 export interface ClusterSpec {
-    /** Kubernetes version to deploy, e.g. "v1.33.2" (a leading "v" is optional). Required unless a kubeadm config gives it. */
+    /** Kubernetes version to deploy, e.g. "v1.37.2" (a leading "v" is optional). Required unless a kubeadm config gives it. */
     kubernetesVersion?: string;
     /** kubeadm's clusterName. Default "kubernetes". */
     clusterName?: string;
@@ -91,7 +91,7 @@ export interface UpgradeSpec {
     registration?: string;
     /**
      * Opt in to walking more than one minor in one `pulumi up`: the releases in between, one per
-     * minor, e.g. ["v1.33.6"] to go from v1.32 to v1.34. The control planes run each release in
+     * minor, e.g. ["v1.36.5"] to go from v1.35 to v1.37. The control planes run each release in
      * turn (every one at a release before any goes to the next), then kubernetesVersion; the
      * kubelets and add-ons go straight to kubernetesVersion. Remove it once the walk is done.
      */
@@ -119,7 +119,7 @@ export interface NodePreparationSpec {
     /** "apt" (Debian, Ubuntu: pkgs.k8s.io), "dnf" (RHEL, Fedora: pkgs.k8s.io) or "command" (yours). */
     installer: string;
     /**
-     * With "command": runs on each host as root, with KUBERNETES_VERSION (e.g. "1.33.2") and KUBERNETES_MINOR ("1.33") set.
+     * With "command": runs on each host as root, with KUBERNETES_VERSION (e.g. "1.37.2") and KUBERNETES_MINOR ("1.37") set.
      * It installs the kubelet at that version, and kubectl on control planes (kubelet upgrades drain nodes with it).
      */
     command?: string;

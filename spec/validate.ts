@@ -134,12 +134,7 @@ export function validateCluster(spec: ClusterSpec, strict: { component: Componen
     checkTaints(p, spec.controlPlaneTaints, "controlPlaneTaints");
     checkIgnoredChecks(p, spec.ignorePreflightErrors, "ignorePreflightErrors", version?.minor);
     if (version) checkKnownNames(p, spec, version.minor);
-    if (version?.minor === "1.30") checkV1beta3Limits(p, spec);
     checkBootstrapTokens(p, spec.bootstrapTokens, "bootstrapTokens");
-    const algorithm = spec.certificates?.encryptionAlgorithm;
-    if (version?.minor === "1.30" && algorithm && !["RSA-2048", "ECDSA-P256"].includes(algorithm)) {
-        p.add("certificates.encryptionAlgorithm", algorithm, "RSA-2048 or ECDSA-P256 on Kubernetes 1.30 (kubeadm 1.30's v1beta3 config cannot record other algorithms; 1.31+ accepts RSA-3072, RSA-4096 and ECDSA-P384)");
-    }
     for (const [gate, on] of Object.entries(spec.featureGates ?? {})) {
         if (typeof on !== "boolean") p.add(`featureGates.${gate}`, on, "true or false");
     }
@@ -171,7 +166,6 @@ export function validateCluster(spec: ClusterSpec, strict: { component: Componen
     checkThrough(p, spec.upgrade?.through, version);
 
     p.throwIfAny();
-    if (version!.warning) p.warn(version!.warning);
     return {
         spec, version: version!, clusterName, endpoint: { host: endpoint.host, port: endpoint.port }, networking: networking!,
         controlPlanes, workers: withRole("worker"), loadBalancers: withRole("load-balancer"),
@@ -581,23 +575,6 @@ export function warnMemberCount(p: Problems, count: number, topology: string): v
             `etcd recommends an odd count: ${count - 1} or ${count + 1}${topology === "stacked" ? " control planes (an even count is fine while adding or replacing one)" : " members"}.`);
     }
     if (count > 7) p.warn(`etcd has ${count} members: more than 7 slows every write; etcd recommends 3, 5 or 7.`);
-}
-
-/**
- * On 1.30 kubeadm stores its ClusterConfiguration as v1beta3, which cannot hold these; kubeadm
- * regenerates manifests from that record on upgrade, so they would be lost.
- */
-function checkV1beta3Limits(p: Problems, spec: ClusterSpec): void {
-    const why = "nothing on Kubernetes 1.30: kubeadm 1.30's v1beta3 config cannot record it, and kubeadm upgrade would drop it (1.31+ accepts it)";
-    for (const c of ["apiServer", "controllerManager", "scheduler", "etcd"] as const) {
-        const component = spec[c];
-        if (component?.extraEnvs?.length) p.add(`${c}.extraEnvs`, component.extraEnvs.map(e => e.name), why);
-        const names = (component?.extraArgs ?? []).map(a => a?.name);
-        const twice = names.filter((n, i) => names.indexOf(n) !== i);
-        if (twice.length) p.add(`${c}.extraArgs`, [...new Set(twice)], `each flag once on Kubernetes 1.30 (v1beta3 keeps flags in a map)`);
-    }
-    if (spec.dns?.disabled) p.add("dns.disabled", true, why);
-    if (spec.proxy?.disabled) p.add("proxy.disabled", true, why);
 }
 
 const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"];

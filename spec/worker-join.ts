@@ -81,7 +81,7 @@ export function planWorkerJoin(args: WorkerJoinArgs, p = new Problems()): Worker
     p.throwIfAny("WorkerJoin args");
     return {
         version: version!, endpoint, certificatesDir, imageRepository: args.imageRepository ?? DEFAULTS.imageRepository,
-        tlsBootstrapTimeoutSeconds, discoveryTimeoutSeconds, warnings: [...p.warnings, ...(version!.warning ? [version!.warning] : [])],
+        tlsBootstrapTimeoutSeconds, discoveryTimeoutSeconds, warnings: p.warnings,
     };
 }
 

@@ -23,7 +23,7 @@ const hostKeyOf = (h: HostConfig) => (h.ssh?.hostKey !== undefined || h.ssh?.tru
 const settings = config.getObject<Partial<ClusterSpec>>("cluster") ?? {};
 
 const cluster = new Cluster("ha", {
-    kubernetesVersion: config.get("kubernetesVersion") ?? "v1.33.2",
+    kubernetesVersion: config.get("kubernetesVersion") ?? "v1.37.2",
     networking: { podSubnet: "10.244.0.0/16" },
     etcd: { topology: "dedicated" },
     ...settings,

@@ -8,7 +8,7 @@ const config = new pulumi.Config();
 const address = config.require("address");
 
 const cluster = new Cluster("single", {
-    kubernetesVersion: config.get("kubernetesVersion") ?? "v1.33.2",
+    kubernetesVersion: config.get("kubernetesVersion") ?? "v1.37.2",
     controlPlaneEndpoint: `${address}:6443`,
     networking: { podSubnet: "10.244.0.0/16" },
     hosts: [{

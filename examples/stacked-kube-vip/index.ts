@@ -11,7 +11,7 @@ const privateKey = config.requireSecret("sshPrivateKey");
 const knownHosts = config.require("knownHosts");
 
 const cluster = new Cluster("stacked", {
-    kubernetesVersion: config.get("kubernetesVersion") ?? "v1.33.2",
+    kubernetesVersion: config.get("kubernetesVersion") ?? "v1.37.2",
     controlPlaneEndpoint: `${vip}:6443`,
     networking: { podSubnet: "10.244.0.0/16" },
     hosts: config.requireObject<HostConfig[]>("hosts").map(h => ({ ...h, ssh: { privateKey, hostKey: knownHostsFor(knownHosts, h.address) } })),

@@ -15,7 +15,7 @@ const hosts = config.requireObject<Omit<HostSpec, "ssh" | "roles">[]>("hosts");
 const knownHosts = config.require("knownHosts");
 
 const workers = new WorkerJoin("workers", {
-    kubernetesVersion: config.get("kubernetesVersion") ?? "v1.33.2",
+    kubernetesVersion: config.get("kubernetesVersion") ?? "v1.37.2",
     controlPlaneEndpoint: config.require("controlPlaneEndpoint"),
     token: config.requireSecret("joinToken"),
     caCertHashes: [config.require("caCertHash")],

@@ -2,7 +2,7 @@ import * as net from "node:net";
 import { joinHostPort } from "../../spec/network";
 import { Arg, EnvVar, NodeAddress } from "../../spec/types";
 import { argumentsToCommand, argValue } from "../arguments";
-import { minorAtLeast, Pod, staticPod } from "./static-pod";
+import { Pod, staticPod } from "./static-pod";
 
 export interface EtcdPodInput {
     /** Kubernetes minor ("1.33"): selects probes and port naming. */
@@ -69,16 +69,15 @@ export function etcdDefaultArgs(i: EtcdPodInput): Arg[] {
 export function etcdPod(i: EtcdPodInput): Pod {
     const command = ["etcd", ...argumentsToCommand(etcdDefaultArgs(i), i.extraArgs)];
     const probe = probeEndpoint(command, net.isIPv6(i.member.address));
-    const modern = minorAtLeast(i.minor, 1, 31);
     return staticPod({
         name: "etcd",
         image: `${i.imageRepository}/etcd:${i.imageTag}`,
         command,
         minor: i.minor,
         probe,
-        liveness: modern ? "/livez" : "/health?exclude=NOSPACE&serializable=true",
-        readiness: modern ? "/readyz" : undefined,
-        startup: modern ? "/readyz" : "/health?serializable=false",
+        liveness: "/livez",
+        readiness: "/readyz",
+        startup: "/readyz",
         startupFailureThreshold: i.startupFailureThreshold ?? 24,
         requests: { cpu: "100m", memory: "100Mi" },
         volumes: [

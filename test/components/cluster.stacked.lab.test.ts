@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "../../components/cluster";
 import { ClusterSpec, HostSpec } from "../../spec/types";
+import { etcdctl as realEtcdctl } from "../../scripts/real-tools";
 import { Lab, labHosts } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
 import { MockRuntime } from "../support/mocks";
@@ -76,10 +77,10 @@ const registration = (name: string) => runtime.registrations.find(r => r.name ==
 /** The machine's etcdctl with cp-1's healthcheck-client certificate, against every member. */
 function etcdctl(...args: string[]) {
     const pki = lab.path("cp-1", "/etc/kubernetes/pki/etcd");
-    return spawnSync("etcdctl", [
+    return spawnSync(realEtcdctl(), [
         `--endpoints=${CONTROL_PLANES.map(h => `https://${h.address}:2379`).join(",")}`,
         `--cacert=${pki}/ca.crt`, `--cert=${pki}/healthcheck-client.crt`, `--key=${pki}/healthcheck-client.key`, ...args,
-    ], { encoding: "utf8", env: { PATH: process.env.PATH, ETCDCTL_API: "3" }, timeout: 30_000 });
+    ], { encoding: "utf8", env: { PATH: process.env.PATH }, timeout: 30_000 });
 }
 
 describe("Cluster in the lab: etcd stacked on 3 control planes, bare hosts prepared by the user's command", () => {

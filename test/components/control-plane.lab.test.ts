@@ -11,6 +11,7 @@ import { RESTART_PENDING } from "../../render/scripts";
 import { EtcdCluster } from "../../components/etcd";
 import { ClusterPki } from "../../components/pki";
 import { ClusterSpec, HostSpec } from "../../spec/types";
+import { etcdctl } from "../../scripts/real-tools";
 import { Lab, labHosts } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
 import { EngineState, MockRuntime, settle } from "../support/mocks";
@@ -176,10 +177,10 @@ describe("ControlPlane: 3 control planes behind HAProxy on a 3-member etcd clust
         const command: string[] = pod.spec.containers[0].command;
         expect(flagOf(command, "etcd-servers")).toBe(ETCD.map(h => `https://${h.address}:2379`).join(","));
         const file = (flag: string) => lab.path("cp-2", flagOf(command, flag)!);
-        const r = spawnSync("etcdctl", [
+        const r = spawnSync(etcdctl(), [
             `--endpoints=${flagOf(command, "etcd-servers")}`, `--cacert=${file("etcd-cafile")}`, `--cert=${file("etcd-certfile")}`, `--key=${file("etcd-keyfile")}`,
             "--dial-timeout=3s", "--command-timeout=5s", "endpoint", "health",
-        ], { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } });
+        ], { encoding: "utf8", env: { ...process.env } });
         expect(r.status).toBe(0);
         for (const h of ETCD) expect(`${r.stdout}${r.stderr}`).toContain(`https://${h.address}:2379 is healthy`);
     });

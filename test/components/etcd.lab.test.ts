@@ -8,6 +8,7 @@ import { EtcdCluster } from "../../components/etcd";
 import { ClusterPki } from "../../components/pki";
 import { etcdHealthScript, etcdPreflightScript } from "../../render/etcd-scripts";
 import { HostSpec, NodePreparationSpec } from "../../spec/types";
+import { etcdctl as realEtcdctl } from "../../scripts/real-tools";
 import { Lab } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
 import { EngineState, MockRuntime, settle } from "../support/mocks";
@@ -72,8 +73,8 @@ function etcdctl(args: string[], creds: "client" | "none" | "foreign" = "client"
         : creds === "foreign" ? [`--cacert=${certs.dir}/ca.crt`, `--cert=${certs.dir}/foreign.crt`, `--key=${certs.dir}/foreign.key`]
             : [`--cacert=${certs.dir}/ca.crt`, `--cert=${certs.dir}/client.crt`, `--key=${certs.dir}/client.key`];
     try {
-        const out = execFileSync("etcdctl", [...tls, "--dial-timeout=3s", "--command-timeout=5s", ...args], {
-            encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" }, stdio: ["ignore", "pipe", "pipe"],
+        const out = execFileSync(realEtcdctl(), [...tls, "--dial-timeout=3s", "--command-timeout=5s", ...args], {
+            encoding: "utf8", env: { ...process.env }, stdio: ["ignore", "pipe", "pipe"],
         });
         return { ok: true, out };
     } catch (e: any) {

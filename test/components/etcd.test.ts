@@ -75,7 +75,7 @@ describe("EtcdCluster under the mock runtime", () => {
         const install = byName("etcd-etcd-2-install");
         expect(install.inputs.create).toContain("--name=etcd-2");
         expect(install.inputs.create).toContain("--initial-cluster=etcd-1=https://10.0.20.11:2380,etcd-2=https://10.0.20.12:2380,etcd-3=https://10.0.20.13:2380");
-        expect(install.inputs.create).toContain("image: registry.k8s.io/etcd:3.5.21-0");
+        expect(install.inputs.create).toContain("image: registry.k8s.io/etcd:3.5.24-0");
         expect(install.inputs.connection).toMatchObject({ host: "10.0.20.12", port: 22, user: "root" });
         expect(install.secretInputs).toContain("connection");
     });

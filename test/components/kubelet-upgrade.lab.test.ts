@@ -10,7 +10,7 @@ import { deployInLab } from "../support/lab-deploy";
 import { EngineState } from "../support/mocks";
 
 // The kubelets' part of an upgrade in the lab: 2 control planes (stacked etcd) behind HAProxy and 3
-// workers, deployed at v1.32.8, then upgraded to v1.33.2 with upgrade.maxUnavailable 2. kubectl is
+// workers, deployed at v1.36.5, then upgraded to v1.37.0 with upgrade.maxUnavailable 2. kubectl is
 // the machine's own, run on the control planes with their admin.conf against the kube-apiserver
 // stand-in's Nodes, Pods and evictions (test/lab/cluster-api.js); the kubelet stand-in reports its
 // Node and version there. The installer is the user's command of nodePreparation: here it sets the
@@ -55,7 +55,7 @@ const cordons = () => events().filter(e => e.verb === "patch" && e.patch.spec &&
     .map(e => [e.node, e.patch.spec.unschedulable === true, Date.parse(e.at)] as [string, boolean, number]);
 
 beforeAll(async () => {
-    lab = await Lab.start(HOSTS, { kubeletVersion: "1.32.8", tlsBootstrap: true });
+    lab = await Lab.start(HOSTS, { kubeletVersion: "1.36.5", tlsBootstrap: true });
     runner = new LabCommandRunner(lab);
     const hosts: HostSpec[] = HOSTS.map(h => ({
         name: h.name, address: h.address, roles: [role(h.name)],
@@ -67,7 +67,7 @@ beforeAll(async () => {
         apiServer: { readinessTimeoutSeconds: 60 }, loadBalancer: { bindAddress: LB.address }, join: { tlsBootstrapTimeoutSeconds: 30 },
         nodePreparation: { installer: "command", command: INSTALLER }, upgrade: { kubeletReadyTimeoutSeconds: 60, ...upgrade },
     });
-    installed = await up(spec("v1.32.8"));
+    installed = await up(spec("v1.36.5"));
     expect(installed.failures).toEqual([]);
 }, 600_000);
 
@@ -75,15 +75,15 @@ afterAll(async () => {
     await lab?.stop();
 }, 60_000);
 
-describe("kubelets in an upgrade, in the lab: v1.32.8 → v1.33.2, workers two at a time", () => {
+describe("kubelets in an upgrade, in the lab: v1.36.5 → v1.37.0, workers two at a time", () => {
     let upgraded: { runs: CommandRun[]; failures: Error[] };
     const run = (name: string) => upgraded.runs.find(r => r.name === name)!;
     const end = (r: CommandRun) => r.startedAt + r.durationMs;
 
     test("a new cluster: every Node registered with its kubelet's version, and nothing drained", async () => {
         const nodes = JSON.parse(await kubectl("get", "node", "cp-1", "-o", "json"));
-        expect(nodes.status.nodeInfo.kubeletVersion).toBe("v1.32.8");
-        for (const n of [...WORKERS, "cp-2"]) expect(await kubectl("get", "node", n, "-o", "jsonpath={.status.nodeInfo.kubeletVersion} {.status.conditions[0].status}")).toBe("v1.32.8 True");
+        expect(nodes.status.nodeInfo.kubeletVersion).toBe("v1.36.5");
+        for (const n of [...WORKERS, "cp-2"]) expect(await kubectl("get", "node", n, "-o", "jsonpath={.status.nodeInfo.kubeletVersion} {.status.conditions[0].status}")).toBe("v1.36.5 True");
         expect(cordons()).toEqual([]);
     }, 60_000);
 
@@ -99,20 +99,20 @@ describe("kubelets in an upgrade, in the lab: v1.32.8 → v1.33.2, workers two a
     test("the control planes' kubelets one at a time after their static pods, then the workers' in batches of two: drained, upgraded, Ready, uncordoned", async () => {
         placePod("web-1", "worker-1");
         placePod("web-3", "worker-3");
-        upgraded = await up(spec("v1.33.2"));
+        upgraded = await up(spec("v1.37.0"));
         expect(upgraded.failures).toEqual([]);
         for (const h of ["cp-1", "cp-2", ...WORKERS]) {
-            expect([h, await kubeletVersion(h)]).toEqual([h, "Kubernetes v1.33.2"]);
-            expect([h, fs.readFileSync(lab.path(h, "/var/lib/lab/installs.log"), "utf8")]).toEqual([h, expect.stringMatching(/ kubelet kubectl 1\.33\.2\n$/)]);
+            expect([h, await kubeletVersion(h)]).toEqual([h, "Kubernetes v1.37.0"]);
+            expect([h, fs.readFileSync(lab.path(h, "/var/lib/lab/installs.log"), "utf8")]).toEqual([h, expect.stringMatching(/ kubelet kubectl 1\.37\.0\n$/)]);
             // Ready with the new version, schedulable, and no trace of the drain left on the Node.
-            expect([h, await kubectl("get", "node", h, "-o", "jsonpath={.status.nodeInfo.kubeletVersion}|{.status.conditions[0].status}|{.spec.unschedulable}|{.metadata.annotations.pulumi-kubeadm\\.io/upgrade-drain}")]).toEqual([h, "v1.33.2|True||"]);
+            expect([h, await kubectl("get", "node", h, "-o", "jsonpath={.status.nodeInfo.kubeletVersion}|{.status.conditions[0].status}|{.spec.unschedulable}|{.metadata.annotations.pulumi-kubeadm\\.io/upgrade-drain}")]).toEqual([h, "v1.37.0|True||"]);
         }
         // The workers' pods were evicted by kubectl drain (a ReplicaSet would recreate them elsewhere).
         expect(events().filter(e => e.verb === "evict").map(e => `${e.pod}@${e.node}`).sort()).toEqual(["default/web-1@worker-1", "default/web-3@worker-3"]);
         // Each control plane's kubelet after its static pods and before the next control plane leaves the load balancer.
         expect(end(run("k-control-plane-cp-1-upgraded"))).toBeLessThanOrEqual(run("k-control-plane-cp-1-kubelet").startedAt);
         expect(end(run("k-control-plane-cp-1-kubelet"))).toBeLessThanOrEqual(run("k-control-plane-cp-2-deregister-lb-1").startedAt);
-        expect(run("k-control-plane-cp-1-kubelet").stdout).toMatch(/\[drain\] cp-1: cordon and drain \(kubelet v1\.32\.8, to v1\.33\.2\)[\s\S]*kubelet and kubectl upgraded to 1\.33\.2 on cp-1\n\[uncordon\] cp-1: kubelet v1\.33\.2, Ready True; uncordoned/);
+        expect(run("k-control-plane-cp-1-kubelet").stdout).toMatch(/\[drain\] cp-1: cordon and drain \(kubelet v1\.36\.5, to v1\.37\.0\)[\s\S]*kubelet and kubectl upgraded to 1\.37\.0 on cp-1\n\[uncordon\] cp-1: kubelet v1\.37\.0, Ready True; uncordoned/);
         // Workers only once every control plane is done; never more than two cordoned at once; worker-3 after worker-1 and worker-2 are back.
         const order = cordons();
         expect(order.map(([n, on]) => `${on ? "cordon" : "uncordon"} ${n}`)).toEqual([
@@ -127,7 +127,7 @@ describe("kubelets in an upgrade, in the lab: v1.32.8 → v1.33.2, workers two a
             expect(end(run(`k-workers-${w}-join`))).toBeLessThanOrEqual(run("k-workers-uncordon-1-drain-2").startedAt);
         }
         expect(end(run("k-workers-uncordon-1-drain-2"))).toBeLessThanOrEqual(run("k-workers-worker-3-join").startedAt);
-        expect(run("k-workers-worker-1-join").stdout).toContain("[upgrade] kubelet and kubectl 1.32.8 → 1.33.2 (command)");
+        expect(run("k-workers-worker-1-join").stdout).toContain("[upgrade] kubelet and kubectl 1.36.5 → 1.37.0 (command)");
         expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "UP" });
     }, 900_000);
 
@@ -138,41 +138,41 @@ describe("kubelets in an upgrade, in the lab: v1.32.8 → v1.33.2, workers two a
             kind: "PodDisruptionBudget", apiVersion: "policy/v1", metadata: { name: "db", namespace: "default" },
             spec: { minAvailable: 1, selector: { matchLabels: { app: "db" } } }, status: { disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 1 },
         }));
-        const blocked = await up(spec("v1.33.3", { maxUnavailable: 2, drainTimeoutSeconds: 5 }));
+        const blocked = await up(spec("v1.37.1", { maxUnavailable: 2, drainTimeoutSeconds: 5 }));
         // Only the drain failed (any other failure shows here whole).
         expect(blocked.failures.map(f => (f.message.startsWith("failed to register new resource k-workers-drain-1 ") ? "k-workers-drain-1" : f.message))).toEqual(["k-workers-drain-1"]);
         expect(blocked.failures[0].message).toMatch(/\[cp-1\] workers' kubelets: drain-1: kubectl drain worker-1 failed: a PodDisruptionBudget allows no disruption of pods\/"db-0" -n "default" \(kubectl: Cannot evict pod as it would violate the pod's disruption budget\): scale its workload up or relax the budget, or set upgrade\.disableEviction to delete such pods, or raise upgrade\.drainTimeoutSeconds \(5s\)\. worker-1 stays cordoned, and no node after it was touched; fix it, then pulumi up again\n/);
         // The control planes went first and are done; no worker's kubelet changed.
-        expect(await kubeletVersion("cp-2")).toBe("Kubernetes v1.33.3");
-        for (const w of WORKERS) expect([w, await kubeletVersion(w)]).toEqual([w, "Kubernetes v1.33.2"]);
+        expect(await kubeletVersion("cp-2")).toBe("Kubernetes v1.37.1");
+        for (const w of WORKERS) expect([w, await kubeletVersion(w)]).toEqual([w, "Kubernetes v1.37.0"]);
         expect(blocked.runs.map(r => r.name)).not.toContain("k-workers-worker-1-join");
         expect(await kubectl("get", "node", "worker-1", "-o", "jsonpath={.spec.unschedulable}")).toBe("true");
 
-        const forced = await up(spec("v1.33.3", { maxUnavailable: 2, drainTimeoutSeconds: 5, disableEviction: true }));
+        const forced = await up(spec("v1.37.1", { maxUnavailable: 2, drainTimeoutSeconds: 5, disableEviction: true }));
         expect(forced.failures).toEqual([]);
         expect(events().filter(e => e.verb === "delete").map(e => e.pod)).toEqual(["default/db-0"]);
         for (const w of WORKERS) {
-            expect([w, await kubeletVersion(w)]).toEqual([w, "Kubernetes v1.33.3"]);
+            expect([w, await kubeletVersion(w)]).toEqual([w, "Kubernetes v1.37.1"]);
             expect([w, await kubectl("get", "node", w, "-o", "jsonpath={.spec.unschedulable}")]).toEqual([w, ""]);
         }
     }, 900_000);
 
     test("a kubelet package installed by a run that stopped before the restart: the next run drains, restarts the kubelet and waits for its Node", async () => {
-        // What a run that lost cp-2 between the installer and the restart leaves: kubelet 1.33.4 installed, 1.33.3 running.
-        expect((await lab.exec("cp-2", `sed -i "s/^LAB_KUBELET_VERSION=.*/LAB_KUBELET_VERSION=1.33.4/" /var/lib/lab/lab.env && echo 1.33.4 > ${KUBELET_RESTART_PENDING}`)).code).toBe(0);
-        expect(await kubeletVersion("cp-2")).toBe("Kubernetes v1.33.4");
-        expect(await kubectl("get", "node", "cp-2", "-o", "jsonpath={.status.nodeInfo.kubeletVersion}")).toBe("v1.33.3");
+        // What a run that lost cp-2 between the installer and the restart leaves: kubelet 1.37.2 installed, 1.37.1 running.
+        expect((await lab.exec("cp-2", `sed -i "s/^LAB_KUBELET_VERSION=.*/LAB_KUBELET_VERSION=1.37.2/" /var/lib/lab/lab.env && echo 1.37.2 > ${KUBELET_RESTART_PENDING}`)).code).toBe(0);
+        expect(await kubeletVersion("cp-2")).toBe("Kubernetes v1.37.2");
+        expect(await kubectl("get", "node", "cp-2", "-o", "jsonpath={.status.nodeInfo.kubeletVersion}")).toBe("v1.37.1");
         const script = controlPlaneKubeletScript({
-            host: "cp-2", step: "control-plane kubelet upgrade", node: "cp-2", installer: { installer: "command", command: INSTALLER }, version: "v1.33.4",
+            host: "cp-2", step: "control-plane kubelet upgrade", node: "cp-2", installer: { installer: "command", command: INSTALLER }, version: "v1.37.2",
             drainTimeoutSeconds: 30, disableEviction: false, kubeletReadyTimeoutSeconds: 60,
         });
         const r = await lab.exec("cp-2", script, undefined, 120_000);
         expect([r.code, r.stderr]).toEqual([0, ""]);
-        expect(r.stdout).toMatch(/\[drain\] cp-2: cordon and drain \(kubelet v1\.33\.3, to v1\.33\.4\)[\s\S]*\[upgrade\] kubelet 1\.33\.4 was installed by a run that stopped before restarting it: restarting it now[\s\S]*\[uncordon\] cp-2: kubelet v1\.33\.4, Ready True; uncordoned/);
-        expect(await kubectl("get", "node", "cp-2", "-o", "jsonpath={.status.nodeInfo.kubeletVersion}|{.spec.unschedulable}")).toBe("v1.33.4|");
+        expect(r.stdout).toMatch(/\[drain\] cp-2: cordon and drain \(kubelet v1\.37\.1, to v1\.37\.2\)[\s\S]*\[upgrade\] kubelet 1\.37\.2 was installed by a run that stopped before restarting it: restarting it now[\s\S]*\[uncordon\] cp-2: kubelet v1\.37\.2, Ready True; uncordoned/);
+        expect(await kubectl("get", "node", "cp-2", "-o", "jsonpath={.status.nodeInfo.kubeletVersion}|{.spec.unschedulable}")).toBe("v1.37.2|");
         expect(fs.existsSync(lab.path("cp-2", KUBELET_RESTART_PENDING))).toBe(false);
         // Run again: nothing to do.
         const again = await lab.exec("cp-2", script, undefined, 60_000);
-        expect([again.code, again.stdout.trim()]).toEqual([0, "kubelet already v1.33.4 on cp-2: nothing to upgrade"]);
+        expect([again.code, again.stdout.trim()]).toEqual([0, "kubelet already v1.37.2 on cp-2: nothing to upgrade"]);
     }, 300_000);
 });

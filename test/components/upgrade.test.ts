@@ -59,7 +59,7 @@ beforeAll(async () => {
 describe("the recorded deployment and the skew rules, checked in preview", () => {
     test("the deployed versions are recorded once everything else has succeeded", () => {
         const record = installed.find(r => r.name === "c-deployed-versions")!;
-        expect(record.inputs.input).toEqual({ kubernetesVersion: "v1.33.2", etcd: "3.5.21-0", coredns: "v1.12.0" });
+        expect(record.inputs.input).toEqual({ kubernetesVersion: "v1.33.2", etcd: "3.5.24-0", coredns: "v1.12.0" });
         const byUrn = new Map(installed.map(r => [r.urn, r.name]));
         expect(record.dependsOn.map(u => byUrn.get(u))).toEqual(expect.arrayContaining(["c-addons-service-kube-system-kube-dns", "c-workers-worker-5-join", "c-workers-uncordon-3", "c-control-plane-cp-3-kubelet"]));
     });
@@ -182,7 +182,7 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
 
     test("a jump of two minors fails the preview, naming the release to go through", async () => {
         const { error } = await run(new MockRuntime(answer, state), spec("v1.35.0"));
-        expect(error?.message).toBe('invalid upgrade (1 problem):\n  - kubernetesVersion: "v1.35.0" — at most one minor above the deployed v1.33.2, as kubeadm upgrades: go through v1.34.7 first (set kubernetesVersion to each, pulumi up, then the next), then v1.35.0; or walk them in this pulumi up with upgrade.through: ["v1.34.7"]');
+        expect(error?.message).toBe('invalid upgrade (1 problem):\n  - kubernetesVersion: "v1.35.0" — at most one minor above the deployed v1.33.2, as kubeadm upgrades: go through v1.34.12 first (set kubernetesVersion to each, pulumi up, then the next), then v1.35.0; or walk them in this pulumi up with upgrade.through: ["v1.34.12"]');
     });
 
     test("upgrade.through walks two minors in one up: every control plane at v1.34.7, one at a time, before any goes to v1.35.0", async () => {
@@ -274,9 +274,9 @@ kube-scheduler            cp-2       v1.33.2    v1.34.1
 kube-scheduler            cp-3       v1.33.2    v1.34.1
 kube-proxy                           v1.33.2    v1.34.1
 CoreDNS                              v1.12.0    v1.12.1
-etcd                      etcd-1     3.5.21-0   3.6.4-0
-etcd                      etcd-2     3.5.21-0   3.6.4-0
-etcd                      etcd-3     3.5.21-0   3.6.4-0
+etcd                      etcd-1     3.5.24-0   3.6.5-0
+etcd                      etcd-2     3.5.24-0   3.6.5-0
+etcd                      etcd-3     3.5.24-0   3.6.5-0
 kubelet                   cp-1       v1.33.2    v1.34.1
 kubelet                   cp-2       v1.33.2    v1.34.1
 kubelet                   cp-3       v1.33.2    v1.34.1

@@ -8,8 +8,8 @@ import { deployInLab } from "../support/lab-deploy";
 import { EngineState } from "../support/mocks";
 
 // A walk of two minors in one pulumi up, in the lab: etcd stacked on 2 control planes behind
-// HAProxy, deployed at v1.31.2, then the program at v1.33.2 with upgrade.through ["v1.32.8"]. Both
-// control planes must run v1.32.8 before either goes to v1.33.2 (API servers stay within one minor
+// HAProxy, deployed at v1.34.2, then the program at v1.36.2 with upgrade.through ["v1.35.8"]. Both
+// control planes must run v1.35.8 before either goes to v1.36.2 (API servers stay within one minor
 // of each other), each one at a time behind the load balancer, with kubeadm's backup at each step.
 const HOSTS = labHosts(["cp-1", "cp-2", "lb-1"]);
 const LB = HOSTS.find(h => h.name === "lb-1")!;
@@ -26,7 +26,7 @@ const apiserverImage = (file: string) => /image: (\S+)/.exec(fs.readFileSync(fil
 const backups = (host: string) => fs.readdirSync(lab.path(host, "/etc/kubernetes/tmp")).filter(d => d.startsWith("kubeadm-backup-manifests-")).sort();
 
 beforeAll(async () => {
-    lab = await Lab.start(HOSTS, { kubeletVersion: "1.31.2" });
+    lab = await Lab.start(HOSTS, { kubeletVersion: "1.34.2" });
     runner = new LabCommandRunner(lab);
     const hosts: HostSpec[] = HOSTS.map(h => ({
         name: h.name, address: h.address, roles: [h.name.startsWith("cp") ? "control-plane" : "load-balancer"],
@@ -38,7 +38,7 @@ beforeAll(async () => {
         apiServer: { readinessTimeoutSeconds: 60 }, loadBalancer: { bindAddress: LB.address },
         ...(through ? { upgrade: { through } } : {}),
     });
-    const installed = await up(spec("v1.31.2"));
+    const installed = await up(spec("v1.34.2"));
     expect(installed.failures).toEqual([]);
 }, 600_000);
 
@@ -46,8 +46,8 @@ afterAll(async () => {
     await lab?.stop();
 }, 60_000);
 
-test("v1.31.2 → v1.33.2 through v1.32.8: every control plane at v1.32.8, one at a time, before any goes to v1.33.2", async () => {
-    const { runs, failures } = await up(spec("v1.33.2", ["v1.32.8"]));
+test("v1.34.2 → v1.36.2 through v1.35.8: every control plane at v1.35.8, one at a time, before any goes to v1.36.2", async () => {
+    const { runs, failures } = await up(spec("v1.36.2", ["v1.35.8"]));
     expect(failures).toEqual([]);
     const run = (name: string) => {
         const r = runs.find(x => x.name === name);
@@ -55,19 +55,19 @@ test("v1.31.2 → v1.33.2 through v1.32.8: every control plane at v1.32.8, one a
         return r;
     };
     const end = (r: CommandRun) => r.startedAt + r.durationMs;
-    // The order: each control plane out, at v1.32.8, ready, back in, one at a time; then the same at v1.33.2.
+    // The order: each control plane out, at v1.35.8, ready, back in, one at a time; then the same at v1.36.2.
     const order = [
-        ...CONTROL_PLANES.flatMap(cp => ["deregister-lb-1", "install", "ready", "register-lb-1"].map(s => `w-control-plane-${cp}-via-v1.32.8-${s}`)),
+        ...CONTROL_PLANES.flatMap(cp => ["deregister-lb-1", "install", "ready", "register-lb-1"].map(s => `w-control-plane-${cp}-via-v1.35.8-${s}`)),
         ...CONTROL_PLANES.flatMap(cp => ["deregister-lb-1", "install", "ready", "register-lb-1"].map(s => `w-control-plane-${cp}-${s}`)),
     ];
     for (let i = 1; i < order.length; i++) expect([order[i - 1], order[i], end(run(order[i - 1])) <= run(order[i]).startedAt]).toEqual([order[i - 1], order[i], true]);
     for (const cp of CONTROL_PLANES) {
-        expect([cp, apiserverImage(lab.path(cp, "/etc/kubernetes/manifests/kube-apiserver.yaml"))]).toEqual([cp, "registry.k8s.io/kube-apiserver:v1.33.2"]);
-        // kubeadm's backup at each step: what ran at v1.31.2, then at v1.32.8.
+        expect([cp, apiserverImage(lab.path(cp, "/etc/kubernetes/manifests/kube-apiserver.yaml"))]).toEqual([cp, "registry.k8s.io/kube-apiserver:v1.36.2"]);
+        // kubeadm's backup at each step: what ran at v1.34.2, then at v1.35.8.
         const [first, second] = backups(cp);
         expect([cp, apiserverImage(lab.path(cp, `/etc/kubernetes/tmp/${first}/kube-apiserver.yaml`)), apiserverImage(lab.path(cp, `/etc/kubernetes/tmp/${second}/kube-apiserver.yaml`))])
-            .toEqual([cp, "registry.k8s.io/kube-apiserver:v1.31.2", "registry.k8s.io/kube-apiserver:v1.32.8"]);
+            .toEqual([cp, "registry.k8s.io/kube-apiserver:v1.34.2", "registry.k8s.io/kube-apiserver:v1.35.8"]);
     }
     expect(await haproxyBackends(lab, "lb-1")).toEqual({ "cp-1": "UP", "cp-2": "UP" });
-    expect(JSON.parse(state.get("pulumi:index:Stash::w-deployed-versions")!.inputs).input.kubernetesVersion).toBe("v1.33.2");
+    expect(JSON.parse(state.get("pulumi:index:Stash::w-deployed-versions")!.inputs).input.kubernetesVersion).toBe("v1.36.2");
 }, 900_000);

@@ -84,7 +84,7 @@ async function checkEtcd() {
         const r = cp.spawnSync("etcdctl", [
             `--endpoints=${others.join(",")}`, `--cacert=${etcdTls[0]}`, `--cert=${etcdTls[1]}`, `--key=${etcdTls[2]}`,
             "--dial-timeout=2s", "--command-timeout=3s", "endpoint", "health",
-        ], { encoding: "utf8", env: { PATH: process.env.PATH, ETCDCTL_API: "3" }, timeout: 10000 });
+        ], { encoding: "utf8", env: { PATH: process.env.PATH }, timeout: 10000 });
         results.push({ ok: r.status === 0, detail: `${r.stdout || ""}${r.stderr || ""}`.trim().split("\n").pop() || `etcdctl exited ${r.status}` });
     }
     const bad = results.find(r => !r.ok);

@@ -11,6 +11,8 @@
 //     hostPath keep paths and addresses as they are). Every --flag is checked against the binary's
 //     --help first; a flag it does not know rejects the pod loudly (state "rejected",
 //     unknownFlags, an error line in the kubelet log). A binary that is not here: "not-runnable".
+//     An image the lab has builds of (LAB_IMAGES/<name>/<tag>: etcd) runs that build's binary, so a
+//     manifest's etcd:3.7.0-0 runs the real etcd 3.7.0; a tag the lab lacks is "not-runnable".
 //   - Loopback: lab hosts share the machine's network namespace, so 127.0.0.1 (and localhost:PORT)
 //     in args becomes the host's private loopback address, LAB_LOCALHOST; the mapping is recorded.
 //   - Status of each pod in /var/lib/lab/pods/<name>.json, output in /var/lib/lab/pods/<name>.log.
@@ -142,6 +144,22 @@ function knownFlags(bin) {
     return result;
 }
 
+/**
+ * The lab's "images": LAB_IMAGES/<name>/<tag> holds the binaries of that image (real builds of the
+ * pinned tools), as a container runtime would pull it. undefined for an image name the lab has no
+ * builds of (its command is looked up on the machine); {dir: undefined} for a tag it lacks.
+ */
+function imageDir(image) {
+    const root = ENV.LAB_IMAGES;
+    const m = /^(?:.*\/)?([^/:@]+)(?::([^/@]+))?(?:@.*)?$/.exec(String(image || ""));
+    if (!root || !m) return undefined;
+    const [, name, tag = "latest"] = m;
+    const dir = path.join(root, name);
+    let tags;
+    try { tags = fs.readdirSync(dir).sort(); } catch { return undefined; }
+    return { name, tag, tags, dir: tags.includes(tag) ? path.join(dir, tag) : undefined };
+}
+
 function resolveBinary(cmd) {
     const candidates = cmd.includes("/") ? [cmd] : SYSTEM_PATH.split(":").map(d => path.join(d, cmd));
     for (const c of candidates) {
@@ -208,8 +226,15 @@ function plan(pod) {
     if (command.length === 0) {
         return { state: "not-runnable", reason: `no command: the entrypoint of the image ${c.image} is not on this machine` };
     }
-    const bin = resolveBinary(command[0]);
+    const image = imageDir(c.image);
+    if (image && !image.dir) {
+        return { state: "not-runnable", reason: `image ${c.image}: the lab has ${image.name} ${image.tags.join(", ") || "in no version"}, not ${image.tag} (the lab's images are the real tools of tools/versions.env: bash scripts/real-tools.sh)` };
+    }
+    const bin = image ? resolveBinary(path.join(image.dir, path.basename(command[0]))) : resolveBinary(command[0]);
     if (!bin && command[0] === "kube-apiserver") return apiServerStandIn(command.slice(1), c);
+    if (!bin && image) {
+        return { state: "not-runnable", reason: `${command[0]}: not in the image ${c.image} (${image.dir})` };
+    }
     if (!bin) {
         return { state: "not-runnable", reason: `${command[0]}: no such binary on this machine (the lab does not run images; image ${c.image})` };
     }

@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { MockRuntime, valueOf } from "../support/mocks";
+import { etcdctl, realTool } from "../../scripts/real-tools";
 import { Lab, labHosts, processStart } from "./lab";
 import { LabCommandRunner } from "./runtime";
 
@@ -70,7 +71,7 @@ spec:
   priorityClassName: system-node-critical
   containers:
   - name: etcd
-    image: registry.k8s.io/etcd:3.5.21-0
+    image: registry.k8s.io/etcd:3.7.0-0
     command:
 ${args.map(a => `    - ${a}`).join("\n")}
     volumeMounts:
@@ -96,7 +97,7 @@ function writeManifest(host: { address: string }, file: string, content: string)
 
 async function etcdHealthy(endpoint: string): Promise<Result> {
     return until(`etcd at ${endpoint} to be healthy`, async () => {
-        const r = await runTool("etcdctl", ["--endpoints", endpoint, "--dial-timeout=2s", "--command-timeout=3s", "endpoint", "health"]);
+        const r = await runTool(etcdctl(), ["--endpoints", endpoint, "--dial-timeout=2s", "--command-timeout=3s", "endpoint", "health"]);
         return r.code === 0 ? r : undefined;
     }, 20000);
 }
@@ -210,7 +211,7 @@ systemctl is-enabled kubelet || true`);
 describe("static pods", () => {
     let firstPid = 0;
 
-    test("an etcd manifest runs the real etcd, with 127.0.0.1 moved to the host's own loopback address", async () => {
+    test("an etcd manifest runs the real etcd of its image's tag (3.7.0-0: etcd 3.7.0), with 127.0.0.1 moved to the host's own loopback address", async () => {
         const l = theLab();
         const w = await writeManifest(H1, "etcd.yaml", etcdManifest(H1, 10000));
         expect(w.code).toBe(0);
@@ -218,12 +219,15 @@ describe("static pods", () => {
         const lh = l.localhostOf(H1.name);
         expect(lh).not.toBe(H1.address);
         expect(pod.translated).toEqual({ "127.0.0.1": lh });
-        expect(pod.command?.[0]).toBe("/usr/bin/etcd");
+        expect(fs.realpathSync(pod.command![0])).toBe(fs.realpathSync(realTool("etcd-v3.7.0", "etcd")));
+
         expect(pod.command).toContain(`--listen-client-urls=http://${H1.address}:2379,http://${lh}:2379`);
         expect(pod.restarts).toBe(0);
         firstPid = pod.pid!;
         const health = await etcdHealthy(`http://${H1.address}:2379`);
         expect(health.stdout + health.stderr).toMatch(/is healthy/);
+        // The server itself says which release it is.
+        expect(await (await fetch(`http://${H1.address}:2379/version`)).json()).toMatchObject({ etcdserver: "3.7.0" });
         await etcdHealthy(`http://${lh}:2379`);
         // Its data is in the host's /var/lib/etcd, not the machine's.
         expect(fs.existsSync(l.path(H1.name, "/var/lib/etcd/member"))).toBe(true);
@@ -260,6 +264,13 @@ describe("static pods", () => {
         expect(pod.reason).toContain("--no-such-flag");
         expect(l.kubeletLog(H1.name)).toMatch(/^E.*static pod etcd-bad .*REJECTED.*--no-such-flag/m);
 
+        // An image tag the lab has no build of is not run by some other etcd: the pod says which tags there are.
+        const old = etcdManifest({ name: "etcd-old", address: H1.address }, 10000).replace("name: etcd\n", "name: etcd-old\n").replace("etcd:3.7.0-0", "etcd:3.5.21-0");
+        await writeManifest(H1, "etcd-old.yaml", old);
+        const notRun = await l.waitForPod(H1.name, "etcd-old", "not-runnable");
+        expect(notRun.reason).toContain("image registry.k8s.io/etcd:3.5.21-0: the lab has etcd 3.5.24-0, 3.6.5-0, 3.6.6-0, 3.6.8-0, 3.7.0-0, not 3.5.21-0");
+        await ssh(H1, "rm /etc/kubernetes/manifests/etcd-old.yaml");
+
         // A member URL outside 127.0.0.0/8 is never dialled.
         const far = etcdManifest({ name: "etcd-far", address: H1.address }, 10000, ["--initial-cluster=etcd-far=http://10.0.0.1:2380"]).replace("name: etcd\n", "name: etcd-far\n");
         await writeManifest(H1, "etcd-far.yaml", far);
@@ -289,7 +300,7 @@ describe("static pods", () => {
         await ssh(H1, "rm /etc/kubernetes/manifests/crasher.json /etc/kubernetes/manifests/etcd.yaml /etc/kubernetes/manifests/etcd-bad.yaml");
         await until("the pods to go", () => (!l.pods(H1.name).crasher && !l.pods(H1.name).etcd && !l.pods(H1.name)["etcd-bad"] ? true : undefined));
         expect(processStart(etcdMachinePid!)).toBeUndefined();
-        const r = await runTool("etcdctl", ["--endpoints", `http://${H1.address}:2379`, "--dial-timeout=1s", "--command-timeout=1s", "endpoint", "health"]);
+        const r = await runTool(etcdctl(), ["--endpoints", `http://${H1.address}:2379`, "--dial-timeout=1s", "--command-timeout=1s", "endpoint", "health"]);
         expect(r.code).not.toBe(0);
         expect(Object.keys(l.pods(H1.name))).toEqual(["kube-scheduler"]);
     });

@@ -27,6 +27,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { HAPROXY_BACKEND, HAPROXY_SOCKET } from "../../render/haproxy";
+import { etcdctl, etcdVersions, realTool, toolsCache } from "../../scripts/real-tools";
 
 export interface LabHostSpec {
     name: string;
@@ -297,6 +298,7 @@ export class Lab {
         const key = path.join(stateDir, "client_ed25519");
         await mustRun("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "pulumi-kubeadm-lab", "-f", key]);
         const privateKey = fs.readFileSync(key, "utf8");
+        linkImages(stateDir);
         const states: HostState[] = specs.map(spec => ({ spec, dir: path.join(stateDir, "hosts", spec.name), seen: new Map() }));
         const lab = new Lab(stateDir, sshPort, states, privateKey);
         liveLabs.add(lab);
@@ -344,8 +346,13 @@ export class Lab {
             `LAB_KUBELET_VERSION=${(opts.kubeletVersion ?? "1.33.2").replace(/^v/, "")}`,
             `LAB_CLUSTER_DIR=${this.clusterDir}`,
             `LAB_TLS_BOOTSTRAP=${opts.tlsBootstrap ? 1 : 0}`,
+            `LAB_IMAGES=${path.join(this.stateDir, "images")}`,
             "",
         ].join("\n"));
+        // The real etcd client tools (built by scripts/real-tools.sh) are the host's, as an etcd package would install them.
+        const usrBin = path.join(dir, "overlay", "usr", "upper", "bin");
+        fs.mkdirSync(usrBin, { recursive: true });
+        for (const tool of ["etcdctl", "etcdutl"]) fs.symlinkSync(path.join(path.dirname(etcdctl()), tool), path.join(usrBin, tool));
         if (opts.kubeletPackage !== false) {
             // What the kubelet and kubeadm packages (pkgs.k8s.io) install, in the host's /usr.
             const upper = path.join(dir, "overlay", "usr", "upper");
@@ -393,7 +400,7 @@ export class Lab {
             LAB_STATE_DIR: this.stateDir,
             LAB_NODE_NAME: h.spec.name,
             LAB_BIN_DIR: BIN_DIR,
-            LAB_KEEP: REPO_DIR,
+            LAB_KEEP: `${REPO_DIR}:${toolsCache()}`,
             LAB_HOSTS: all.map(x => `${x.address} ${x.name}`).join("\n"),
             LAB_CRI_SOCKET: opts.criSocket === false ? "" : (opts.criSocket ?? "/run/containerd/containerd.sock"),
         };
@@ -840,4 +847,17 @@ export function haproxyBackends(lab: Lab, lb: string): Promise<{ [server: string
             resolve(Object.fromEntries(rows.filter(r => r[1] !== "BACKEND").map(r => [r[1], r[17]])));
         });
     });
+}
+
+/**
+ * The images the lab's kubelet runs: <stateDir>/images/<name>/<tag> is the directory of that
+ * image's binaries, real ones built by scripts/real-tools.sh (etcd: one per pinned release, tagged
+ * as kubeadm tags etcd's images, "3.7.0-0"). A pinned tool that is not built stops the lab.
+ */
+function linkImages(stateDir: string): void {
+    const etcd = path.join(stateDir, "images", "etcd");
+    fs.mkdirSync(etcd, { recursive: true });
+    for (const v of etcdVersions()) {
+        fs.symlinkSync(path.dirname(realTool(`etcd-${v}`, "etcd")), path.join(etcd, `${v.replace(/^v/, "")}-0`));
+    }
 }

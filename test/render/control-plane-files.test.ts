@@ -84,8 +84,8 @@ describe.each(SUPPORTED_MINORS.map(m => [m]))("a control plane's files for Kuber
     test("kubeadm-flags.env: --node-ip the host's address, the taint by flag, --hostname-override only when the hostname differs, no taint with controlPlaneTaints: []", () => {
         const flags = (r: ReturnType<typeof render>) => r.files.find(f => f.path === "/var/lib/kubelet/kubeadm-flags.env")!.content!;
         const runtime = m >= 34 ? "" : "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock ";
-        // Reference §3.9: pause 3.9 (1.30), 3.10 (1.31–1.33), 3.10.1 (1.34); the flag is gone from 1.35.
-        const pause = m >= 35 ? "" : `--pod-infra-container-image=registry.k8s.io/pause:${m >= 34 ? "3.10.1" : m >= 31 ? "3.10" : "3.9"} `;
+        // Reference §3.9: pause 3.10 (1.33), 3.10.1 (1.34); the flag is gone from 1.35.
+        const pause = m >= 35 ? "" : `--pod-infra-container-image=registry.k8s.io/pause:${m >= 34 ? "3.10.1" : "3.10"} `;
         // Sorted as kubeadm writes nodeRegistration.kubeletExtraArgs' node-ip in with its own flags.
         expect(flags(render(minor, true))).toBe(`KUBELET_KUBEADM_ARGS="${runtime}--node-ip=10.0.10.11 ${pause}--register-with-taints=node-role.kubernetes.io/control-plane:NoSchedule"\n`);
         expect(flags(render(minor, true, {}, { ...FACTS, hostname: "ip-10-0-10-11" }))).toContain("--hostname-override=cp-1 --node-ip=10.0.10.11 ");

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import { spawnSync } from "node:child_process";
 import { ETCD_SNAPSHOT_DIR, etcdSnapshotScript } from "../../render/etcd-scripts";
+import { etcdutl } from "../../scripts/real-tools";
 import { Lab, labHosts } from "../lab/lab";
 import { opensslCa, opensslLeaf } from "../support/openssl";
 
@@ -31,7 +32,7 @@ echo "kind: Pod # the member's manifest: the step looks for it" > /etc/kubernete
 setsid etcd --name cp-1 --data-dir /var/lib/etcd --listen-client-urls ${url}:2379 --advertise-client-urls ${url}:2379 \\
     --listen-peer-urls http://${HOST.address}:2380 --initial-advertise-peer-urls http://${HOST.address}:2380 --initial-cluster cp-1=http://${HOST.address}:2380 \\
     --cert-file ${pki}/server.crt --key-file ${pki}/server.key --client-cert-auth --trusted-ca-file ${pki}/ca.crt >/var/lib/lab/etcd.log 2>&1 < /dev/null &
-etcdctl_() { ETCDCTL_API=3 etcdctl --endpoints=${url}:2379 --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key "$@"; }
+etcdctl_() { etcdctl --endpoints=${url}:2379 --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key "$@"; }
 for _ in $(seq 1 100); do etcdctl_ endpoint health >/dev/null 2>&1 && break; sleep 0.2; done
 # Some data, so the database is larger than the small disk below.
 head -c 300000 /dev/urandom | base64 -w0 | etcdctl_ put big >/dev/null`);
@@ -51,7 +52,7 @@ describe("the etcd snapshot before an upgrade", () => {
         expect(r.stdout).toContain("copy it off cp-1");
         expect((fs.statSync(lab.path("cp-1", file)).mode & 0o777).toString(8)).toBe("600");
         expect(fs.readdirSync(lab.path("cp-1", "/var/lib/etcd")).filter(f => f.includes("snapshot"))).toEqual([]);
-        const status = spawnSync("etcdctl", ["snapshot", "status", lab.path("cp-1", file), "-w", "json"], { encoding: "utf8", env: { PATH: process.env.PATH, ETCDCTL_API: "3" } });
+        const status = spawnSync(etcdutl(), ["snapshot", "status", lab.path("cp-1", file), "-w", "json"], { encoding: "utf8", env: { PATH: process.env.PATH } });
         expect(JSON.parse(status.stdout).totalKey).toBeGreaterThan(0);
     });
 

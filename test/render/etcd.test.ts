@@ -69,15 +69,9 @@ describe("etcd static pod (reference §3.1, §3.5–3.8)", () => {
         ]);
         expect(c.volumeMounts).toEqual([{ mountPath: "/etc/kubernetes/pki/etcd", name: "etcd-certs" }, { mountPath: "/var/lib/etcd", name: "etcd-data" }]);
         const port = Number(minor.split(".")[1]) >= 34 ? "probe-port" : 2381;
-        if (minor === "1.30") {
-            expect(c.livenessProbe.httpGet).toEqual({ host: "127.0.0.1", path: "/health?exclude=NOSPACE&serializable=true", port, scheme: "HTTP" });
-            expect(c.startupProbe.httpGet).toEqual({ host: "127.0.0.1", path: "/health?serializable=false", port, scheme: "HTTP" });
-            expect(c.readinessProbe).toBeUndefined();
-        } else {
-            expect(c.livenessProbe.httpGet).toEqual({ host: "127.0.0.1", path: "/livez", port, scheme: "HTTP" });
-            expect(c.readinessProbe).toEqual({ failureThreshold: 3, httpGet: { host: "127.0.0.1", path: "/readyz", port, scheme: "HTTP" }, periodSeconds: 1, timeoutSeconds: 15 });
-            expect(c.startupProbe.httpGet.path).toBe("/readyz");
-        }
+        expect(c.livenessProbe.httpGet).toEqual({ host: "127.0.0.1", path: "/livez", port, scheme: "HTTP" });
+        expect(c.readinessProbe).toEqual({ failureThreshold: 3, httpGet: { host: "127.0.0.1", path: "/readyz", port, scheme: "HTTP" }, periodSeconds: 1, timeoutSeconds: 15 });
+        expect(c.startupProbe.httpGet.path).toBe("/readyz");
         expect(c.livenessProbe).toMatchObject({ failureThreshold: 8, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 15 });
         expect(c.startupProbe).toMatchObject({ failureThreshold: 24, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 15 });
         if (port === "probe-port") expect(c.ports).toEqual([{ containerPort: 2381, name: "probe-port", protocol: "TCP" }]);

@@ -28,7 +28,7 @@ describe("kubelet files (reference §4)", () => {
         expect(c.authentication).toEqual({ anonymous: { enabled: true }, webhook: { cacheTTL: "0s", enabled: true }, x509: { clientCAFile: "/etc/kubernetes/pki/ca.crt" } });
     });
 
-    test("kubeadm-flags.env on 1.31–1.33: the CRI endpoint and the pause image (the reference's example line)", () => {
+    test("kubeadm-flags.env on 1.33: the CRI endpoint and the pause image (the reference's example line)", () => {
         expect(kubeadmFlagsEnv(input("1.33"))).toBe(
             "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10\"\n");
     });

@@ -12,7 +12,7 @@ describe("readStackConfig", () => {
     let dir: string;
     beforeEach(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-config-"));
-        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: mine\nruntime: nodejs\nconfig:\n  kubernetesVersion: { default: v1.32.8 }\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: mine\nruntime: nodejs\nconfig:\n  kubernetesVersion: { default: v1.36.5 }\n");
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -20,7 +20,7 @@ describe("readStackConfig", () => {
         fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), "config:\n  mine:controlPlaneEndpoint: 10.0.0.1:6443\n  aws:region: eu-west-1\n");
         expect(readStackConfig(dir)).toEqual({
             project: "mine", stack: "dev", file: path.join(dir, "Pulumi.dev.yaml"),
-            values: { kubernetesVersion: "v1.32.8", controlPlaneEndpoint: "10.0.0.1:6443", "aws:region": "eu-west-1" },
+            values: { kubernetesVersion: "v1.36.5", controlPlaneEndpoint: "10.0.0.1:6443", "aws:region": "eu-west-1" },
         });
     });
 

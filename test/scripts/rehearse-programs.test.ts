@@ -96,11 +96,11 @@ describe("a failed rehearsal keeps its evidence", () => {
 
 describe("before any host: the type check and the preview", () => {
     test("a jump of two minors stops at the preview, naming the release to go through; no host is started", () => {
-        const run = rehearse(["--from", "v1.32.8", "--upgrade-to", "v1.34.1"], 120_000);
+        const run = rehearse(["--from", "v1.35.8", "--upgrade-to", "v1.37.2"], 120_000);
         expect(run.status).toBe(1);
-        expect(run.stdout).toContain("rehearse: preview of the upgrade v1.32.8 → v1.34.1\n");
+        expect(run.stdout).toContain("rehearse: preview of the upgrade v1.35.8 → v1.37.2\n");
         expect(run.stdout).not.toContain("starting");
-        expect(run.stderr).toMatch(/^rehearse: preview failed: invalid upgrade \(1 problem\):\n {2}- kubernetesVersion: "v1\.34\.1" — at most one minor above the deployed v1\.32\.8, as kubeadm upgrades: go through v1\.33\.\d+ first .*\nrehearse: no host was started\n$/);
+        expect(run.stderr).toMatch(/^rehearse: preview failed: invalid upgrade \(1 problem\):\n {2}- kubernetesVersion: "v1\.37\.2" — at most one minor above the deployed v1\.35\.8, as kubeadm upgrades: go through v1\.36\.5 first .*\nrehearse: no host was started\n$/);
     }, 150_000);
 
     test("a type error is reported at its position and nothing runs", () => {

@@ -68,22 +68,22 @@ describe("npm run rehearse -- --workers 1 --keep DIR", () => {
     });
 });
 
-describe("npm run rehearse -- --workers 2 --from v1.32.8 --upgrade-to v1.33.2 --keep DIR", () => {
+describe("npm run rehearse -- --workers 2 --from v1.36.5 --upgrade-to v1.37.2 --keep DIR", () => {
     let dir: string;
     let upgrade: ReturnType<typeof spawnSync>;
     beforeAll(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "rehearse-upgrade-"));
-        upgrade = spawnSync(process.execPath, [".tools/scripts/rehearse.js", "--workers", "2", "--from", "v1.32.8", "--upgrade-to", "v1.33.2", "--keep", dir], { cwd: ROOT, encoding: "utf8", timeout: 400_000 });
+        upgrade = spawnSync(process.execPath, [".tools/scripts/rehearse.js", "--workers", "2", "--from", "v1.36.5", "--upgrade-to", "v1.37.2", "--keep", dir], { cwd: ROOT, encoding: "utf8", timeout: 400_000 });
     }, 420_000);
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    test("deploys v1.32.8, upgrades to v1.33.2 and prints the timeline: each control plane out, upgraded, ready and back before the next", () => {
+    test("deploys v1.36.5, upgrades to v1.37.2 and prints the timeline: each control plane out, upgraded, ready and back before the next", () => {
         expect(upgrade.stderr).toBe("");
         expect(upgrade.status).toBe(0);
         const out = String(upgrade.stdout);
-        expect(out).toContain("upgrade v1.32.8 → v1.33.2, timeline:");
+        expect(out).toContain("upgrade v1.36.5 → v1.37.2, timeline:");
         // The plan first: the upgrade's preview prints kubeadm's table before any host starts.
-        const plan = out.slice(out.indexOf("rehearse: preview of the upgrade v1.32.8 → v1.33.2\n"), out.indexOf("rehearse: starting"));
+        const plan = out.slice(out.indexOf("rehearse: preview of the upgrade v1.36.5 → v1.37.2\n"), out.indexOf("rehearse: starting"));
         expect(plan).toMatch(/^ {2}info: minor upgrade v1\.32\.8 → v1\.33\.2:$/m);
         expect(plan).toMatch(/^ {4}COMPONENT +NODE +CURRENT +TARGET$/m);
         expect(plan).toMatch(/^ {4}kube-apiserver +cp-3 +v1\.32\.8 +v1\.33\.2$/m);
@@ -110,7 +110,7 @@ describe("npm run rehearse -- --workers 2 --from v1.32.8 --upgrade-to v1.33.2 --
         for (const w of ["worker-1", "worker-2"]) expect([w, at(w, "drained") < at(w, "kubelet upgraded"), at(w, "kubelet upgraded") < at(w, "uncordoned")]).toEqual([w, true, true]);
         expect(at("worker-1", "uncordoned")).toBeLessThan(at("worker-2", "drained"));
         expect(out).toMatch(/^ {2}\S+Z {2}worker-2 {3}kubelet upgraded$/m);
-        for (const cp of ["cp-1", "cp-2", "cp-3"]) expect(fs.readFileSync(path.join(dir, cp, "etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8")).toContain("image: registry.k8s.io/kube-apiserver:v1.33.2");
+        for (const cp of ["cp-1", "cp-2", "cp-3"]) expect(fs.readFileSync(path.join(dir, cp, "etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8")).toContain("image: registry.k8s.io/kube-apiserver:v1.37.2");
         expect(out).toContain("load balancer (lb-1, apiserverbackend): cp-1 UP, cp-2 UP, cp-3 UP");
         expect(out).toContain("etcd: healthy, members etcd-1, etcd-2, etcd-3");
     });

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import Ajv from "ajv";
 import kubeletFields from "../../render/kubelet-config-fields.json";
 import kubernetesNames from "../../render/kubernetes-names.json";
-import { SUPPORTED_MINORS } from "../../render/versions";
+import { SUPPORTED_MINORS, VERSION_ROWS } from "../../render/versions";
 import { kubeletConfigFields } from "../../scripts/kubelet-config-fields";
 import { SpecError } from "../../spec/problems";
 import { ClusterSpec } from "../../spec/types";
@@ -27,12 +27,15 @@ const at = (minor: string, over: Partial<ClusterSpec>) => haSpec({ kubernetesVer
 const schemas = path.join(__dirname, "../fixtures/config-schemas");
 
 describe("kubelet.config keys against KubeletConfiguration of the release", () => {
-    test("render/kubelet-config-fields.json is what scripts/kubelet-config-fields.ts derives from the fixtures' schemas (regenerate it when they change)", () => {
-        expect(kubeletFields).toEqual(JSON.parse(JSON.stringify(kubeletConfigFields(SUPPORTED_MINORS))));
+    test("render/kubelet-config-fields.json is what scripts/kubelet-config-fields.ts reads from each release's Go types (regenerate it when tools/versions.env changes)", () => {
+        expect(kubeletFields).toEqual(JSON.parse(JSON.stringify(kubeletConfigFields(VERSION_ROWS))));
         expect(Object.keys(kubeletFields.minors)).toEqual([...SUPPORTED_MINORS]);
     });
 
-    test.each(SUPPORTED_MINORS.map(m => [m]))("%s: what the strict schema (ajv) rejects for an unknown key, the evaluation rejects too, and what it accepts passes", minor => {
+    // The fixtures' strict schemas exist for 1.33 to 1.35 (written before the field trees were read from the Go types).
+    const withSchema = SUPPORTED_MINORS.filter(m => fs.existsSync(path.join(schemas, `kubelet-config-v1beta1-${m}.json`)));
+    test("the strict schemas cover three minors", () => expect(withSchema).toEqual(["1.33", "1.34", "1.35"]));
+    test.each(withSchema.map(m => [m]))("%s: what the strict schema (ajv) rejects for an unknown key, the evaluation rejects too, and what it accepts passes", minor => {
         const validate = new Ajv({ strict: false, allErrors: true }).compile(JSON.parse(fs.readFileSync(path.join(schemas, `kubelet-config-v1beta1-${minor}.json`), "utf8")));
         const doc = (config: object) => ({ apiVersion: "kubelet.config.k8s.io/v1beta1", kind: "KubeletConfiguration", ...config });
         const good = { maxPods: 250, evictionHard: { "memory.available": "200Mi" }, authentication: { x509: { clientCAFile: "/etc/kubernetes/pki/ca.crt" } }, logging: { format: "json" } };
@@ -53,9 +56,10 @@ describe("kubelet.config keys against KubeletConfiguration of the release", () =
         ]);
     });
 
-    test("a field newer than the release is refused on that release (failCgroupV1 came with 1.31)", () => {
-        expect(problems(at("1.30", { kubelet: { config: { failCgroupV1: true } } }))).toEqual([expect.stringMatching(/^kubelet\.config\.failCgroupV1: unknown field — not a field of KubeletConfiguration .* of Kubernetes 1\.30/)]);
-        expect(problems(at("1.31", { kubelet: { config: { failCgroupV1: true } } }))).toEqual([]);
+    test("a field newer than the release is refused on that release (defaultPodSysctls came with 1.37)", () => {
+        const sysctls = { kubelet: { config: { defaultPodSysctls: [] } } };
+        expect(problems(at("1.36", sysctls))).toEqual([expect.stringMatching(/^kubelet\.config\.defaultPodSysctls: unknown field — not a field of KubeletConfiguration .* of Kubernetes 1\.36/)]);
+        expect(problems(at("1.37", sysctls))).toEqual([]);
     });
 });
 
@@ -78,9 +82,9 @@ describe("proxy.config keys against KubeProxyConfiguration of the release", () =
 });
 
 describe("feature gates against the release's own", () => {
-    test("ClusterConfiguration.featureGates: kubeadm's gates of the release (EtcdLearnerMode went with 1.33)", () => {
-        expect(problems(at("1.32", { featureGates: { EtcdLearnerMode: true, ControlPlaneKubeletLocalMode: true } }))).toEqual([]);
-        expect(problems(at("1.33", { featureGates: { EtcdLearnerMode: true } }))).toEqual([expect.stringMatching(/^featureGates\.EtcdLearnerMode: unknown field — not a kubeadm 1\.33 feature gate: \(kubeadm's gates: ControlPlaneKubeletLocalMode, NodeLocalCRISocket, /)]);
+    test("ClusterConfiguration.featureGates: kubeadm's gates of the release (ControlPlaneKubeletLocalMode went with 1.36)", () => {
+        expect(problems(at("1.35", { featureGates: { ControlPlaneKubeletLocalMode: true, NodeLocalCRISocket: true } }))).toEqual([]);
+        expect(problems(at("1.36", { featureGates: { ControlPlaneKubeletLocalMode: true } }))).toEqual([expect.stringMatching(/^featureGates\.ControlPlaneKubeletLocalMode: unknown field — not a kubeadm 1\.36 feature gate: \(kubeadm's gates: NodeLocalCRISocket, PublicKeysECDSA, RootlessControlPlane/)]);
         expect(problems(at("1.33", { featureGates: { ControlPlaneKubeletLocalMod: false } }))).toEqual([expect.stringContaining(`did you mean "ControlPlaneKubeletLocalMode"?`)]);
         expect(problems(at("1.33", { featureGates: { UserNamespacesSupport: true } }))).toEqual([expect.stringContaining("UserNamespacesSupport is a Kubernetes component's gate: set it in kubelet.config.featureGates")]);
     });
@@ -101,13 +105,13 @@ describe("feature gates against the release's own", () => {
         ]);
     });
 
-    test("the gate lists come from each minor's sources (a gate added in 1.34 is unknown to 1.30)", () => {
+    test("the gate lists come from each minor's sources (a gate added after 1.33 is unknown to 1.33)", () => {
         const gates = (m: string) => (kubernetesNames.minors as any)[m].featureGates as string[];
         for (const m of SUPPORTED_MINORS) expect(gates(m)).toEqual(expect.arrayContaining(["AllAlpha", "AllBeta", "KubeletInUserNamespace", "ContextualLogging", "WatchListClient"]));
-        const newer = gates("1.35").filter(g => !gates("1.30").includes(g));
+        const newer = gates("1.37").filter(g => !gates("1.33").includes(g));
         expect(newer.length).toBeGreaterThan(10);
-        expect(problems(at("1.30", { kubelet: { config: { featureGates: { [newer[0]]: true } } } }))).toEqual([expect.stringContaining("not a feature gate of Kubernetes 1.30")]);
-        expect(problems(at("1.35", { kubelet: { config: { featureGates: { [newer[0]]: true } } } }))).toEqual([]);
+        expect(problems(at("1.33", { kubelet: { config: { featureGates: { [newer[0]]: true } } } }))).toEqual([expect.stringContaining("not a feature gate of Kubernetes 1.33")]);
+        expect(problems(at("1.37", { kubelet: { config: { featureGates: { [newer[0]]: true } } } }))).toEqual([]);
     });
 });
 

@@ -22,7 +22,7 @@ describe("kubeadm config import: accepted apiVersions", () => {
         const { spec, imported, warnings } = clusterSpecFromKubeadmConfig(fixture("v1beta4-ha.yaml"), { hosts: programHosts() });
         expect(imported.apiVersion).toBe("kubeadm.k8s.io/v1beta4");
         expect(spec).toMatchObject({
-            kubernetesVersion: "v1.31.4",
+            kubernetesVersion: "v1.34.12",
             clusterName: "prod-eu1",
             controlPlaneEndpoint: "k8s-api.example.internal:6443",
             imageRepository: "registry.k8s.io",
@@ -61,9 +61,9 @@ describe("kubeadm config import: accepted apiVersions", () => {
         const hosts = programHosts().filter(h => !h.roles.includes("etcd"));
         const { spec } = clusterSpecFromKubeadmConfig(fixture("v1beta3-stacked.yaml"), { hosts });
         expect(spec).toMatchObject({
-            kubernetesVersion: "v1.30.8",
+            kubernetesVersion: "v1.33.7",
             etcd: { topology: "stacked", dataDir: "/var/lib/etcd", serverCertSANs: ["cp-1.example.internal", "10.0.10.11"] },
-            featureGates: { EtcdLearnerMode: true },
+            featureGates: { ControlPlaneKubeletLocalMode: true },
             certificates: { encryptionAlgorithm: "ECDSA-P256" },
             apiServer: { readinessTimeoutSeconds: 240, certSANs: ["k8s-api.example.internal", "10.0.10.10"] },
             dns: { imageRepository: "registry.k8s.io/coredns" },
@@ -243,8 +243,8 @@ scheduler: {}
 });
 
 describe("ClusterConfiguration as kubeadm stores it in kube-system/kubeadm-config (reference §5.5)", () => {
-    test("v1beta4 for 1.31+, with kubeadm's defaults and keys in sorted order", () => {
-        const spec = haSpec({ kubernetesVersion: "v1.31.4" });
+    test("v1beta4, with kubeadm's defaults and keys in sorted order", () => {
+        const spec = haSpec({ kubernetesVersion: "v1.37.2" });
         spec.hosts = spec.hosts.filter(h => !h.roles.includes("etcd"));
         const config = clusterConfiguration(validateCluster(spec));
         expect(config).toEqual({
@@ -261,7 +261,7 @@ describe("ClusterConfiguration as kubeadm stores it in kube-system/kubeadm-confi
             etcd: { local: { dataDir: "/var/lib/etcd" } },
             imageRepository: "registry.k8s.io",
             kind: "ClusterConfiguration",
-            kubernetesVersion: "v1.31.4",
+            kubernetesVersion: "v1.37.2",
             networking: { dnsDomain: "cluster.local", podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12" },
             proxy: {},
             scheduler: {},
@@ -288,17 +288,17 @@ describe("ClusterConfiguration as kubeadm stores it in kube-system/kubeadm-confi
         });
     });
 
-    test("v1beta3 on 1.30 (kubeadm 1.30 cannot read v1beta4): map extraArgs, timeoutForControlPlane, PublicKeysECDSA", () => {
+    test("a v1beta3 file is stored as v1beta4, what kubeadm 1.33 to 1.37 read (1.37 reads no v1beta3): list extraArgs, PublicKeysECDSA as encryptionAlgorithm", () => {
         const hosts = programHosts().filter(h => !h.roles.includes("etcd"));
         const { spec } = clusterSpecFromKubeadmConfig(fixture("v1beta3-stacked.yaml"), { hosts });
         const config = clusterConfiguration(validateCluster(spec)) as any;
-        expect(config.apiVersion).toBe("kubeadm.k8s.io/v1beta3");
-        expect(config.apiServer.timeoutForControlPlane).toBe("4m0s");
-        expect(config.apiServer.extraArgs).toMatchObject({ "authorization-mode": "Node,RBAC", "profiling": "false" });
-        expect(config.featureGates).toEqual({ EtcdLearnerMode: true, PublicKeysECDSA: true });
-        expect(config).not.toHaveProperty("encryptionAlgorithm");
-        expect(config).not.toHaveProperty("proxy");
-        expect(config.etcd.local.extraArgs).toMatchObject({ "auto-compaction-retention": "8" });
+        expect(config.apiVersion).toBe("kubeadm.k8s.io/v1beta4");
+        expect(config.apiServer).not.toHaveProperty("timeoutForControlPlane");
+        expect(config.apiServer.extraArgs).toEqual(expect.arrayContaining([{ name: "authorization-mode", value: "Node,RBAC" }, { name: "profiling", value: "false" }]));
+        expect(config.featureGates).toEqual({ ControlPlaneKubeletLocalMode: true });
+        expect(config.encryptionAlgorithm).toBe("ECDSA-P256");
+        expect(config.proxy).toEqual({});
+        expect(config.etcd.local.extraArgs).toEqual(expect.arrayContaining([{ name: "auto-compaction-retention", value: "8" }]));
     });
 
     test("round trip: a v1beta4 file imported and rendered again keeps its settings", () => {

@@ -42,7 +42,12 @@ const rules: [string, ClusterSpec, string, string][] = [
     ["endpoint inside the service CIDR", haSpec({ controlPlaneEndpoint: "10.96.0.50:6443" }), `controlPlaneEndpoint: "10.96.0.50"`, "outside networking.serviceSubnet"],
     ["version without patch", haSpec({ kubernetesVersion: "1.33" }), `kubernetesVersion: "1.33"`, "a Kubernetes release version such as"],
     ["version label", haSpec({ kubernetesVersion: "stable-1" }), `kubernetesVersion: "stable-1"`, "a Kubernetes release version"],
-    ["unsupported minor", haSpec({ kubernetesVersion: "v1.20.4" }), `kubernetesVersion: "v1.20.4"`, "a supported minor: 1.30, 1.31"],
+    ["unsupported minor", haSpec({ kubernetesVersion: "v1.20.4" }), `kubernetesVersion: "v1.20.4"`, "a release of a supported minor: 1.33, 1.34, 1.35, 1.36, 1.37 (a cluster on 1.20 is upgraded with kubeadm itself, one minor at a time, to 1.33 first"],
+    ["a minor no longer supported", haSpec({ kubernetesVersion: "v1.32.8" }), `kubernetesVersion: "v1.32.8"`, "a release of a supported minor: 1.33, 1.34, 1.35, 1.36, 1.37 (a cluster on 1.32 is upgraded with kubeadm itself"],
+    ["a minor not yet supported", haSpec({ kubernetesVersion: "v1.38.0" }), `kubernetesVersion: "v1.38.0"`, "a release of a supported minor: 1.33, 1.34, 1.35, 1.36, 1.37"],
+    ["a minor without its patch", haSpec({ kubernetesVersion: "v1.37" }), `kubernetesVersion: "v1.37"`, `a Kubernetes release version such as "v1.37.2" (a full release: major.minor.patch)`],
+    ["a channel", haSpec({ kubernetesVersion: "latest" }), `kubernetesVersion: "latest"`, "a Kubernetes release version such as"],
+    ["a patch newer than the table", haSpec({ kubernetesVersion: "v1.36.9" }), `kubernetesVersion: "v1.36.9"`, "a 1.36 release up to v1.36.5, the newest proven here"],
     ["missing version", haSpec({ kubernetesVersion: undefined }), "kubernetesVersion: (missing)", "a Kubernetes release version"],
     ["duplicate node name", withHosts(h => { h[4].name = "cp-1"; }), `hosts[4] (cp-1).name: "cp-1"`, "(hosts[3] (cp-1) has it too)"],
     ["duplicate address", withHosts(h => { h[5].address = "10.0.10.11"; }), `hosts[5] (cp-3).address: "10.0.10.11"`, "(hosts[3] (cp-1) has it too)"],
@@ -65,7 +70,6 @@ const rules: [string, ClusterSpec, string, string][] = [
     ["malformed endpoint", haSpec({ controlPlaneEndpoint: "https://k8s.example.internal" }), `controlPlaneEndpoint: "https://k8s.example.internal"`, "IP address or a lower-case DNS name"],
     ["endpoint port out of range", haSpec({ controlPlaneEndpoint: "k8s.example.internal:70000" }), `controlPlaneEndpoint: "k8s.example.internal:70000"`, "a port from 1 to 65535"],
     ["unknown key algorithm", haSpec({ certificates: { encryptionAlgorithm: "DSA-1024" } }), `certificates.encryptionAlgorithm: "DSA-1024"`, "RSA-2048, RSA-3072, RSA-4096, ECDSA-P256, ECDSA-P384"],
-    ["algorithm kubeadm 1.30 cannot record", haSpec({ kubernetesVersion: "v1.30.5", certificates: { encryptionAlgorithm: "RSA-4096" } }), `certificates.encryptionAlgorithm: "RSA-4096"`, "RSA-2048 or ECDSA-P256 on Kubernetes 1.30"],
     ["non-positive validity", haSpec({ certificates: { validityHours: 0 } }), "certificates.validityHours: 0", "greater than 0"],
     ["unknown etcd topology", haSpec({ etcd: { topology: "sidecar" } }), `etcd.topology: "sidecar"`, `one of "stacked", "dedicated", "external"`],
     ["etcd role with stacked topology", haSpec({ etcd: { topology: "stacked" } }), "hosts[].roles", `no "etcd" role with etcd.topology "stacked"`],
@@ -95,8 +99,6 @@ const rules: [string, ClusterSpec, string, string][] = [
     ["the same IPv6 address written twice", withHosts(h => { h[3].address = "fd00::11"; h[4].address = "fd00:0:0::11"; }), `hosts[4] (cp-2).address: "fd00:0:0::11"`, "(hosts[3] (cp-1) has it too)"],
     ["the unspecified address", withHosts(h => { h[6].address = "0.0.0.0"; }), `hosts[6] (worker-1).address: "0.0.0.0"`, "the host's own address"],
     ["a node CIDR mask that is not a number", haSpec({ controllerManager: { extraArgs: [{ name: "node-cidr-mask-size", value: "big" }] } }), `controllerManager.extraArgs (node-cidr-mask-size): "big"`, "a prefix length"],
-    ["extraEnvs on 1.30", haSpec({ kubernetesVersion: "v1.30.5", apiServer: { extraEnvs: [{ name: "GOGC", value: "50" }] } }), `apiServer.extraEnvs: ["GOGC"]`, "nothing on Kubernetes 1.30"],
-    ["a flag twice on 1.30", haSpec({ kubernetesVersion: "v1.30.5", apiServer: { extraArgs: [{ name: "v", value: "2" }, { name: "v", value: "4" }] } }), `apiServer.extraArgs: ["v"]`, "each flag once on Kubernetes 1.30"],
     ["an owned API server flag", haSpec({ apiServer: { extraArgs: [{ name: "etcd-servers", value: "https://10.9.9.9:2379" }] } }), `apiServer.extraArgs[0].name: "etcd-servers"`, "a flag pulumi-kubeadm does not own: --etcd-servers comes from the etcd topology"],
     ["an encryption key of the wrong size", haSpec({ encryptionAtRest: { key: Buffer.alloc(16, 7).toString("base64") } }), `encryptionAtRest.key: "(a value of 16 bytes)"`, "base64 of exactly 32 random bytes"],
     ["an encryption key that is not base64", haSpec({ encryptionAtRest: { key: "not a key!" } }), `encryptionAtRest.key: "(a value of 10 characters that are not base64)"`, "base64 of exactly 32 random bytes"],
@@ -147,10 +149,10 @@ describe("cluster spec validation", () => {
         expect(planEtcd({ kubernetesVersion: "v1.33.2", members: resolved.etcdMembers, pki: {} as never }).warnings.join("\n")).toContain("etcd has 4 members");
     });
 
-    test("a patch release newer than the table resolves to its minor's images with a warning", () => {
-        const resolved = validateCluster(haSpec({ kubernetesVersion: "v1.31.99" }));
-        expect(resolved.version.minor).toBe("1.31");
-        expect(resolved.warnings.join("\n")).toContain("v1.31.99 is newer than the versions table knows");
+    test("an older patch of a minor takes the images kubeadm's newest patch of that minor deploys", () => {
+        const resolved = validateCluster(haSpec({ kubernetesVersion: "v1.36.1" }));
+        expect(resolved.version).toMatchObject({ version: "v1.36.1", minor: "1.36", etcd: "3.6.8-0", coredns: "v1.14.2", pause: "3.10.2" });
+        expect(resolved.warnings).toEqual([]);
     });
 
     test("resolves defaults as kubeadm does", () => {
