@@ -241,7 +241,7 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
             .toContain('upgrade.through[0]: "v1.33.6" — nothing (remove upgrade.through): the cluster already runs v1.33.2 (recorded by the last pulumi up)');
         // etcd on its own hosts would go straight from 3.5 to 3.6.
         expect((await run(new MockRuntime(answer, state), spec("v1.35.0", { upgrade: { through: ["v1.34.7"] } }))).error?.message)
-            .toContain("nothing with etcd on its own hosts crossing an etcd minor: they go straight from 3.5.21-0 to 3.6.6-0");
+            .toContain("nothing with etcd on its own hosts crossing an etcd minor: they go straight from 3.5.24-0 to 3.6.6-0");
         // A new stack's preview reads its record as what it is about to write.
         expect((await run(new MockRuntime(answer, new Map()), spec("v1.35.0", { upgrade: { through: ["v1.34.7"] } }))).error?.message)
             .toContain('upgrade.through[0]: "v1.34.7" — nothing (remove upgrade.through): the stack records kubernetesVersion itself (v1.35.0): the walk is done, or this is a new cluster, which installs kubernetesVersion directly');

@@ -48,7 +48,7 @@ describe("the examples run as programs under the mock runtime", () => {
         const step = runtime.registrations.find(r => r.name === "ha-workers-worker-1-join")!;
         expect(step.secretInputs).toEqual(expect.arrayContaining(["connection"]));
         // The "cluster" config object reaches the spec.
-        expect(await valueOf(program.kubernetesVersion)).toBe("v1.33.2");
+        expect(await valueOf(program.kubernetesVersion)).toBe("v1.37.2");
         const kubeadmConfig = runtime.registrations.find(r => r.name === "ha-objects-configmap-kube-system-kubeadm-config")!;
         expect(kubeadmConfig.inputs.data.ClusterConfiguration).toContain("podSubnet: 10.200.0.0/16");
         expect((await valueOf<any[]>(program.nodes)).map(n => n.name)).toHaveLength(9);

@@ -84,10 +84,10 @@ describe("npm run rehearse -- --workers 2 --from v1.36.5 --upgrade-to v1.37.2 --
         expect(out).toContain("upgrade v1.36.5 → v1.37.2, timeline:");
         // The plan first: the upgrade's preview prints kubeadm's table before any host starts.
         const plan = out.slice(out.indexOf("rehearse: preview of the upgrade v1.36.5 → v1.37.2\n"), out.indexOf("rehearse: starting"));
-        expect(plan).toMatch(/^ {2}info: minor upgrade v1\.32\.8 → v1\.33\.2:$/m);
+        expect(plan).toMatch(/^ {2}info: minor upgrade v1\.36\.5 → v1\.37\.2:$/m);
         expect(plan).toMatch(/^ {4}COMPONENT +NODE +CURRENT +TARGET$/m);
-        expect(plan).toMatch(/^ {4}kube-apiserver +cp-3 +v1\.32\.8 +v1\.33\.2$/m);
-        expect(plan).toMatch(/^ {4}kubelet +worker-2 +v1\.32\.8 +v1\.33\.2$/m);
+        expect(plan).toMatch(/^ {4}kube-apiserver +cp-3 +v1\.36\.5 +v1\.37\.2$/m);
+        expect(plan).toMatch(/^ {4}kubelet +worker-2 +v1\.36\.5 +v1\.37\.2$/m);
         const timeline: { at: string; host: string; event: string }[] = JSON.parse(fs.readFileSync(path.join(dir, "timeline.json"), "utf8"));
         const at = (host: string, event: string) => {
             const e = timeline.find(x => x.host === host && x.event === event);
