@@ -3,26 +3,11 @@
 // config/v1beta1, with the logging, tracing and Taint types it embeds) in the Go module cache.
 // test/spec/config-keys.test.ts checks it is current.
 // Run: npx tsc -p tsconfig.tools.json && node .tools/scripts/kubelet-config-fields.js
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { FieldTree, goStructs, treeFromGo } from "./config-trees";
-
-const up = path.resolve(__dirname, "..");
-/** The repository (scripts run from .tools/scripts once compiled, and from scripts/ under jest). */
-export const ROOT = path.basename(up) === ".tools" ? path.dirname(up) : up;
-
-function moduleDir(module: string, version: string): string {
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "gomod-"));
-    try {
-        const out = JSON.parse(execFileSync("go", ["mod", "download", "-json", `${module}@${version}`], { cwd: scratch, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
-        if (!out.Dir) throw new Error(`${module}@${version}: ${out.Error ?? "not downloaded"}`);
-        return out.Dir;
-    } finally {
-        fs.rmSync(scratch, { recursive: true, force: true });
-    }
-}
+import { moduleDir } from "./go-modules";
+import { REPO_ROOT } from "./real-tools";
 
 /** The field tree of one release ("v1.37.2"): the staging modules of the same release (v0.37.2). */
 export function kubeletConfigTree(release: string): { source: string; tree: FieldTree } {
@@ -50,8 +35,8 @@ export function kubeletConfigFields(rows: readonly { minor: string; latestKnownP
 }
 
 if (require.main === module) {
-    const table = JSON.parse(fs.readFileSync(path.join(ROOT, "render/versions.json"), "utf8"));
-    const out = path.join(ROOT, "render/kubelet-config-fields.json");
+    const table = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "render/versions.json"), "utf8"));
+    const out = path.join(REPO_ROOT, "render/kubelet-config-fields.json");
     fs.writeFileSync(out, JSON.stringify(kubeletConfigFields(table.minors)) + "\n");
     console.log(`wrote ${out}`);
 }

@@ -7,21 +7,18 @@
 // - kubeadmPreflightChecks: the fixed names of kubeadm's preflight checks (cmd/kubeadm/app/preflight/checks.go);
 // - kubeProxyConfiguration: the field tree of KubeProxyConfiguration (k8s.io/kube-proxy config/v1alpha1).
 // Run: npx tsc -p tsconfig.tools.json && node .tools/scripts/kubernetes-names.js
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { goStructs, treeFromGo } from "./config-trees";
-import { ROOT } from "./kubelet-config-fields";
+import { moduleDir } from "./go-modules";
+import { REPO_ROOT as ROOT } from "./real-tools";
 
 const STAGING = ["component-base", "apiserver", "client-go", "apiextensions-apiserver", "controller-manager"];
 
 function download(module: string, versions: string[]): { dir: string; version: string } {
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "gomod-"));
     for (const version of versions) {
         try {
-            const out = JSON.parse(execFileSync("go", ["mod", "download", "-json", `${module}@${version}`], { cwd: scratch, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
-            if (out.Dir) return { dir: out.Dir, version };
+            return { dir: moduleDir(module, version), version };
         } catch {
             // this version is not served: the next one
         }

@@ -3,28 +3,18 @@
 // tools/versions.env (one per minor, the newest patch the Go module proxy serves), in the Go module
 // cache. Each row records the module version it was read from.
 // Run: npx tsc -p tsconfig.tools.json && node .tools/scripts/versions-table.js
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { VersionRow } from "../render/versions";
+import { moduleDir } from "./go-modules";
 import { kubernetesReleases, REPO_ROOT } from "./real-tools";
 
 export const CONSTANTS = "cmd/kubeadm/app/constants/constants.go";
 
-/** One row of render/versions.json. */
-export type TableRow = VersionRow;
 
-/** The constants.go of a release, from the Go module cache (downloaded through the proxy if needed). */
+/** The constants.go of a release, from the Go module cache. */
 export function constantsSource(release: string): string {
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "gomod-"));
-    try {
-        const out = JSON.parse(execFileSync("go", ["mod", "download", "-json", `k8s.io/kubernetes@${release}`], { cwd: scratch, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
-        if (!out.Dir) throw new Error(`k8s.io/kubernetes@${release}: ${out.Error ?? "not downloaded"}`);
-        return fs.readFileSync(path.join(out.Dir, CONSTANTS), "utf8");
-    } finally {
-        fs.rmSync(scratch, { recursive: true, force: true });
-    }
+    return fs.readFileSync(path.join(moduleDir("k8s.io/kubernetes", release), CONSTANTS), "utf8");
 }
 
 function stringConstant(source: string, name: string, release: string): string {
@@ -58,7 +48,7 @@ function etcdForMinor(source: string, minor: number, release: string): string {
     return entries.get(key)!;
 }
 
-export function rowFromConstants(release: string, source: string): TableRow {
+export function rowFromConstants(release: string, source: string): VersionRow {
     const m = /^v1\.(\d+)\.\d+$/.exec(release);
     if (!m) throw new Error(`${release} is not a Kubernetes release version`);
     const minor = Number(m[1]);
@@ -74,7 +64,7 @@ export function rowFromConstants(release: string, source: string): TableRow {
     };
 }
 
-export function generateTable(): { description: string; minors: TableRow[] } {
+export function generateTable(): { description: string; minors: VersionRow[] } {
     const rows = kubernetesReleases().map(r => rowFromConstants(r, constantsSource(r)));
     rows.sort((a, b) => Number(a.minor.split(".")[1]) - Number(b.minor.split(".")[1]));
     return {
