@@ -58,7 +58,7 @@ export class BootstrapObjects extends pulumi.ComponentResource {
                 const cert = certs[first]?.[file];
                 const key = keys[first]?.[file];
                 if (!cert || !key) throw new Error(`BootstrapObjects ${name}: no ${file} credentials for ${first}; issue ClusterPki with kubeconfigs: true`);
-                return kubeconfig({ clusterName: cluster.clusterName, server: endpoint, caCertPem: ca, user, clientCertPem: cert, clientKeyPem: key });
+                return kubeconfig({ clusterName: cluster.clusterName, server: endpoint, caCertPem: ca, user, clientCertPem: cert, clientKeyPem: key, minor: cluster.version.minor });
             }));
         this.adminKubeconfig = kubeconfigOf("admin.conf", "kubernetes-admin");
         // The cluster's identity, not its credentials: a kubeconfig unknown at preview updates the provider instead of replacing every object.

@@ -46,6 +46,8 @@ export function bootstrapRbac(): KubeObject[] {
         { apiVersion: RBAC, kind: "ClusterRoleBinding", metadata: { name: "kubeadm:kubelet-bootstrap" }, roleRef: roleRef("ClusterRole", "system:node-bootstrapper"), subjects: [bootstrappers] },
         { apiVersion: RBAC, kind: "ClusterRoleBinding", metadata: { name: "kubeadm:node-autoapprove-bootstrap" }, roleRef: roleRef("ClusterRole", "system:certificates.k8s.io:certificatesigningrequests:nodeclient"), subjects: [bootstrappers] },
         { apiVersion: RBAC, kind: "ClusterRoleBinding", metadata: { name: "kubeadm:node-autoapprove-certificate-rotation" }, roleRef: roleRef("ClusterRole", "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"), subjects: [group(NODES_GROUP)] },
+        // AllowAPIServerToAccessKubeletAPI: apiserver-kubelet-client.crt carries only its CN.
+        { apiVersion: RBAC, kind: "ClusterRoleBinding", metadata: { name: "kubeadm:apiserver-kubelet-client" }, roleRef: roleRef("ClusterRole", "system:kubelet-api-admin"), subjects: [user("kube-apiserver-kubelet-client")] },
         ...roleAndBinding("kube-system", "kubeadm:nodes-kubeadm-config", "configmaps", "kubeadm-config", [bootstrappers, group(NODES_GROUP)]),
         ...roleAndBinding("kube-system", "kubeadm:kubelet-config", "configmaps", "kubelet-config", [group(NODES_GROUP), bootstrappers]),
         ...roleAndBinding("kube-public", "kubeadm:bootstrap-signer-clusterinfo", "configmaps", "cluster-info", [user("system:anonymous")]),

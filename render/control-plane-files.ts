@@ -177,7 +177,7 @@ export function controlPlaneFiles(i: ControlPlaneFilesInput): ControlPlaneFiles 
     const caCertPem = need(m.publicFiles, "ca.crt", "publicFiles");
     for (const [file, user, server] of kubeconfigs) {
         secret(`/etc/kubernetes/${file}`, kubeconfig({
-            clusterName: cluster.clusterName, server, caCertPem, user,
+            clusterName: cluster.clusterName, server, caCertPem, user, minor: cluster.version.minor,
             clientCertPem: need(m.kubeconfigCerts, file, `nodeKubeconfigCerts["${node.name}"]`),
             clientKeyPem: need(m.kubeconfigKeys, file, `nodeKubeconfigKeys["${node.name}"]`),
         }));

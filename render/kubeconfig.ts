@@ -1,3 +1,4 @@
+import { minorAtLeast } from "./manifests/static-pod";
 import { toYaml } from "./yaml";
 
 /** A kubeconfig as kubeadm writes it (CreateWithCerts / CreateWithToken, then clientcmd.Write). */
@@ -13,6 +14,8 @@ export interface KubeconfigInput {
     clientKeyPem?: string;
     /** Bootstrap token ("id.secret") instead of a client certificate. */
     token?: string;
+    /** Kubernetes minor ("1.33"): kubeadm 1.33 still writes `preferences: {}`, 1.34+ (client-go's omitempty) no longer. Newest shape when absent. */
+    minor?: string;
 }
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -28,7 +31,7 @@ export function kubeconfig(i: KubeconfigInput): string {
         contexts: [{ context: { cluster: i.clusterName, user: i.user }, name: context }],
         "current-context": context,
         kind: "Config",
-        preferences: {},
+        ...(i.minor && !minorAtLeast(i.minor, 1, 34) ? { preferences: {} } : {}),
         users: [{ name: i.user, user }],
     });
 }

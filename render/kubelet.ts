@@ -73,8 +73,10 @@ export interface KubeletInput {
     config?: Record<string, unknown>;
     /** Set when systemd-resolved runs on the node, as kubeadm detects it. */
     resolvConf?: string;
-    /** Flags kubeadm adds for this node (--hostname-override, --node-ip, --register-with-taints); extraArgs still win. */
+    /** Flags kubeadm adds for this node (--hostname-override, --register-with-taints); extraArgs still win. */
     nodeArgs?: Arg[];
+    /** --node-ip, written as nodeRegistration.kubeletExtraArgs would: after every other flag. */
+    nodeIp?: string;
 }
 
 /** The cluster's kubelet settings before any node's own: what kube-system/kubelet-config holds. */
@@ -109,9 +111,9 @@ export function nodeKubeletInput(cluster: ResolvedCluster, node: HostSpec, facts
         resolvConf: facts.resolvConf || undefined,
         nodeArgs: [
             ...(facts.hostname !== node.name ? [{ name: "hostname-override", value: node.name }] : []),
-            { name: "node-ip", value: node.address },
             ...(taints.length ? [{ name: "register-with-taints", value: taintsFlag(taints) }] : []),
         ],
+        nodeIp: node.address,
     };
 }
 
@@ -139,12 +141,15 @@ export function kubeletConfig(i: KubeletInput): string {
         clusterDomain: i.dnsDomain,
         containerRuntimeEndpoint: nodeLocalCriSocket(i.minor) ? i.criSocket : "",
         cpuManagerReconcilePeriod: "0s",
+        crashLoopBackOff: {},
         evictionPressureTransitionPeriod: "0s",
         fileCheckFrequency: "0s",
         healthzBindAddress: "127.0.0.1",
         healthzPort: 10248,
         httpCheckFrequency: "0s",
+        imageMaximumGCAge: "0s",
         imageMinimumGCAge: "0s",
+        logging: { flushFrequency: 0, options: { json: { infoBufferSize: "0" }, text: { infoBufferSize: "0" } }, verbosity: 0 },
         memorySwap: {},
         nodeStatusReportFrequency: "0s",
         nodeStatusUpdateFrequency: "0s",
@@ -170,7 +175,8 @@ export function kubeadmFlagsEnv(i: KubeletInput): string {
     if (!nodeLocalCriSocket(i.minor)) defaults.push({ name: "container-runtime-endpoint", value: i.criSocket });
     if (!minorAtLeast(i.minor, 1, 35)) defaults.push({ name: "pod-infra-container-image", value: `${i.imageRepository}/pause:${i.pauseTag}` });
     defaults.push(...(i.nodeArgs ?? []));
-    return `KUBELET_KUBEADM_ARGS=${JSON.stringify(argumentsToCommand(defaults, i.extraArgs).join(" "))}\n`;
+    const extra = [...i.extraArgs, ...(i.nodeIp ? [{ name: "node-ip", value: i.nodeIp }] : [])];
+    return `KUBELET_KUBEADM_ARGS=${JSON.stringify(argumentsToCommand(defaults, extra).join(" "))}\n`;
 }
 
 /**
@@ -179,5 +185,6 @@ export function kubeadmFlagsEnv(i: KubeletInput): string {
  */
 export function kubeletInstanceConfig(i: Pick<KubeletInput, "minor" | "criSocket">): string | undefined {
     if (!nodeLocalCriSocket(i.minor)) return undefined;
-    return toYaml({ apiVersion: "kubelet.config.k8s.io/v1beta1", containerRuntimeEndpoint: i.criSocket, kind: "KubeletConfiguration" });
+    // kubeadm writes the one field as a patch, quoted, without apiVersion or kind.
+    return `containerRuntimeEndpoint: ${JSON.stringify(i.criSocket)}\n`;
 }

@@ -74,7 +74,8 @@ export function certificateInventory(input: PkiInventoryInput): CertSpec[] {
         });
     }
     certs.push(
-        client("apiserver-kubelet-client", "apiserver-kubelet-client", "ca", "kube-apiserver-kubelet-client", "kubeadm:cluster-admins"),
+        // No organization: kubeadm binds the user to system:kubelet-api-admin (bootstrapRbac).
+        client("apiserver-kubelet-client", "apiserver-kubelet-client", "ca", "kube-apiserver-kubelet-client"),
         ca("front-proxy-ca", "front-proxy-ca"),
         client("front-proxy-client", "front-proxy-client", "front-proxy-ca", "front-proxy-client"),
     );

@@ -2,7 +2,7 @@ import * as net from "node:net";
 import { joinHostPort } from "../../spec/network";
 import { Arg, ControlPlaneComponentSpec, HostPathMount, NodeAddress } from "../../spec/types";
 import { argumentsToCommand, argValue } from "../arguments";
-import { Pod, staticPod } from "./static-pod";
+import { minorAtLeast, Pod, staticPod } from "./static-pod";
 
 /**
  * CA certificate directories kubeadm mounts into kube-apiserver and kube-controller-manager when
@@ -84,7 +84,6 @@ export function apiServerDefaultArgs(i: ControlPlaneInput): Arg[] {
         { name: "tls-cert-file", value: `${pki}/apiserver.crt` },
         { name: "tls-private-key-file", value: `${pki}/apiserver.key` },
     ];
-    if (i.encryptionProviderConfig) args.push({ name: "encryption-provider-config", value: i.encryptionProviderConfig });
     return args;
 }
 
@@ -95,7 +94,10 @@ export function encryptionConfigVolume(configPath: string): HostPathMount {
 }
 
 export function apiServerPod(i: ControlPlaneInput): Pod {
-    let command = argumentsToCommand(apiServerDefaultArgs(i), i.apiServer?.extraArgs);
+    // The encryption config is one of the extraArgs the uploaded ClusterConfiguration records
+    // (controlPlaneAdditions), after the user's own: kubeadm writes it after the defaults.
+    const added = i.encryptionProviderConfig ? [{ name: "encryption-provider-config", value: i.encryptionProviderConfig }] : [];
+    let command = argumentsToCommand(apiServerDefaultArgs(i), [...(i.apiServer?.extraArgs ?? []), ...added]);
     // kubeadm drops --authorization-mode when the user configures authorization with a file.
     if (argValue(command, "authorization-config") !== undefined) command = command.filter(a => !a.startsWith("--authorization-mode="));
     const volumes = [k8sCerts(i), ...caVolumes(i)];
@@ -152,8 +154,9 @@ export function controllerManagerPod(i: ControlPlaneInput): Pod {
     return loopbackComponentPod(i, "kube-controller-manager", command, 10257, "200m", [
         k8sCerts(i), ...caVolumes(i),
         { name: "kubeconfig", hostPath: "/etc/kubernetes/controller-manager.conf", mountPath: "/etc/kubernetes/controller-manager.conf", readOnly: true, pathType: "FileOrCreate" },
-        { name: "flexvolume-dir", hostPath: flexDir, mountPath: flexDir, pathType: "DirectoryOrCreate" },
-    ], i.controllerManager);
+        // kubeadm 1.36 stopped mounting the FlexVolume plugin directory.
+        ...(minorAtLeast(i.minor, 1, 36) ? [] : [{ name: "flexvolume-dir", hostPath: flexDir, mountPath: flexDir, pathType: "DirectoryOrCreate" as const }]),
+    ], i.controllerManager, { liveness: "/healthz", startup: "/healthz" });
 }
 
 export function schedulerPod(i: ControlPlaneInput): Pod {
@@ -167,15 +170,16 @@ export function schedulerPod(i: ControlPlaneInput): Pod {
     ], i.scheduler?.extraArgs);
     return loopbackComponentPod(i, "kube-scheduler", command, 10259, "100m", [
         { name: "kubeconfig", hostPath: kubeconfig, mountPath: kubeconfig, readOnly: true, pathType: "FileOrCreate" },
-    ], i.scheduler);
+    ], i.scheduler, { liveness: "/livez", readiness: "/readyz", startup: "/livez" });
 }
 
 /**
- * The controller-manager and the scheduler: HTTPS /healthz on their bind address (kubeadm's
- * getProbeAddress leaves the host empty for a wildcard bind, so the kubelet probes the pod IP).
+ * The controller-manager (HTTPS /healthz) and the scheduler (/livez, and /readyz for readiness) on
+ * their bind address (kubeadm's getProbeAddress leaves the host empty for a wildcard bind, so the
+ * kubelet probes the pod IP).
  */
 function loopbackComponentPod(i: ControlPlaneInput, name: string, command: string[], port: number, cpu: string,
-    volumes: HostPathMount[], spec: ControlPlaneComponentSpec | undefined): Pod {
+    volumes: HostPathMount[], spec: ControlPlaneComponentSpec | undefined, paths: { liveness: string; readiness?: string; startup: string }): Pod {
     const bind = argValue(command, "bind-address") ?? "127.0.0.1";
     return staticPod({
         name,
@@ -183,8 +187,7 @@ function loopbackComponentPod(i: ControlPlaneInput, name: string, command: strin
         command: [name, ...command],
         minor: i.minor,
         probe: { host: bind === "0.0.0.0" || bind === "::" ? "" : bind, port, scheme: "HTTPS" },
-        liveness: "/healthz",
-        startup: "/healthz",
+        ...paths,
         startupFailureThreshold: i.startupFailureThreshold ?? 24,
         requests: { cpu },
         volumes: withExtraVolumes(volumes, spec?.extraVolumes),

@@ -84,6 +84,7 @@ export function etcdPod(i: EtcdPodInput): Pod {
             { name: "etcd-data", hostPath: i.dataDir, mountPath: i.dataDir, pathType: "DirectoryOrCreate" },
             { name: "etcd-certs", hostPath: `${i.certificatesDir}/etcd`, mountPath: `${i.certificatesDir}/etcd`, pathType: "DirectoryOrCreate" },
         ],
+        mountsInOrder: true,
         annotations: { "kubeadm.kubernetes.io/etcd.advertise-client-urls": url("https", i.member.address, 2379) },
         env: i.extraEnvs,
     });

@@ -19,6 +19,8 @@ export interface StaticPodInput {
     startupFailureThreshold: number;
     requests: Record<string, string>;
     volumes: HostPathMount[];
+    /** kubeadm sorts a control-plane component's mounts by name, but keeps etcd's in their order. */
+    mountsInOrder?: boolean;
     annotations?: Record<string, string>;
     env?: EnvVar[];
 }
@@ -39,7 +41,7 @@ export function staticPod(p: StaticPodInput): Pod {
         name: p.name,
         resources: { requests: p.requests },
         startupProbe: { failureThreshold: p.startupFailureThreshold, ...probe(p.startup), initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 15 },
-        volumeMounts: volumes.map(v => ({ mountPath: v.mountPath, name: v.name, ...(v.readOnly ? { readOnly: true } : {}) })),
+        volumeMounts: (p.mountsInOrder ? p.volumes : volumes).map(v => ({ mountPath: v.mountPath, name: v.name, ...(v.readOnly ? { readOnly: true } : {}) })),
     };
     if (p.readiness) container.readinessProbe = { failureThreshold: 3, ...probe(p.readiness), periodSeconds: 1, timeoutSeconds: 15 };
     if (namedPort) container.ports = [{ containerPort: p.probe.port, name: "probe-port", protocol: "TCP" }];
@@ -49,6 +51,8 @@ export function staticPod(p: StaticPodInput): Pod {
         kind: "Pod",
         metadata: {
             ...(p.annotations ? { annotations: p.annotations } : {}),
+            // kubeadm 1.33's apimachinery still wrote the zero timestamp as null.
+            ...(minorAtLeast(p.minor, 1, 34) ? {} : { creationTimestamp: null }),
             labels: { component: p.name, tier: "control-plane" },
             name: p.name,
             namespace: "kube-system",

@@ -89,7 +89,7 @@ describe("ClusterPki: kubeadm's inventory (reference §1)", () => {
 
     // [file, CA file, subject (RFC 2253: CN first), extended key usages, DNS SANs, IP SANs]
     const leaves: [string, string, string, string[], string[], string[]][] = [
-        ["apiserver-kubelet-client.crt", "ca.crt", "CN=kube-apiserver-kubelet-client,O=kubeadm:cluster-admins", ["TLS Web Client Authentication"], [], []],
+        ["apiserver-kubelet-client.crt", "ca.crt", "CN=kube-apiserver-kubelet-client", ["TLS Web Client Authentication"], [], []],
         ["front-proxy-client.crt", "front-proxy-ca.crt", "CN=front-proxy-client", ["TLS Web Client Authentication"], [], []],
         ["etcd/healthcheck-client.crt", "etcd/ca.crt", "CN=kube-etcd-healthcheck-client", ["TLS Web Client Authentication"], [], []],
         ["apiserver-etcd-client.crt", "etcd/ca.crt", "CN=kube-apiserver-etcd-client", ["TLS Web Client Authentication"], [], []],
@@ -258,7 +258,7 @@ describe("ClusterPki options", () => {
             `DNS:${name},DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:k8s-api.example.internal,DNS:api.example.internal,IP:10.96.0.1,IP:${ip},IP:10.0.10.10`;
         const preSigned = (): PreSignedCert[] => [
             ...HA.controlPlanes.map(cp => ({ name: "apiserver", node: cp.name, ...opensslLeaf(ca, "/CN=kube-apiserver", apiserverSans(cp.name, cp.address), "serverAuth") })),
-            { name: "apiserver-kubelet-client", ...opensslLeaf(ca, "/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client", undefined, "clientAuth") },
+            { name: "apiserver-kubelet-client", ...opensslLeaf(ca, "/CN=kube-apiserver-kubelet-client", undefined, "clientAuth") },
         ];
         beforeAll(() => { ca = opensslCa("kubernetes"); });
 
@@ -293,7 +293,7 @@ describe("ClusterPki options", () => {
         test("a pre-signed leaf from another CA is rejected", () => {
             const given = preSigned();
             const other = opensslCa("kubernetes");
-            given[3] = { name: "apiserver-kubelet-client", ...opensslLeaf(other, "/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client", undefined, "clientAuth") };
+            given[3] = { name: "apiserver-kubelet-client", ...opensslLeaf(other, "/CN=kube-apiserver-kubelet-client", undefined, "clientAuth") };
             expect(() => new ClusterPki("xca4", { ...HA, certificates: { ca: { certPem: ca.certPem }, preSigned: given } }))
                 .toThrow(/certificates\.preSigned\[3\]\.certPem: .* — a certificate signed by ca \(CN=kubernetes\)/);
         });

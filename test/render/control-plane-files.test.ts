@@ -86,9 +86,9 @@ describe.each(SUPPORTED_MINORS.map(m => [m]))("a control plane's files for Kuber
         const runtime = m >= 34 ? "" : "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock ";
         // Reference §3.9: pause 3.10 (1.33), 3.10.1 (1.34); the flag is gone from 1.35.
         const pause = m >= 35 ? "" : `--pod-infra-container-image=registry.k8s.io/pause:${m >= 34 ? "3.10.1" : "3.10"} `;
-        // Sorted as kubeadm writes nodeRegistration.kubeletExtraArgs' node-ip in with its own flags.
-        expect(flags(render(minor, true))).toBe(`KUBELET_KUBEADM_ARGS="${runtime}--node-ip=10.0.10.11 ${pause}--register-with-taints=node-role.kubernetes.io/control-plane:NoSchedule"\n`);
-        expect(flags(render(minor, true, {}, { ...FACTS, hostname: "ip-10-0-10-11" }))).toContain("--hostname-override=cp-1 --node-ip=10.0.10.11 ");
+        // kubeadm's own flags sorted, then nodeRegistration.kubeletExtraArgs' node-ip after them (the real kubeadm's order).
+        expect(flags(render(minor, true))).toBe(`KUBELET_KUBEADM_ARGS="${runtime}${pause}--register-with-taints=node-role.kubernetes.io/control-plane:NoSchedule --node-ip=10.0.10.11"\n`);
+        expect(flags(render(minor, true, {}, { ...FACTS, hostname: "ip-10-0-10-11" }))).toContain("--hostname-override=cp-1 ");
         expect(flags(render(minor, true, { controlPlaneTaints: [] }))).not.toContain("register-with-taints");
         const resolved: any = yaml.load(render(minor, true, {}, { ...FACTS, resolvConf: "/run/systemd/resolve/resolv.conf" }).files.find(f => f.path === "/var/lib/kubelet/config.yaml")!.content!);
         expect(resolved.resolvConf).toBe("/run/systemd/resolve/resolv.conf");

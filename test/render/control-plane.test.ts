@@ -72,7 +72,7 @@ describe.each(SUPPORTED_MINORS.map(m => [m]))("control-plane static pods for Kub
         expect(pod.metadata.labels).toEqual({ component: "kube-apiserver", tier: "control-plane" });
     });
 
-    test("kube-controller-manager: kubeadm's flags, 127.0.0.1:10257 /healthz, 200m, kubeconfig and flexvolume mounts", () => {
+    test("kube-controller-manager: kubeadm's flags, 127.0.0.1:10257 /healthz, 200m, kubeconfig and (before 1.36) flexvolume mounts", () => {
         const pod = controllerManagerPod(input(minor));
         const c = pod.spec.containers[0];
         expect(c.command).toEqual(["kube-controller-manager", ...KCM_FLAGS]);
@@ -83,16 +83,18 @@ describe.each(SUPPORTED_MINORS.map(m => [m]))("control-plane static pods for Kub
         expect(pod.spec.volumes).toEqual([...CA_VOLUMES,
             { hostPath: { path: "/etc/kubernetes/pki", type: "DirectoryOrCreate" }, name: "k8s-certs" },
             { hostPath: { path: "/etc/kubernetes/controller-manager.conf", type: "FileOrCreate" }, name: "kubeconfig" },
-            { hostPath: { path: "/usr/libexec/kubernetes/kubelet-plugins/volume/exec", type: "DirectoryOrCreate" }, name: "flexvolume-dir" },
+            ...(Number(minor.split(".")[1]) >= 36 ? [] : [{ hostPath: { path: "/usr/libexec/kubernetes/kubelet-plugins/volume/exec", type: "DirectoryOrCreate" }, name: "flexvolume-dir" }]),
         ].sort(byName));
-        expect(c.volumeMounts.find((m: any) => m.name === "flexvolume-dir").readOnly).toBeUndefined();
+        if (Number(minor.split(".")[1]) < 36) expect(c.volumeMounts.find((m: any) => m.name === "flexvolume-dir").readOnly).toBeUndefined();
     });
 
-    test("kube-scheduler: kubeadm's flags, 127.0.0.1:10259 /healthz, 100m, its kubeconfig", () => {
+    test("kube-scheduler: kubeadm's flags, 127.0.0.1:10259 /livez and /readyz, 100m, its kubeconfig", () => {
         const pod = schedulerPod(input(minor));
         const c = pod.spec.containers[0];
         expect(c.command).toEqual(["kube-scheduler", ...SCHEDULER_FLAGS]);
-        expect(c.livenessProbe.httpGet).toEqual({ host: "127.0.0.1", path: "/healthz", port: namedPorts ? "probe-port" : 10259, scheme: "HTTPS" });
+        expect(c.livenessProbe.httpGet).toEqual({ host: "127.0.0.1", path: "/livez", port: namedPorts ? "probe-port" : 10259, scheme: "HTTPS" });
+        expect(c.startupProbe.httpGet.path).toBe("/livez");
+        expect(c.readinessProbe.httpGet).toEqual({ host: "127.0.0.1", path: "/readyz", port: namedPorts ? "probe-port" : 10259, scheme: "HTTPS" });
         expect(c.resources).toEqual({ requests: { cpu: "100m" } });
         expect(pod.spec.volumes).toEqual([{ hostPath: { path: "/etc/kubernetes/scheduler.conf", type: "FileOrCreate" }, name: "kubeconfig" }]);
     });
@@ -111,7 +113,7 @@ describe("variants (reference §3.2–3.3)", () => {
 
     test("a wildcard bind address leaves the probe host empty (kubeadm's getProbeAddress)", () => {
         const c = schedulerPod(input("1.33", { scheduler: { extraArgs: [{ name: "bind-address", value: "0.0.0.0" }] } })).spec.containers[0];
-        expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: 10259, scheme: "HTTPS" });
+        expect(c.livenessProbe.httpGet).toEqual({ path: "/livez", port: 10259, scheme: "HTTPS" });
         expect(controllerManagerPod(input("1.33", { controllerManager: { extraArgs: [{ name: "bind-address", value: "10.0.10.11" }] } })).spec.containers[0].livenessProbe.httpGet.host).toBe("10.0.10.11");
     });
 
@@ -121,14 +123,15 @@ describe("variants (reference §3.2–3.3)", () => {
         expect(flags).toContain("--cluster-signing-key-file=");
     });
 
-    test("a user arg replaces every default of its name; new args are sorted in; authorization-config drops authorization-mode", () => {
+    test("a user arg replaces every default of its name; user args follow the sorted defaults in their order; authorization-config drops authorization-mode", () => {
         const c = apiServerPod(input("1.33", { apiServer: { extraArgs: [
             { name: "enable-admission-plugins", value: "NodeRestriction,PodSecurity" }, { name: "audit-log-path", value: "/var/log/audit.log" },
             { name: "authorization-config", value: "/etc/kubernetes/authz.yaml" },
         ] } })).spec.containers[0];
         expect(c.command.filter((a: string) => a.startsWith("--enable-admission-plugins"))).toEqual(["--enable-admission-plugins=NodeRestriction,PodSecurity"]);
         expect(c.command[1]).toBe("--advertise-address=10.0.10.11");
-        expect(c.command[3]).toBe("--audit-log-path=/var/log/audit.log");
+        // As the real kubeadm's ArgumentsToCommand: the defaults sorted, then the user's args as given.
+        expect(c.command.slice(-3)).toEqual(["--enable-admission-plugins=NodeRestriction,PodSecurity", "--audit-log-path=/var/log/audit.log", "--authorization-config=/etc/kubernetes/authz.yaml"]);
         expect(c.command.some((a: string) => a.startsWith("--authorization-mode"))).toBe(false);
     });
 

@@ -60,6 +60,7 @@ describe("etcd static pod (reference §3.1, §3.5–3.8)", () => {
         expect(pod.metadata).toEqual({
             annotations: { "kubeadm.kubernetes.io/etcd.advertise-client-urls": "https://10.0.20.11:2379" },
             labels: { component: "etcd", tier: "control-plane" }, name: "etcd", namespace: "kube-system",
+            ...(minor === "1.33" ? { creationTimestamp: null } : {}),
         });
         expect(pod.spec).toMatchObject({ hostNetwork: true, priorityClassName: "system-node-critical", securityContext: { seccompProfile: { type: "RuntimeDefault" } } });
         expect(c.resources).toEqual({ requests: { cpu: "100m", memory: "100Mi" } });
@@ -67,7 +68,8 @@ describe("etcd static pod (reference §3.1, §3.5–3.8)", () => {
             { hostPath: { path: "/etc/kubernetes/pki/etcd", type: "DirectoryOrCreate" }, name: "etcd-certs" },
             { hostPath: { path: "/var/lib/etcd", type: "DirectoryOrCreate" }, name: "etcd-data" },
         ]);
-        expect(c.volumeMounts).toEqual([{ mountPath: "/etc/kubernetes/pki/etcd", name: "etcd-certs" }, { mountPath: "/var/lib/etcd", name: "etcd-data" }]);
+        // Volumes sorted by name, the mounts in kubeadm's own order.
+        expect(c.volumeMounts).toEqual([{ mountPath: "/var/lib/etcd", name: "etcd-data" }, { mountPath: "/etc/kubernetes/pki/etcd", name: "etcd-certs" }]);
         const port = Number(minor.split(".")[1]) >= 34 ? "probe-port" : 2381;
         expect(c.livenessProbe.httpGet).toEqual({ host: "127.0.0.1", path: "/livez", port, scheme: "HTTP" });
         expect(c.readinessProbe).toEqual({ failureThreshold: 3, httpGet: { host: "127.0.0.1", path: "/readyz", port, scheme: "HTTP" }, periodSeconds: 1, timeoutSeconds: 15 });

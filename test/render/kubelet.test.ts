@@ -41,27 +41,26 @@ describe("kubelet files (reference §4)", () => {
 
     test("instance-config.yaml carries the node's CRI endpoint from 1.34 (reference §4.3), and is absent before", () => {
         expect(kubeletInstanceConfig(input("1.33"))).toBeUndefined();
-        expect(yaml.load(kubeletInstanceConfig(input("1.34", { criSocket: "unix:///run/crio/crio.sock" }))!)).toEqual({
-            apiVersion: "kubelet.config.k8s.io/v1beta1", kind: "KubeletConfiguration", containerRuntimeEndpoint: "unix:///run/crio/crio.sock",
-        });
+        // The real kubeadm writes the one field as a patch, quoted.
+        expect(kubeletInstanceConfig(input("1.34", { criSocket: "unix:///run/crio/crio.sock" }))).toBe('containerRuntimeEndpoint: "unix:///run/crio/crio.sock"\n');
     });
 
-    test("--node-ip is each node's hosts[].address (a kubelet would otherwise pick an address itself), sorted in as kubeadm sorts kubeletExtraArgs", () => {
+    test("--node-ip is each node's hosts[].address (a kubelet would otherwise pick an address itself), after kubeadm's own flags and the extra args, as the real kubeadm writes kubeletExtraArgs", () => {
         const cluster = validateCluster(haSpec({ kubelet: { extraArgs: [{ name: "node-labels", value: "zone=a" }] } }));
         const worker = cluster.workers.find(w => w.name === "worker-2")!;
         const env = workerFiles(cluster, worker, { hostname: "ip-10-0-30-22", caCertDirs: [], resolvConf: "" }, "CA").find(f => f.path === "/var/lib/kubelet/kubeadm-flags.env")!.content;
-        expect(env).toBe("KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --hostname-override=worker-2 --node-ip=10.0.30.22 --node-labels=zone=a --pod-infra-container-image=registry.k8s.io/pause:3.10\"\n");
+        expect(env).toBe("KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --hostname-override=worker-2 --pod-infra-container-image=registry.k8s.io/pause:3.10 --node-labels=zone=a --node-ip=10.0.30.22\"\n");
         // An IPv6 host's address as it is (the kubelet takes it bare, no brackets).
         const v6 = validateCluster(haSpec({
             networking: { podSubnet: "fd00:10:244::/56", serviceSubnet: "fd00:10:96::/112" },
             hosts: [host("cp-1", "fd00::11", ["control-plane"]), host("worker-1", "fd00::21", ["worker"])], controlPlaneEndpoint: "[fd00::11]:6443",
         }));
-        expect(kubeadmFlagsEnv(nodeKubeletInput(v6, v6.workers[0], { hostname: "worker-1", resolvConf: "" }, []))).toContain(" --node-ip=fd00::21 ");
+        expect(kubeadmFlagsEnv(nodeKubeletInput(v6, v6.workers[0], { hostname: "worker-1", resolvConf: "" }, []))).toContain(" --node-ip=fd00::21\"");
     });
 
-    test("extra args are sorted in and replace a default of the same name", () => {
+    test("extra args follow kubeadm's sorted flags in their order and replace a default of the same name", () => {
         const env = kubeadmFlagsEnv(input("1.33", { extraArgs: [{ name: "node-labels", value: "zone=a" }, { name: "pod-infra-container-image", value: "mirror.example.internal/pause:3.10" }, { name: "cloud-provider", value: "external" }] }));
-        expect(env).toBe("KUBELET_KUBEADM_ARGS=\"--cloud-provider=external --container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --node-labels=zone=a --pod-infra-container-image=mirror.example.internal/pause:3.10\"\n");
+        expect(env).toBe("KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --node-labels=zone=a --pod-infra-container-image=mirror.example.internal/pause:3.10 --cloud-provider=external\"\n");
     });
 
     test("10-kubeadm.conf is the packaged drop-in: kubeconfig, config, flags env, /etc/default/kubelet, then ExecStart", () => {

@@ -22,7 +22,9 @@ async function models(release) {
 
 function schemaOf(type, format) {
     let m;
-    if (type === "string" || type === "Date") return { type: "string" };
+    if (type === "string") return { type: "string" };
+    // metav1.Time: Go writes the zero time as null (kubeadm 1.33's creationTimestamp: null) and reads it back.
+    if (type === "Date") return { type: ["string", "null"] };
     if (type === "number") return { type: /int/.test(format ?? "") ? "integer" : "number" };
     if (type === "boolean") return { type: "boolean" };
     if (type === "IntOrString") return { type: ["string", "integer"] };
