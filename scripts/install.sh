@@ -33,6 +33,6 @@ fi
 npm ci --ignore-scripts --no-audit --no-fund
 
 # The real tools (etcd, etcdctl, crictl, kubeadm of every supported minor, the Kubernetes binaries
-# of the two newest), built from their Go modules at the versions of tools/versions.env into
+# of the two newest, the Pulumi CLI, its YAML host and the Kubernetes provider), built from their Go modules at the versions of tools/versions.env into
 # ~/.cache/pulumi-kubeadm/tools; nothing is built when they are there.
 bash scripts/real-tools.sh

@@ -3,7 +3,7 @@
 # tools/versions.env, into a cache keyed by tool and version (outside git). A tool already in the
 # cache is not built again. Prints each tool, its version line and how long it took.
 #
-#   bash scripts/real-tools.sh [SET...]      SET: kubernetes kubeadm etcd crictl all (default: all)
+#   bash scripts/real-tools.sh [SET...]      SET: kubernetes kubeadm etcd crictl pulumi all (default: all)
 #   bash scripts/real-tools.sh --dir         prints the cache directory
 #
 # The cache is $PULUMI_KUBEADM_TOOLS (default ~/.cache/pulumi-kubeadm/tools); Go's own caches
@@ -59,16 +59,26 @@ begin() {
     return 1
 }
 
-# finish KEY VERSION-COMMAND...: records the tool's own version line and how long the build took.
+# finish KEY EXPECTED VERSION-COMMAND...: records the tool's own version line, which must name
+# EXPECTED (the pinned version), and how long the build took.
 finish() {
-    local key=$1
-    shift
+    local key=$1 expected=$2
+    shift 2
     local line
     line=$("$@" 2>&1 | grep -m 1 -v '^\s*$' || true)
-    [ -n "$line" ] || { echo "(no version output)" >>"$buildlog"; fail "$key" "$key" "" "$* (version check)" "$buildlog"; }
+    case $line in
+        *"$expected"*) ;;
+        *) echo "version check: '$*' printed '${line:-nothing}', not $expected" >>"$buildlog"; fail "$key" "$key" "$expected" "$* (version check)" "$buildlog" ;;
+    esac
     printf '%s\n' "$line" > "$cache/$key/built"
     printf '%-34s %s (built in %d s)\n' "$key" "$line" "$(( $(date +%s) - started ))"
     rm -rf "$work"
+}
+
+# linked_version BINARY VARIABLE: a plugin has no version flag (the engine asks it over gRPC), so
+# the version the build linked into VARIABLE, as `go version -m` reads it from the binary.
+linked_version() {
+    go version -m "$1" | sed -n "s/.*-X $(printf '%s' "$2" | sed 's/[.\/]/\\&/g')=\([^ \"]*\).*/$(basename "$1") \1 (linked, go version -m)/p"
 }
 
 # A wrapper module of ours: tools/go/FAMILY's files (if any) copied into the work dir, then `go mod init`.
@@ -117,7 +127,7 @@ kubernetes_build() {
     for c in "${commands[@]}"; do packages+=("k8s.io/kubernetes/cmd/$c"); done
     run "$key" "$module" "$version" "go build ${commands[*]}" "$buildlog" -- go build -trimpath -ldflags "-s -w$x" -o "$cache/$key/bin/" "${packages[@]}"
     cd "$root"
-    finish "$key" "$cache/$key/bin/kubeadm" version -o short
+    finish "$key" "$version" "$cache/$key/bin/kubeadm" version -o short
 }
 
 build_kubernetes() {
@@ -142,7 +152,7 @@ build_etcd() {
         run "$key" go.etcd.io/etcd/server/v3 "$v" "go mod tidy" "$buildlog" -- go mod tidy
         run "$key" go.etcd.io/etcd/server/v3 "$v" "go build etcd" "$buildlog" -- go build -trimpath -ldflags "-s -w" -o "$cache/$key/bin/etcd" go.etcd.io/etcd/server/v3
         cd "$root"
-        finish "$key" "$cache/$key/bin/etcd" --version
+        finish "$key" "${v#v}" "$cache/$key/bin/etcd" --version
     done
     v=$ETCDCTL_VERSION key=etcdctl-$ETCDCTL_VERSION
     begin "$key" && return 0
@@ -152,7 +162,7 @@ build_etcd() {
     run "$key" go.etcd.io/etcd/etcdctl/v3 "$v" "go mod tidy" "$buildlog" -- go mod tidy
     run "$key" go.etcd.io/etcd/etcdctl/v3 "$v" "go build etcdctl etcdutl" "$buildlog" -- go build -trimpath -ldflags "-s -w" -o "$cache/$key/bin/" go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3
     cd "$root"
-    finish "$key" "$cache/$key/bin/etcdctl" version
+    finish "$key" "${v#v}" "$cache/$key/bin/etcdctl" version
 }
 
 build_crictl() {
@@ -164,7 +174,65 @@ build_crictl() {
     run "$key" "$module" "$v" "go mod tidy" "$buildlog" -- go mod tidy
     run "$key" "$module" "$v" "go build crictl" "$buildlog" -- go build -trimpath -ldflags "-s -w -X $module/pkg/version.Version=${v#v}" -o "$cache/$key/bin/crictl" "$module/cmd/crictl"
     cd "$root"
-    finish "$key" "$cache/$key/bin/crictl" --version
+    finish "$key" "${v#v}" "$cache/$key/bin/crictl" --version
+}
+
+# --- Pulumi -----------------------------------------------------------------------------------
+# The CLI: pkg/v3 replaces its sdk with ../sdk (required at the same version here instead) and
+# atotto/clipboard with a fork (kept). Without the version ldflag `pulumi version` prints nothing
+# and the Automation API refuses the CLI.
+build_pulumi() {
+    local v=$PULUMI_VERSION key=pulumi-$PULUMI_VERSION module=github.com/pulumi/pulumi/pkg/v3
+    if ! begin "$key"; then
+        wrapper pulumi
+        cd "$work"
+        run "$key" "$module" "$v" "go mod edit" "$buildlog" -- go mod edit -require="$module@$v" -require="github.com/pulumi/pulumi/sdk/v3@$v" \
+            -replace=github.com/atotto/clipboard=github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e
+        run "$key" "$module" "$v" "go mod tidy" "$buildlog" -- go mod tidy
+        run "$key" "$module" "$v" "go build pulumi" "$buildlog" -- go build -trimpath -tags osusergo \
+            -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v" -o "$cache/$key/bin/pulumi" "$module/cmd/pulumi"
+        cd "$root"
+        finish "$key" "$v" "$cache/$key/bin/pulumi" version
+    fi
+
+    v=$PULUMI_YAML_VERSION key=pulumi-language-yaml-$PULUMI_YAML_VERSION module=github.com/pulumi/pulumi-yaml
+    if ! begin "$key"; then
+        wrapper pulumi-yaml
+        cd "$work"
+        run "$key" "$module" "$v" "go mod edit -require" "$buildlog" -- go mod edit -require="$module@$v"
+        run "$key" "$module" "$v" "go mod tidy" "$buildlog" -- go mod tidy
+        # No -trimpath: with it Go leaves -ldflags out of the build info linked_version reads.
+        run "$key" "$module" "$v" "go build pulumi-language-yaml" "$buildlog" -- go build \
+            -ldflags "-s -w -X $module/pkg/version.Version=$v" -o "$cache/$key/bin/pulumi-language-yaml" "$module/cmd/pulumi-language-yaml"
+        cd "$root"
+        finish "$key" "$v" linked_version "$cache/$key/bin/pulumi-language-yaml" "$module/pkg/version.Version"
+    fi
+
+    # The Kubernetes provider: "<tag> <module version>"; its sdk is required at the tag instead of ../sdk.
+    local tag
+    read -r tag v <<<"$PULUMI_KUBERNETES"
+    key=pulumi-resource-kubernetes-$tag module=github.com/pulumi/pulumi-kubernetes/provider/v4
+    if ! begin "$key"; then
+        wrapper pulumi-kubernetes
+        cd "$work"
+        run "$key" "$module" "$v" "go mod edit" "$buildlog" -- go mod edit -require="$module@$v" -require="github.com/pulumi/pulumi-kubernetes/sdk/v4@$tag"
+        run "$key" "$module" "$v" "go mod download" "$buildlog" -- go mod download "$module"
+        local cmd
+        cmd=$(go list -m -f '{{.Dir}}' "$module")/cmd/pulumi-resource-kubernetes
+        run "$key" "$module" "$v" "write schema-embed.json" "$buildlog" -- node -e '
+            const fs = require("fs");
+            const [dir, version] = process.argv.slice(1);
+            const schema = JSON.parse(fs.readFileSync(dir + "/schema.json", "utf8"));
+            schema.version = version;
+            fs.writeFileSync("schema-embed.json", JSON.stringify(schema));
+            fs.writeFileSync("terraform-mapping-embed.json", JSON.stringify(JSON.parse(fs.readFileSync(dir + "/terraform-mapping.json", "utf8"))));
+        ' "$cmd" "${tag#v}"
+        run "$key" "$module" "$v" "go mod tidy" "$buildlog" -- go mod tidy
+        run "$key" "$module" "$v" "go build pulumi-resource-kubernetes" "$buildlog" -- go build \
+            -ldflags "-s -w -X $module/pkg/version.Version=${tag#v}" -o "$cache/$key/bin/pulumi-resource-kubernetes" .
+        cd "$root"
+        finish "$key" "${tag#v}" linked_version "$cache/$key/bin/pulumi-resource-kubernetes" "$module/pkg/version.Version"
+    fi
 }
 
 sets=("$@")
@@ -177,8 +245,9 @@ for s in "${sets[@]}"; do
         kubeadm) build_kubeadm ;;
         etcd) build_etcd ;;
         crictl) build_crictl ;;
-        all) build_etcd; build_crictl; build_kubeadm; build_kubernetes ;;
-        *) log "real-tools: unknown set '$s'; accepted: kubernetes kubeadm etcd crictl all"; exit 2 ;;
+        pulumi) build_pulumi ;;
+        all) build_etcd; build_crictl; build_kubeadm; build_kubernetes; build_pulumi ;;
+        *) log "real-tools: unknown set '$s'; accepted: kubernetes kubeadm etcd crictl pulumi all"; exit 2 ;;
     esac
 done
 printf '%-34s %d s, cache %s (%s)\n' "real tools ready" "$(( $(date +%s) - total ))" "$cache" "$(du -sh "$cache" 2>/dev/null | cut -f1)"

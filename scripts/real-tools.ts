@@ -60,3 +60,22 @@ export function kubeadmOfMinor(minor: string): { release: string; path: string }
 
 export const etcdctl = (): string => realTool(`etcdctl-${pinnedVersions().ETCDCTL_VERSION}`, "etcdctl");
 export const etcdutl = (): string => realTool(`etcdctl-${pinnedVersions().ETCDCTL_VERSION}`, "etcdutl");
+
+/** The Kubernetes provider's "<tag> <module version>" pin: the tag is the version it reports. */
+const pulumiKubernetesTag = (): string => words("PULUMI_KUBERNETES")[0];
+
+/**
+ * The real Pulumi CLI and the plugins built here: `root` holds bin/pulumi (the Automation API's
+ * PulumiCommand.get({ root })), `path` the directories to put first on PATH (the engine takes a
+ * `pulumi-language-*` or `pulumi-resource-*` it finds there), `kubernetesProvider` its binary.
+ */
+export function pulumiTools(): { pulumi: string; root: string; path: string[]; kubernetesProvider: string; kubernetesProviderVersion: string } {
+    const v = pinnedVersions();
+    const pulumi = realTool(`pulumi-${v.PULUMI_VERSION}`, "pulumi");
+    const yaml = realTool(`pulumi-language-yaml-${v.PULUMI_YAML_VERSION}`, "pulumi-language-yaml");
+    const kubernetesProvider = realTool(`pulumi-resource-kubernetes-${pulumiKubernetesTag()}`, "pulumi-resource-kubernetes");
+    return {
+        pulumi, root: path.dirname(path.dirname(pulumi)), path: [pulumi, yaml, kubernetesProvider].map(p => path.dirname(p)),
+        kubernetesProvider, kubernetesProviderVersion: pulumiKubernetesTag().replace(/^v/, ""),
+    };
+}

@@ -10,8 +10,13 @@ const run = (env: NodeJS.ProcessEnv, ...sets: string[]) =>
 
 describe("scripts/real-tools.sh", () => {
     test("with everything built, builds nothing and prints each tool's own version line", () => {
-        const r = run({}, "etcd", "crictl");
+        const r = run({}, "etcd", "crictl", "pulumi");
         expect(r.status).toBe(0);
+        const v = pinnedVersions();
+        expect(r.stdout).toMatch(new RegExp(`^pulumi-${v.PULUMI_VERSION} +${v.PULUMI_VERSION} \\(cached\\)$`, "m"));
+        // Plugins have no version flag: the version linked into them, as go version -m reads it.
+        expect(r.stdout).toContain(`pulumi-language-yaml ${v.PULUMI_YAML_VERSION} (linked, go version -m) (cached)`);
+        expect(r.stdout).toContain(`pulumi-resource-kubernetes ${v.PULUMI_KUBERNETES.split(" ")[0].slice(1)} (linked, go version -m) (cached)`);
         expect(r.stdout).toContain(`etcd-v3.7.0                        etcd Version: 3.7.0 (cached)`);
         expect(r.stdout).toContain(`crictl-${pinnedVersions().CRICTL_VERSION}                     crictl version ${pinnedVersions().CRICTL_VERSION.replace(/^v/, "")} (cached)`);
         expect(r.stdout).toMatch(new RegExp(`^real tools ready +\\d+ s, cache ${toolsCache()} `, "m"));
@@ -27,7 +32,7 @@ describe("scripts/real-tools.sh", () => {
             expect(r.stderr).toContain("real-tools: cannot build crictl-v1.35.0: sigs.k8s.io/cri-tools@v1.35.0 failed at 'go mod tidy'.");
             expect(r.stderr).toMatch(/--- go said .*\n[\s\S]*v1\.35\.0[\s\S]*Try: go list -m -json sigs\.k8s\.io\/cri-tools@v1\.35\.0/);
             expect(fs.existsSync(path.join(dir, "cache", "crictl-v1.35.0", "built"))).toBe(false);
-            expect(run({}, "nonsense").stderr).toContain("real-tools: unknown set 'nonsense'; accepted: kubernetes kubeadm etcd crictl all");
+            expect(run({}, "nonsense").stderr).toContain("real-tools: unknown set 'nonsense'; accepted: kubernetes kubeadm etcd crictl pulumi all");
         } finally {
             remove();
         }
