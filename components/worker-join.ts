@@ -66,7 +66,7 @@ export class WorkerJoin extends pulumi.ComponentResource {
                     pauseTag: plan.version.pause, certificatesDir: plan.certificatesDir, dnsServiceIp: "", dnsDomain: "",
                     extraArgs: [...(args.kubeletExtraArgs ?? []), ...(h.kubeletExtraArgs ?? [])],
                     // --node-ip as in a Cluster: the node registers with hosts[].address, not an address the kubelet picks.
-                    nodeArgs: [...(facts.hostname !== h.name ? [{ name: "hostname-override", value: h.name }] : []), { name: "node-ip", value: h.address }],
+                    nodeArgs: facts.hostname !== h.name ? [{ name: "hostname-override", value: h.name }] : [], nodeIp: h.address,
                 }, args.kubeletDropIns ?? []);
             });
             return new command.remote.Command(`${name}-${h.name}-join`, {

@@ -98,13 +98,30 @@ export function controlPlanePreflightScript(i: ControlPlanePreflightInput): stri
         ports: [`${i.bindPort}@${i.node.address}`, `10257@${loopback}`, `10259@${loopback}`, `10250@${i.node.address}`,
             ...(dataDir ? [`2379@${i.node.address}`, `2379@${loopback}`, `2380@${i.node.address}`] : [])],
         owner: "this control plane",
-        extra: (dataDir ? `if [ -d ${shellWord(dataDir)} ] && [ -n "$(ls -A ${shellWord(dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
+        extra: manifestChecks(i.caSha256, i.certificatesDir, dataDir !== undefined) + (dataDir ? `if [ -d ${shellWord(dataDir)} ] && [ -n "$(ls -A ${shellWord(dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
     check ${shellWord(dataDirCheckName(dataDir))} ${shellWord(`${dataDir} is not empty and this host runs no control plane of this cluster; move it away or set etcd.dataDir`)}
 fi
 ` : ""),
         // A control plane already on the host is "ours" when it advertises this node under this cluster's CA.
         ours: `[ -f ${APISERVER_MANIFEST} ] && grep -q -- ${shellWord(`--advertise-address=${i.node.address}`)} ${APISERVER_MANIFEST}`,
     }) + (i.version ? runningVersionCheck(i.version, i.walkFrom, i.requireRunning) : "");
+}
+
+/**
+ * kubeadm init's FileAvailable checks of the static pod manifests (etcd's with stacked etcd): one
+ * already there fails, unless this host runs this cluster's control plane or holds this cluster's
+ * CA (an install that stopped after placing the certificates and some manifests runs again).
+ */
+function manifestChecks(caSha256: string, certificatesDir: string, stackedEtcd: boolean): string {
+    const names = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", ...(stackedEtcd ? ["etcd"] : [])];
+    return `ca_ours=false
+${caSha256 ? `[ "$(sha256sum ${shellWord(`${certificatesDir}/ca.crt`)} 2>/dev/null | cut -d' ' -f1)" != ${shellWord(caSha256)} ] || ca_ours=true
+` : ""}for manifest in ${names.join(" ")}; do
+    if [ -e "/etc/kubernetes/manifests/$manifest.yaml" ] && [ "$ours" != true ] && [ "$ca_ours" != true ]; then
+        check "FileAvailable--etc-kubernetes-manifests-$manifest.yaml" "/etc/kubernetes/manifests/$manifest.yaml already exists and this host runs no control plane of this cluster; remove it (kubeadm reset) or use another host"
+    fi
+done
+`;
 }
 
 /** kubeadm join's checks for a worker: the kubelet's port, the runtime, binaries and sysctls; facts as for a control plane. */

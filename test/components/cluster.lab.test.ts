@@ -82,7 +82,7 @@ describe("Cluster in the lab: 3 etcd + 3 control planes + 2 workers + 1 HAProxy 
             expect(fs.readFileSync(lab.path(w.name, "/etc/kubernetes/pki/ca.crt"), "utf8")).toBe(ca);
             const config = yaml.load(fs.readFileSync(lab.path(w.name, "/var/lib/kubelet/config.yaml"), "utf8")) as any;
             expect(config).toMatchObject({ kind: "KubeletConfiguration", clusterDNS: ["10.96.0.10"], authentication: { x509: { clientCAFile: "/etc/kubernetes/pki/ca.crt" } } });
-            expect(fs.readFileSync(lab.path(w.name, "/var/lib/kubelet/kubeadm-flags.env"), "utf8")).toMatch(new RegExp(`^KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --node-ip=${w.address.replace(/\./g, "\\.")} --pod-infra-container-image=registry.k8s.io/pause:[^ ]+"\n$`));
+            expect(fs.readFileSync(lab.path(w.name, "/var/lib/kubelet/kubeadm-flags.env"), "utf8")).toMatch(new RegExp(`^KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:[^ ]+ --node-ip=${w.address.replace(/\./g, "\\.")}"\n$`));
             // No private key of the worker anywhere: the kubelet makes its own in the TLS bootstrap.
             expect(fs.existsSync(lab.path(w.name, "/etc/kubernetes/kubelet.conf"))).toBe(false);
         }
@@ -164,10 +164,10 @@ describe("WorkerJoin: a node joins the running cluster from its endpoint, CA has
         for (const f of ["/etc/kubernetes/bootstrap-kubelet.conf", "/etc/kubernetes/pki/ca.crt", "/var/lib/kubelet/kubeadm-flags.env", "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf"]) {
             if (!fs.existsSync(lab.path("worker-1", f))) continue;
             // The same but for the node's own address (--node-ip in kubeadm-flags.env).
-            const same = read("worker-1", f).replace(`--node-ip=${hostSpec("worker-1").address} `, `--node-ip=${hostSpec("extra-1").address} `);
+            const same = read("worker-1", f).replace(`--node-ip=${hostSpec("worker-1").address}"`, `--node-ip=${hostSpec("extra-1").address}"`);
             expect([f, read("extra-1", f)]).toEqual([f, same]);
         }
-        expect(read("extra-1", "/var/lib/kubelet/kubeadm-flags.env")).toContain(` --node-ip=${hostSpec("extra-1").address} `);
+        expect(read("extra-1", "/var/lib/kubelet/kubeadm-flags.env")).toContain(` --node-ip=${hostSpec("extra-1").address}"`);
         expect((fs.statSync(lab.path("extra-1", "/etc/kubernetes/bootstrap-kubelet.conf")).mode & 0o777).toString(8)).toBe("600");
         expect(read("extra-1", "/var/lib/kubelet/config.yaml")).toBe(configMap("kube-system-kubelet-config").data.kubelet);
         expect(yaml.load(read("extra-1", "/var/lib/kubelet/config.yaml"))).toEqual(yaml.load(read("worker-1", "/var/lib/kubelet/config.yaml")));

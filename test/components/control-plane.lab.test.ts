@@ -218,7 +218,7 @@ describe("ControlPlane: 3 control planes behind HAProxy on a 3-member etcd clust
                 "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock", `--node-ip=${h.address}`, "--pod-infra-container-image=registry.k8s.io/pause:3.10",
                 "--register-with-taints=node-role.kubernetes.io/control-plane:NoSchedule", "--cloud-provider=external",
             ]));
-            expect(read(h.name, "/var/lib/kubelet/kubeadm-flags.env")).toBe(`KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --node-ip=${h.address} --pod-infra-container-image=registry.k8s.io/pause:3.10 --register-with-taints=node-role.kubernetes.io/control-plane:NoSchedule"\n`);
+            expect(read(h.name, "/var/lib/kubelet/kubeadm-flags.env")).toBe(`KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10 --register-with-taints=node-role.kubernetes.io/control-plane:NoSchedule --node-ip=${h.address}"\n`);
             expect(fs.existsSync(lab.path(h.name, "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf"))).toBe(false);
             expect(lab.systemctlCalls(h.name).join("\n")).toMatch(/daemon-reload[\s\S]*restart kubelet/);
             expect(lab.pods(h.name)["kube-controller-manager"]).toMatchObject({ state: "not-runnable" });

@@ -130,7 +130,7 @@ describe("nodePreparation in the lab: no host changes before every host's checks
                 expect([name, addresses.stderr]).toEqual([name, ""]);
                 expect([name, JSON.parse(addresses.stdout)]).toEqual([name, [{ type: "InternalIP", address: h.address }]]);
                 expect(h.address).not.toBe(lab.localhostOf(name));
-                expect(fs.readFileSync(lab.path(name, "/var/lib/kubelet/kubeadm-flags.env"), "utf8")).toContain(` --node-ip=${h.address} `);
+                expect(fs.readFileSync(lab.path(name, "/var/lib/kubelet/kubeadm-flags.env"), "utf8")).toContain(` --node-ip=${h.address}"`);
             }
         }, 120_000);
     });

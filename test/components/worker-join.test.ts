@@ -47,9 +47,9 @@ describe("WorkerJoin under the mock runtime", () => {
         const create: string = byName("j-node-1-join").inputs.create;
         expect(create).toContain("api=https://k8s-api.example.internal:6443");
         expect(create).toContain(`pins=(${HASH})`);
-        expect(create).toContain('KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --node-ip=10.0.30.31 --pod-infra-container-image=registry.k8s.io/pause:3.10"');
+        expect(create).toContain('KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10 --node-ip=10.0.30.31"');
         // node-2's hostname is not its node name: kubeadm adds --hostname-override.
-        expect(byName("j-node-2-join").inputs.create).toContain("--hostname-override=node-2 --node-ip=10.0.30.32 ");
+        expect(byName("j-node-2-join").inputs.create).toContain("--hostname-override=node-2 --pod-infra-container-image=registry.k8s.io/pause:3.10 --node-ip=10.0.30.32\"");
         expect(byName("j-node-1-preflight").inputs.create).toContain(`ca_pinned /etc/kubernetes/pki/ca.crt`);
     });
 
