@@ -21,6 +21,7 @@ export const KUBELET_FILES = ["/var/lib/kubelet/config.yaml", "/var/lib/kubelet/
 export function controlPlanePreflightChecks(bindPort: number, ipv6: boolean, stackedEtcdDataDir?: string): string[] {
     return [
         "IsPrivilegedUser", "Swap", `Port-${bindPort}`, "Port-10257", "Port-10259", "Port-10250",
+        ...manifestNames(stackedEtcdDataDir !== undefined).map(m => `FileAvailable--etc-kubernetes-manifests-${m}.yaml`),
         ...(stackedEtcdDataDir ? ["Port-2379", "Port-2380", dataDirCheckName(stackedEtcdDataDir)] : []), "CRI",
         "FileExisting-kubelet", "FileExisting-crictl", "FileExisting-mount", "FileExisting-nsenter",
         "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables",
@@ -112,8 +113,10 @@ fi
  * already there fails, unless this host runs this cluster's control plane or holds this cluster's
  * CA (an install that stopped after placing the certificates and some manifests runs again).
  */
+const manifestNames = (stackedEtcd: boolean) => ["kube-apiserver", "kube-controller-manager", "kube-scheduler", ...(stackedEtcd ? ["etcd"] : [])];
+
 function manifestChecks(caSha256: string, certificatesDir: string, stackedEtcd: boolean): string {
-    const names = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", ...(stackedEtcd ? ["etcd"] : [])];
+    const names = manifestNames(stackedEtcd);
     return `ca_ours=false
 ${caSha256 ? `[ "$(sha256sum ${shellWord(`${certificatesDir}/ca.crt`)} 2>/dev/null | cut -d' ' -f1)" != ${shellWord(caSha256)} ] || ca_ours=true
 ` : ""}for manifest in ${names.join(" ")}; do

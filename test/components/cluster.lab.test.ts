@@ -201,7 +201,11 @@ describe("Preflight alone, on the running cluster's hosts", () => {
         await new Promise(r => setTimeout(r, 5000));
         const cp1 = runner.runs.find(r => r.name === "pf-new-cp-1-control-plane")!;
         expect(cp1.exitCode).toBe(1);
-        expect(cp1.stderr).toContain("[cp-1] control-plane preflight: 1 check(s) failed:");
+        // kubeadm init's checks: another cluster's manifests and its API server's port.
+        expect(cp1.stderr).toContain("[cp-1] control-plane preflight: 4 check(s) failed:");
+        for (const m of ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]) {
+            expect(cp1.stderr).toContain(`  - FileAvailable--etc-kubernetes-manifests-${m}.yaml: /etc/kubernetes/manifests/${m}.yaml already exists and this host runs no control plane of this cluster`);
+        }
         expect(cp1.stderr).toMatch(new RegExp(`  - Port-6443: port 6443 is in use on ${ALL_HOSTS.find(h => h.name === "cp-1")!.address.replace(/\./g, "\\.")} .* and this control plane of this cluster is not what runs there; stop what listens there`));
         const etcd1 = runner.runs.find(r => r.name === "pf-new-etcd-1-etcd")!;
         // (etcd's metrics port 2381 is on 127.0.0.1, which the lab moves to each host's own loopback address.)

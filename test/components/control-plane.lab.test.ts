@@ -287,6 +287,7 @@ describe("ControlPlane: 3 control planes behind HAProxy on a 3-member etcd clust
         expect(failed.stderr).toMatch(/^\[cp-1\] control-plane preflight: \d+ check\(s\) failed:$/m);
         expect(failed.stderr).toContain(`- Port-6443: port 6443 is in use on ${at("cp-1").address}`);
         expect(failed.stderr).toContain("- FileExisting-crictl: crictl not found in PATH; install it");
+        expect(failed.stderr).toContain("- FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml: /etc/kubernetes/manifests/kube-apiserver.yaml already exists");
         if (fs.readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() !== "1") expect(failed.stderr).toContain("- FileContent--proc-sys-net-ipv4-ip_forward: /proc/sys/net/ipv4/ip_forward is not 1");
         expect(failed.stdout).not.toMatch(/^facts /m);
         const skipped = await lab.exec("cp-1", script(controlPlanePreflightChecks(6443, false)));
