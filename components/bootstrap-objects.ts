@@ -82,7 +82,7 @@ export class BootstrapObjects extends pulumi.ComponentResource {
             }, opt);
         });
 
-        const info = pulumi.output(args.caCertPem).apply(ca => clusterInfoKubeconfig(endpoint, ca));
+        const info = pulumi.output(args.caCertPem).apply(ca => clusterInfoKubeconfig(endpoint, ca, cluster.version.minor));
         const signing = tokens.filter(t => t.spec.usages.includes("signing"));
         // The JWS is public by design (anonymous users read cluster-info); only the token secret is not.
         const signatures = pulumi.unsecret(pulumi.all([info, pulumi.all(signing.map(t => t.id)), pulumi.all(signing.map(t => t.secret))])

@@ -36,15 +36,18 @@ export function kubeconfig(i: KubeconfigInput): string {
     });
 }
 
-/** `kube-public/cluster-info`'s kubeconfig: one cluster with an empty name, no users or contexts. */
-export function clusterInfoKubeconfig(server: string, caCertPem: string): string {
+/**
+ * `kube-public/cluster-info`'s kubeconfig: one cluster with an empty name, no users or contexts, as
+ * kubeadm's clientcmd.Write gives it (with `preferences: {}` before 1.34, as for the other kubeconfigs).
+ */
+export function clusterInfoKubeconfig(server: string, caCertPem: string, minor?: string): string {
     return toYaml({
         apiVersion: "v1",
         clusters: [{ cluster: { "certificate-authority-data": b64(caCertPem), server }, name: "" }],
         contexts: null,
         "current-context": "",
         kind: "Config",
-        preferences: {},
+        ...(minor && !minorAtLeast(minor, 1, 34) ? { preferences: {} } : {}),
         users: null,
     });
 }

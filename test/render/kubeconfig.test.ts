@@ -1,3 +1,4 @@
+import yaml from "js-yaml";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -41,5 +42,13 @@ describe("kubeconfig files load with a real kubectl (reference §2)", () => {
         expect(view.clusters).toEqual([{ name: "", cluster: { server: "https://k8s-api.example.internal:6443", "certificate-authority-data": Buffer.from(ca.certPem).toString("base64") } }]);
         expect(view.contexts ?? []).toEqual([]);
         expect(view.users ?? []).toEqual([]);
+    });
+
+    // client-go's Config.Preferences is `json:"preferences"` in 0.33 and `json:"preferences,omitzero"` from 0.34.
+    test.each([["1.33", true], ["1.34", false], ["1.37", false]])("cluster-info of %s has preferences: %s, as clientcmd.Write of that minor's client-go", (minor, has) => {
+        expect(yaml.load(clusterInfoKubeconfig("https://k8s-api.example.internal:6443", ca.certPem, minor)) as object).toEqual({
+            apiVersion: "v1", kind: "Config", "current-context": "", contexts: null, users: null, ...(has ? { preferences: {} } : {}),
+            clusters: [{ name: "", cluster: { server: "https://k8s-api.example.internal:6443", "certificate-authority-data": Buffer.from(ca.certPem).toString("base64") } }],
+        });
     });
 });
