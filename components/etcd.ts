@@ -95,7 +95,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             connection: connectionOf(m),
             create: caSha256.apply(sha => remoteBash(etcdPreflightScript({
                 host: m.name, step: "etcd preflight", member: m, topology: plan.topology, dataDir: plan.dataDir, certificatesDir: plan.certificatesDir,
-                criSocket: m.criSocket ?? DEFAULTS.criSocket, ignore: args.ignorePreflightErrors ?? [], caSha256: sha,
+                criSocket: m.criSocket ?? DEFAULTS.criSocket, ignore: args.ignorePreflightErrors ?? [], caSha256: sha, kubeletMinor: plan.version.minor,
                 preparedLater: args.nodePreparation !== undefined,
             }), { host: m.name, step: "etcd-preflight" })),
             addPreviousOutputInEnv: false,

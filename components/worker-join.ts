@@ -43,7 +43,7 @@ export class WorkerJoin extends pulumi.ComponentResource {
             connection: connectionOf(h),
             create: remoteBash(workerPreflightScript({
                 host: h.name, step: "worker preflight", node: h, criSocket: h.criSocket ?? DEFAULTS.criSocket, certificatesDir: plan.certificatesDir,
-                caSha256: "", caCertHashes: args.caCertHashes, swapTolerated: false, ignore,
+                caSha256: "", caCertHashes: args.caCertHashes, swapTolerated: false, ignore, kubeletMinor: plan.version.minor,
                 preparedLater: args.nodePreparation !== undefined,
             }), { host: h.name, step: "worker-preflight" }),
             ...STEP,

@@ -5,7 +5,7 @@ import { ENCRYPTION_CONFIG_PATH, encryptionConfigCheck } from "./encryption";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { OPTIONAL_CA_DIRS } from "./manifests/control-plane";
 import { dataDirCheckName, ETCD_MANIFEST, etcdQuorumGateScript, etcdRestartedWait, etcdServingBefore, StackedEtcdJoin, stackedEtcdMemberAddScript, stackedEtcdPromoteScript } from "./etcd-scripts";
-import { checkFunctions, portChecks, preparedCheckNames, preparedChecks, preparedChecksLater } from "./preflight";
+import { cgroupsCheck, checkFunctions, minorNumber, portChecks, preparedCheckNames, preparedChecks, preparedChecksLater } from "./preflight";
 import { anyChanged, ensureDir, kubeletRunning, pendingDone, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary, TOOL_SAID } from "./scripts";
 import { SUPPORTED_MINORS } from "./versions";
 
@@ -20,7 +20,7 @@ export const KUBELET_FILES = ["/var/lib/kubelet/config.yaml", "/var/lib/kubelet/
 /** kubeadm's names (--ignore-preflight-errors) of the control-plane checks, for a given API server port. */
 export function controlPlanePreflightChecks(bindPort: number, ipv6: boolean, stackedEtcdDataDir?: string): string[] {
     return [
-        "IsPrivilegedUser", "Swap", `Port-${bindPort}`, "Port-10257", "Port-10259", "Port-10250",
+        "IsPrivilegedUser", "Swap", "SystemVerification", `Port-${bindPort}`, "Port-10257", "Port-10259", "Port-10250",
         ...manifestNames(stackedEtcdDataDir !== undefined).map(m => `FileAvailable--etc-kubernetes-manifests-${m}.yaml`),
         ...(stackedEtcdDataDir ? ["Port-2379", "Port-2380", dataDirCheckName(stackedEtcdDataDir)] : []), "CRI",
         "FileExisting-kubelet", "FileExisting-crictl", "FileExisting-mount", "FileExisting-nsenter",
@@ -71,6 +71,8 @@ export interface ControlPlanePreflightInput extends ScriptContext {
     caCertHashes?: string[];
     /** The kubelet config sets failSwapOn: false (swap tolerated). */
     swapTolerated: boolean;
+    /** The minor of the kubelet to run ("1.37"): from 1.35 it refuses cgroups v1 hosts. */
+    kubeletMinor: string;
     ignore: string[];
     /** nodePreparation runs later, after every host's preflight: the checks of what it provides (preparedChecks) are left to it. */
     preparedLater?: boolean;
@@ -99,7 +101,7 @@ export function controlPlanePreflightScript(i: ControlPlanePreflightInput): stri
         ports: [`${i.bindPort}@${i.node.address}`, `10257@${loopback}`, `10259@${loopback}`, `10250@${i.node.address}`,
             ...(dataDir ? [`2379@${i.node.address}`, `2379@${loopback}`, `2380@${i.node.address}`] : [])],
         owner: "this control plane",
-        extra: manifestChecks(i.caSha256, i.certificatesDir, dataDir !== undefined) + (dataDir ? `if [ -d ${shellWord(dataDir)} ] && [ -n "$(ls -A ${shellWord(dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
+        extra: manifestChecks(dataDir !== undefined) + (dataDir ? `if [ -d ${shellWord(dataDir)} ] && [ -n "$(ls -A ${shellWord(dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
     check ${shellWord(dataDirCheckName(dataDir))} ${shellWord(`${dataDir} is not empty and this host runs no control plane of this cluster; move it away or set etcd.dataDir`)}
 fi
 ` : ""),
@@ -115,11 +117,8 @@ fi
  */
 const manifestNames = (stackedEtcd: boolean) => ["kube-apiserver", "kube-controller-manager", "kube-scheduler", ...(stackedEtcd ? ["etcd"] : [])];
 
-function manifestChecks(caSha256: string, certificatesDir: string, stackedEtcd: boolean): string {
-    const names = manifestNames(stackedEtcd);
-    return `ca_ours=false
-${caSha256 ? `[ "$(sha256sum ${shellWord(`${certificatesDir}/ca.crt`)} 2>/dev/null | cut -d' ' -f1)" != ${shellWord(caSha256)} ] || ca_ours=true
-` : ""}for manifest in ${names.join(" ")}; do
+function manifestChecks(stackedEtcd: boolean): string {
+    return `for manifest in ${manifestNames(stackedEtcd).join(" ")}; do
     if [ -e "/etc/kubernetes/manifests/$manifest.yaml" ] && [ "$ours" != true ] && [ "$ca_ours" != true ]; then
         check "FileAvailable--etc-kubernetes-manifests-$manifest.yaml" "/etc/kubernetes/manifests/$manifest.yaml already exists and this host runs no control plane of this cluster; remove it (kubeadm reset) or use another host"
     fi
@@ -127,8 +126,13 @@ done
 `;
 }
 
-/** kubeadm join's checks for a worker: the kubelet's port, the runtime, binaries and sysctls; facts as for a control plane. */
+/**
+ * kubeadm join's checks for a worker: the kubelet's port, the runtime, binaries and sysctls, and
+ * its FileAvailable checks of the kubeconfigs and the CA (each passes when it is this cluster's, as
+ * after a join that stopped half-way); facts as for a control plane.
+ */
 export function workerPreflightScript(i: Omit<ControlPlanePreflightInput, "bindPort">): string {
+    const caFile = `${i.certificatesDir}/ca.crt`;
     return nodePreflightScript(i, {
         ports: [`10250@${i.node.address}`],
         owner: "the kubelet of this node",
@@ -136,6 +140,11 @@ export function workerPreflightScript(i: Omit<ControlPlanePreflightInput, "bindP
         extra: `if [ -f /etc/kubernetes/kubelet.conf ] && [ "$ours" != true ]; then
     check FileAvailable--etc-kubernetes-kubelet.conf "/etc/kubernetes/kubelet.conf exists under another cluster's CA: this host already belongs to a cluster; run kubeadm reset there first"
 fi
+for file in /etc/kubernetes/bootstrap-kubelet.conf ${shellWord(caFile)}; do
+    if [ -e "$file" ] && [ "$ca_ours" != true ]; then
+        check "FileAvailable-\${file//\\//-}" "$file already exists and ${caFile} is not this cluster's CA: this host holds another cluster's files; run kubeadm reset there first"
+    fi
+done
 `,
     });
 }
@@ -149,16 +158,20 @@ function nodePreflightScript(i: Omit<ControlPlanePreflightInput, "bindPort">, ro
     command -v "$tool" >/dev/null 2>&1 || check "FileExisting-$tool" "$tool is not installed; token discovery needs it: install $tool"
 done
 ` : "") + `
+# The host holds this cluster's CA; what runs there is ours when it is also this node's.
+ca_ours=false
+if ${pinned ? `ca_pinned ${caFile}` : i.caSha256 ? `[ "$(sha256sum ${caFile} 2>/dev/null | cut -d' ' -f1)" = ${shellWord(i.caSha256)} ]` : "false"}; then
+    ca_ours=true
+fi
 ours=false
-if ${role.ours} \\
-    && ${pinned ? `ca_pinned ${caFile}` : `[ "$(sha256sum ${caFile} 2>/dev/null | cut -d' ' -f1)" = ${shellWord(i.caSha256)} ]`}; then
+if [ "$ca_ours" = true ] && ${role.ours}; then
     ours=true
 fi
 ${role.extra ?? ""}[ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(id -un); connect as root"
 if [ "$(awk 'NR > 1' /proc/swaps 2>/dev/null | wc -l)" -gt 0 ]; then
     ${i.swapTolerated ? "echo \"[preflight] swap is on; the kubelet config tolerates it (failSwapOn: false)\"" : `check Swap "swap is on ($(awk 'NR > 1 { printf \"%s \", $1 }' /proc/swaps)); turn it off (swapoff -a, and remove it from /etc/fstab) or set kubelet.config {failSwapOn: false, memorySwap: {swapBehavior: LimitedSwap}}"`}
 fi
-${portChecks(role.ports, role.owner)}for bin in mount nsenter; do
+${cgroupsCheck(minorNumber(i.kubeletMinor))}${portChecks(role.ports, role.owner)}for bin in mount nsenter; do
     command -v "$bin" >/dev/null 2>&1 || check "FileExisting-$bin" "$bin not found in PATH; install it (util-linux)"
 done
 ${i.preparedLater ? preparedChecksLater(preparedCheckNames(prepared)) : preparedChecks({ ...prepared, criSocket: i.criSocket })}report

@@ -1,7 +1,7 @@
 import { joinHostPort } from "../spec/network";
 import { NodeAddress, NodePreparationSpec } from "../spec/types";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
-import { checkFunctions, portChecks, preparedCheckNames, preparedChecks, preparedChecksLater } from "./preflight";
+import { cgroupsCheck, checkFunctions, minorNumber, portChecks, preparedCheckNames, preparedChecks, preparedChecksLater } from "./preflight";
 import { kubeletPackageChanges, kubeletPackageUpgrade } from "./kubelet-upgrade";
 import { anyChanged, digest, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 
@@ -9,7 +9,7 @@ export const ETCD_MANIFEST = "/etc/kubernetes/manifests/etcd.yaml";
 
 /** Names of the preflight checks on an etcd member, as kubeadm names them (--ignore-preflight-errors). */
 export const ETCD_PREFLIGHT_CHECKS = [
-    "IsPrivilegedUser", "FileExisting-kubelet", "CRI", "Port-2379", "Port-2380", "Port-2381", "DirAvailable--var-lib-etcd",
+    "IsPrivilegedUser", "SystemVerification", "FileExisting-kubelet", "CRI", "Port-2379", "Port-2380", "Port-2381", "DirAvailable--var-lib-etcd",
 ] as const;
 
 export interface EtcdPreflightInput extends ScriptContext {
@@ -20,6 +20,8 @@ export interface EtcdPreflightInput extends ScriptContext {
     /** Where the etcd CA is, to tell this cluster's member from another's. */
     certificatesDir: string;
     criSocket: string;
+    /** The minor of the kubelet that runs the member ("1.37"): from 1.35 it refuses cgroups v1 hosts. */
+    kubeletMinor: string;
     /** Check names to skip (case-insensitive); "all" skips every check. */
     ignore: string[];
     /** sha256 of the etcd CA this cluster uses: a member is "ours" only under the same CA. */
@@ -56,7 +58,7 @@ export function etcdPreflightScript(i: EtcdPreflightInput): string {
     return scriptHeader(i) + `
 ${checkFunctions(i.ignore)}${thisMember(i)}
 [ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(id -un); connect as root"
-${i.preparedLater ? preparedChecksLater(preparedCheckNames({ node: false })) : preparedChecks({ node: false, criSocket: i.criSocket })}${portChecks(listeners, "this member")}if [ -d ${shellWord(i.dataDir)} ] && [ -n "$(ls -A ${shellWord(i.dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
+${cgroupsCheck(minorNumber(i.kubeletMinor))}${i.preparedLater ? preparedChecksLater(preparedCheckNames({ node: false })) : preparedChecks({ node: false, criSocket: i.criSocket })}${portChecks(listeners, "this member")}if [ -d ${shellWord(i.dataDir)} ] && [ -n "$(ls -A ${shellWord(i.dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
     check ${shellWord(dataDirCheckName(i.dataDir))} ${shellWord(`${i.dataDir} is not empty and holds no member of this cluster (no etcd manifest naming ${i.member.name} under this cluster's etcd CA); move it away or set etcd.dataDir`)}
 fi
 

@@ -25,7 +25,7 @@ const common = (cluster: ResolvedCluster, host: HostSpec, c: PreflightContext) =
     const s = cluster.spec;
     return {
         node: host, criSocket: host.criSocket ?? DEFAULTS.criSocket, certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir,
-        caSha256: c.caSha256, swapTolerated: s.kubelet?.config?.failSwapOn === false, ignore: s.ignorePreflightErrors ?? [],
+        caSha256: c.caSha256, swapTolerated: s.kubelet?.config?.failSwapOn === false, kubeletMinor: cluster.version.minor, ignore: s.ignorePreflightErrors ?? [],
         preparedLater: c.prepare && s.nodePreparation !== undefined,
     };
 };
@@ -53,7 +53,7 @@ export function etcdPreflight(cluster: ResolvedCluster, host: HostSpec, c: Prefl
     return remoteBash(etcdPreflightScript({
         host: host.name, step: "etcd preflight", member: host, topology: "dedicated", dataDir,
         certificatesDir: s.certificates?.certificatesDir ?? DEFAULTS.certificatesDir, criSocket: host.criSocket ?? DEFAULTS.criSocket,
-        ignore: etcdChecks(s.ignorePreflightErrors, dataDir) ?? [], caSha256: c.etcdCaSha256, preparedLater,
+        ignore: etcdChecks(s.ignorePreflightErrors, dataDir) ?? [], caSha256: c.etcdCaSha256, preparedLater, kubeletMinor: cluster.version.minor,
     }), { host: host.name, step: "etcd-preflight" });
 }
 

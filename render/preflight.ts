@@ -97,3 +97,30 @@ export function preparedChecksLater(names: string[]): string {
     return `echo ${shellWord(`[preflight] checked after nodePreparation, once every host passed its preflight: ${names.join(", ")}`)}
 `;
 }
+
+/**
+ * The cgroups part of kubeadm's SystemVerification (k8s.io/system-validators' CgroupsValidator,
+ * which reads /proc/mounts the same way): a cgroups v1 host fails it for a kubelet of 1.35 or newer
+ * (KEP-5573: that kubelet refuses to start there unless failCgroupV1 is false), and is warned
+ * about before 1.35. Needs checkFunctions earlier in the script.
+ */
+export function cgroupsCheck(kubeletMinor: number): string {
+    const refused = kubeletMinor >= 35;
+    return `cgroups=$(awk '$2 == "/sys/fs/cgroup" { print $3; exit }' /proc/mounts)
+if [ "$cgroups" = tmpfs ]; then
+    if [ -d /sys/fs/cgroup/memory ]; then cgroups=v1; else cgroups=v2; fi
+elif [ "$cgroups" = cgroup2 ] || { [ -z "$cgroups" ] && awk '$3 == "cgroup2" { found = 1 } END { exit !found }' /proc/mounts; }; then
+    cgroups=v2
+else
+    cgroups=v1
+fi
+if [ "$cgroups" = v1 ]; then
+    ${refused
+        ? `check SystemVerification ${shellWord(`this host runs cgroups v1, which the kubelet refuses from 1.35 (KEP-5573); boot it with cgroups v2 (systemd.unified_cgroup_hierarchy=1), or set kubelet.config {failCgroupV1: false} and add SystemVerification to ignorePreflightErrors`)}`
+        : `echo ${shellWord(`[preflight] warning SystemVerification: this host runs cgroups v1, which Kubernetes keeps in maintenance mode and the kubelet refuses from 1.35; move it to cgroups v2 before upgrading to 1.35`)}`}
+fi
+`;
+}
+
+/** 35 of "1.35". */
+export const minorNumber = (minor: string) => Number(minor.split(".")[1]);

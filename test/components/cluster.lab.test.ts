@@ -12,6 +12,7 @@ import { ClusterSpec, HostSpec } from "../../spec/types";
 import { Lab, labHosts } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
 import { MockRuntime, valueOf } from "../support/mocks";
+import { LAB_SKIPS } from "../../scripts/rehearsal-config";
 
 // The full shape: 3 dedicated etcd hosts, 3 control planes, 2 workers and a load balancer running
 // Debian's haproxy, all real sshd + bash. There is no kube-apiserver binary here, so nothing is
@@ -23,7 +24,7 @@ const HOSTS = ALL_HOSTS.filter(h => !h.name.startsWith("extra"));
 const LB = HOSTS.find(h => h.name === "lb-1")!;
 const ENDPOINT = `${LB.address}:6443`;
 const WORKERS = HOSTS.filter(h => h.name.startsWith("worker"));
-const SKIPPED = ["FileExisting-crictl", "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables"];
+const SKIPPED = LAB_SKIPS;
 const role = (name: string) => (name.startsWith("etcd") ? "etcd" : name.startsWith("cp") ? "control-plane" : name.startsWith("worker") ? "worker" : "load-balancer");
 
 let lab: Lab;

@@ -7,6 +7,7 @@ import { etcdctl as realEtcdctl } from "../../scripts/real-tools";
 import { Lab, labHosts } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
 import { MockRuntime } from "../support/mocks";
+import { LAB_SKIPS } from "../../scripts/rehearsal-config";
 
 // kubeadm's default shape: etcd stacked on 3 control planes, behind HAProxy, one worker. The hosts
 // start bare (no kubelet package, no container runtime): the cluster's node preparation installs
@@ -16,7 +17,7 @@ const HOSTS = labHosts(["cp-1", "cp-2", "cp-3", "worker-1", "lb-1"]);
 const LB = HOSTS.find(h => h.name === "lb-1")!;
 const CONTROL_PLANES = HOSTS.filter(h => h.name.startsWith("cp"));
 const NODES = HOSTS.filter(h => h.name !== "lb-1");
-const SKIPPED = ["FileExisting-crictl", "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables"];
+const SKIPPED = LAB_SKIPS;
 const role = (name: string) => (name.startsWith("cp") ? "control-plane" : name.startsWith("worker") ? "worker" : "load-balancer");
 const PREPARE = `set -euo pipefail
 echo "$KUBERNETES_VERSION $KUBERNETES_MINOR" >> /var/lib/lab/node-preparation.log

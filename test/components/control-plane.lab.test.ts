@@ -12,10 +12,11 @@ import { EtcdCluster } from "../../components/etcd";
 import { ClusterPki } from "../../components/pki";
 import { ClusterSpec, HostSpec } from "../../spec/types";
 import { etcdctl } from "../../scripts/real-tools";
-import { Lab, labHosts } from "../lab/lab";
+import { cgroupsV1, Lab, labHosts } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
 import { EngineState, MockRuntime, settle } from "../support/mocks";
 import { tempDir } from "../support/openssl";
+import { LAB_SKIPS } from "../../scripts/rehearsal-config";
 
 // 3 dedicated etcd hosts, 3 control planes and a load balancer running Debian's haproxy, all real
 // sshd + bash; the kube-apiserver binary is not here, so the lab kubelet serves its health
@@ -27,7 +28,7 @@ const CPS = HOSTS.filter(h => h.name.startsWith("cp"));
 const LB = at("lb-1");
 const ENDPOINT = `${LB.address}:6443`;
 // Checks this machine cannot pass and a lab must not fix (the kernel is shared): named skips.
-const SKIPPED = ["FileExisting-crictl", "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables"];
+const SKIPPED = LAB_SKIPS;
 const CLOUD_DROPIN = "[Service]\nEnvironment=\"KUBELET_EXTRA_ARGS=--cloud-provider=external\"\n";
 
 let lab: Lab;
@@ -280,7 +281,7 @@ describe("ControlPlane: 3 control planes behind HAProxy on a 3-member etcd clust
         // Another cluster's control plane at cp-1's address: its ports are taken and it is not ours.
         const script = (ignore: string[]) => controlPlanePreflightScript({
             host: "cp-1", step: "control-plane preflight", node: { name: "cp-9", address: at("cp-1").address }, bindPort: 6443,
-            criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: "/etc/kubernetes/pki", caSha256: "0".repeat(64), swapTolerated: false, ignore,
+            criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: "/etc/kubernetes/pki", caSha256: "0".repeat(64), swapTolerated: false, ignore, kubeletMinor: "1.37",
         });
         const failed = await lab.exec("cp-1", script([]));
         expect(failed.code).toBe(1);
@@ -289,6 +290,9 @@ describe("ControlPlane: 3 control planes behind HAProxy on a 3-member etcd clust
         expect(failed.stderr).toContain("- FileExisting-crictl: crictl not found in PATH; install it");
         expect(failed.stderr).toContain("- FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml: /etc/kubernetes/manifests/kube-apiserver.yaml already exists");
         if (fs.readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() !== "1") expect(failed.stderr).toContain("- FileContent--proc-sys-net-ipv4-ip_forward: /proc/sys/net/ipv4/ip_forward is not 1");
+        // A kubelet of 1.37 refuses a cgroups v1 host (KEP-5573), as kubeadm's SystemVerification does.
+        if (cgroupsV1()) expect(failed.stderr).toContain("- SystemVerification: this host runs cgroups v1, which the kubelet refuses from 1.35");
+        else expect(failed.stderr).not.toContain("SystemVerification");
         expect(failed.stdout).not.toMatch(/^facts /m);
         const skipped = await lab.exec("cp-1", script(controlPlanePreflightChecks(6443, false)));
         expect(skipped).toMatchObject({ code: 0 });

@@ -209,7 +209,7 @@ describe("EtcdCluster on three lab hosts", () => {
         const caSha256 = createHash("sha256").update(fs.readFileSync(lab.path("etcd-1", "/etc/kubernetes/pki/etcd/ca.crt"))).digest("hex");
         const script = (ignore: string[]) => etcdPreflightScript({
             host: "etcd-1", step: "etcd preflight", member: stranger, topology: "dedicated", dataDir: "/var/lib/etcd", certificatesDir: "/etc/kubernetes/pki",
-            criSocket: "unix:///run/containerd/containerd.sock", ignore, caSha256,
+            criSocket: "unix:///run/containerd/containerd.sock", ignore, caSha256, kubeletMinor: "1.34",
         });
         const failed = await lab.exec("etcd-1", script([]));
         expect(failed.code).toBe(1);

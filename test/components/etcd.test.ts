@@ -117,7 +117,7 @@ describe("EtcdCluster input is checked at evaluation", () => {
         ["a member twice", { members: [members[0], members[0]] }, /members\[1\] \(etcd-1\)\.name: "etcd-1" — a name no other member has/],
         ["an owned flag", { extraArgs: [{ name: "initial-cluster", value: "x=https://1.2.3.4:2380" }] }, /extraArgs\[0\]\.name: "initial-cluster" — a flag pulumi-kubeadm does not own/],
         ["an unknown topology", { topology: "external" }, /topology: "external" — "dedicated" or "stacked"/],
-        ["an unknown preflight check", { ignorePreflightErrors: ["Port-6443"] }, /ignorePreflightErrors\[0\]: "Port-6443" — one of the checks: IsPrivilegedUser, FileExisting-kubelet, CRI, Port-2379, Port-2380, Port-2381, DirAvailable--var-lib-etcd, or "all"/],
+        ["an unknown preflight check", { ignorePreflightErrors: ["Port-6443"] }, /ignorePreflightErrors\[0\]: "Port-6443" — one of the checks: IsPrivilegedUser, SystemVerification, FileExisting-kubelet, CRI, Port-2379, Port-2380, Port-2381, DirAvailable--var-lib-etcd, or "all"/],
         ["a malformed image tag", { imageTag: "3.5 beta" }, /imageTag: "3\.5 beta" — an image tag/],
         ["a member without SSH credentials", { members: [{ ...members[0], ssh: {} }] }, /members\[0\] \(etcd-1\)\.ssh: "\(no credentials\)"/],
     ])("rejects %s with nothing registered", (_n, change, message) => {

@@ -8,6 +8,7 @@ import { haproxyBackends, Lab, labHosts } from "../lab/lab";
 import { CommandRun, LabCommandRunner } from "../lab/runtime";
 import { deployInLab } from "../support/lab-deploy";
 import { EngineState } from "../support/mocks";
+import { LAB_SKIPS } from "../../scripts/rehearsal-config";
 
 // The kubelets' part of an upgrade in the lab: 2 control planes (stacked etcd) behind HAProxy and 3
 // workers, deployed at v1.36.5, then upgraded to v1.37.0 with upgrade.maxUnavailable 2. kubectl is
@@ -18,7 +19,7 @@ import { EngineState } from "../support/mocks";
 const HOSTS = labHosts(["cp-1", "cp-2", "worker-1", "worker-2", "worker-3", "lb-1"]);
 const LB = HOSTS.find(h => h.name === "lb-1")!;
 const WORKERS = ["worker-1", "worker-2", "worker-3"];
-const SKIPPED = ["FileExisting-crictl", "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables"];
+const SKIPPED = LAB_SKIPS;
 const role = (name: string) => (name.startsWith("cp") ? "control-plane" : name.startsWith("worker") ? "worker" : "load-balancer");
 const INSTALLER = `sed -i "s/^LAB_KUBELET_VERSION=.*/LAB_KUBELET_VERSION=$KUBERNETES_VERSION/" /var/lib/lab/lab.env
 echo "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) kubelet kubectl $KUBERNETES_VERSION" >> /var/lib/lab/installs.log`;

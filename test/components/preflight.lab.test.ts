@@ -6,6 +6,7 @@ import { Lab, labHosts } from "../lab/lab";
 import { CommandRun, LabCommandRunner } from "../lab/runtime";
 import { deployInLab } from "../support/lab-deploy";
 import { EngineState } from "../support/mocks";
+import { LAB_SKIPS } from "../../scripts/rehearsal-config";
 
 // With nodePreparation, every host's preflight passes before any host is prepared, and every host
 // is prepared (and its prepared checks pass) before anything of the cluster is written: one
@@ -18,7 +19,7 @@ import { EngineState } from "../support/mocks";
 const HOSTS = labHosts(["etcd-1", "cp-1", "worker-1", "worker-2"]);
 const CP = HOSTS.find(h => h.name === "cp-1")!;
 const NODES = ["cp-1", "worker-1", "worker-2"];
-const SKIPPED = ["FileExisting-crictl", "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables"];
+const SKIPPED = LAB_SKIPS;
 const role = (name: string) => (name.startsWith("etcd") ? "etcd" : name.startsWith("cp") ? "control-plane" : "worker");
 const INSTALLER = `echo "kubelet kubectl $KUBERNETES_VERSION" >> /var/lib/lab/installs.log`;
 const KERNEL_SHIM = `#!/bin/sh

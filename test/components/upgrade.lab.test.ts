@@ -9,6 +9,7 @@ import { haproxyBackends, Lab, labHosts } from "../lab/lab";
 import { CommandRun, LabCommandRunner } from "../lab/runtime";
 import { deployInLab } from "../support/lab-deploy";
 import { EngineState } from "../support/mocks";
+import { LAB_SKIPS } from "../../scripts/rehearsal-config";
 
 // A minor upgrade in the lab: etcd stacked on 3 control planes behind HAProxy, one worker, deployed
 // at v1.36.5 (kubelets of v1.36.5), then the same program at v1.37.0 (the real etcd 3.6.8 → 3.7.0, as
@@ -19,7 +20,7 @@ import { EngineState } from "../support/mocks";
 const HOSTS = labHosts(["cp-1", "cp-2", "cp-3", "worker-1", "lb-1"]);
 const LB = HOSTS.find(h => h.name === "lb-1")!;
 const CONTROL_PLANES = ["cp-1", "cp-2", "cp-3"];
-const SKIPPED = ["FileExisting-crictl", "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables"];
+const SKIPPED = LAB_SKIPS;
 const role = (name: string) => (name.startsWith("cp") ? "control-plane" : name.startsWith("worker") ? "worker" : "load-balancer");
 const NEW_APISERVER = "registry.k8s.io/kube-apiserver:v1.37.0";
 const OLD_APISERVER = "registry.k8s.io/kube-apiserver:v1.36.5";

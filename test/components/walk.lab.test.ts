@@ -6,6 +6,7 @@ import { haproxyBackends, Lab, labHosts } from "../lab/lab";
 import { CommandRun, LabCommandRunner } from "../lab/runtime";
 import { deployInLab } from "../support/lab-deploy";
 import { EngineState } from "../support/mocks";
+import { LAB_SKIPS } from "../../scripts/rehearsal-config";
 
 // A walk of two minors in one pulumi up, in the lab: etcd stacked on 2 control planes behind
 // HAProxy, deployed at v1.34.2, then the program at v1.36.2 with upgrade.through ["v1.35.8"]. Both
@@ -14,7 +15,7 @@ import { EngineState } from "../support/mocks";
 const HOSTS = labHosts(["cp-1", "cp-2", "lb-1"]);
 const LB = HOSTS.find(h => h.name === "lb-1")!;
 const CONTROL_PLANES = ["cp-1", "cp-2"];
-const SKIPPED = ["FileExisting-crictl", "FileContent--proc-sys-net-ipv4-ip_forward", "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables"];
+const SKIPPED = LAB_SKIPS;
 
 let lab: Lab;
 let runner: LabCommandRunner;

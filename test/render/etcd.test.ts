@@ -138,7 +138,7 @@ describe("etcd host scripts pass shellcheck", () => {
     ];
     const preflight = (extra: Partial<Parameters<typeof etcdPreflightScript>[0]> = {}) => etcdPreflightScript({
         host: "etcd-1", step: "etcd preflight", member: members[0], topology: "dedicated", dataDir: "/var/lib/etcd", certificatesDir: "/etc/kubernetes/pki",
-        criSocket: "unix:///var/run/containerd/containerd.sock", ignore: ["CRI"], caSha256: "0".repeat(64), ...extra,
+        criSocket: "unix:///var/run/containerd/containerd.sock", ignore: ["CRI"], caSha256: "0".repeat(64), kubeletMinor: "1.37", ...extra,
     });
     const scripts: [string, string][] = [
         ["preflight", preflight()],
