@@ -1,14 +1,15 @@
 import * as fs from "node:fs";
 import { spawnSync } from "node:child_process";
 import { ETCD_SNAPSHOT_DIR, etcdSnapshotScript } from "../../render/etcd-scripts";
-import { etcdutl } from "../../scripts/real-tools";
+import { etcdutl, etcdVersions, realTool } from "../../scripts/real-tools";
 import { Lab, labHosts } from "../lab/lab";
 import { opensslCa, opensslLeaf } from "../support/openssl";
 
-// The pre-upgrade etcd snapshot on one lab host with the machine's real etcd (TLS, client
-// certificates) and etcdctl: where it is written, that it is checked, how many stay, and that a
+// The pre-upgrade etcd snapshot on one lab host with the real etcd (the newest pinned release; TLS,
+// client certificates) and etcdctl: where it is written, that it is checked, how many stay, and that a
 // disk without room for it stops the step before anything is written.
 const [HOST] = labHosts(["cp-1"]);
+const ETCD = realTool(`etcd-${etcdVersions().at(-1)}`, "etcd");
 let lab: Lab;
 const sh = (script: string) => lab.exec("cp-1", script, undefined, 120_000);
 const snapshot = (before: string, keep = 3) => etcdSnapshotScript({
@@ -29,7 +30,7 @@ beforeAll(async () => {
 install -d -m 0700 ${pki} /etc/kubernetes/manifests /var/lib/etcd
 ${files.map(([f, pem]) => `base64 -d > ${pki}/${f} <<< ${Buffer.from(pem).toString("base64")}`).join("\n")}
 echo "kind: Pod # the member's manifest: the step looks for it" > /etc/kubernetes/manifests/etcd.yaml
-setsid etcd --name cp-1 --data-dir /var/lib/etcd --listen-client-urls ${url}:2379 --advertise-client-urls ${url}:2379 \\
+setsid ${ETCD} --name cp-1 --data-dir /var/lib/etcd --listen-client-urls ${url}:2379 --advertise-client-urls ${url}:2379 \\
     --listen-peer-urls http://${HOST.address}:2380 --initial-advertise-peer-urls http://${HOST.address}:2380 --initial-cluster cp-1=http://${HOST.address}:2380 \\
     --cert-file ${pki}/server.crt --key-file ${pki}/server.key --client-cert-auth --trusted-ca-file ${pki}/ca.crt >/var/lib/lab/etcd.log 2>&1 < /dev/null &
 etcdctl_() { etcdctl --endpoints=${url}:2379 --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key "$@"; }
