@@ -259,7 +259,7 @@ function plan(pod) {
     const outside = outsideLoopback(args);
     if (outside) return outside;
     const translated = {};
-    const runArgs = translateLoopback(args, translated);
+    const runArgs = translateLoopback(sharedNetwork(bin, args, translated), translated);
     return {
         run: {
             bin, args: runArgs, translated, cwd: c.workingDir || "/",
@@ -267,6 +267,36 @@ function plan(pod) {
             grace: Math.min(Number(spec.terminationGracePeriodSeconds ?? 30) * 1000, STOP_GRACE_MS),
         },
     };
+}
+
+/**
+ * Lab hosts share the machine's network namespace, so each host's 127.0.0.1 is its own loopback
+ * address (translateLoopback). For the real kube-apiserver two flags need more: it listens on every
+ * address by default (kubeadm sets no --bind-address) and would take every other host's port, so it
+ * listens on its --advertise-address; and it verifies etcd's serving certificate, whose SANs are the
+ * host's address and 127.0.0.1 but not the lab's loopback address, so --etcd-servers at 127.0.0.1
+ * go to the host's address, where stacked etcd listens too. And it refuses a loopback advertise
+ * address for the `kubernetes` Service's endpoints (every lab address is one), so the lab turns
+ * that reconciler off (--endpoint-reconciler-type=none). Each is recorded in `translated`.
+ */
+function sharedNetwork(bin, args, translated) {
+    if (path.basename(bin) !== "kube-apiserver") return args;
+    const advertise = args.find(a => a.startsWith("--advertise-address="));
+    const address = ENV.LAB_ADDRESS || (advertise && advertise.slice("--advertise-address=".length));
+    let out = args.map(a => {
+        if (!address || !a.startsWith("--etcd-servers=") || !a.includes("://127.0.0.1:")) return a;
+        translated["etcd-servers"] = address;
+        return a.split("://127.0.0.1:").join(`://${address}:`);
+    });
+    if (advertise && !out.some(a => a.startsWith("--bind-address="))) {
+        translated["bind-address"] = advertise.slice("--advertise-address=".length);
+        out = [...out, `--bind-address=${translated["bind-address"]}`];
+    }
+    if (advertise && advertise.slice("--advertise-address=".length).startsWith("127.") && !out.some(a => a.startsWith("--endpoint-reconciler-type="))) {
+        translated["endpoint-reconciler-type"] = "none";
+        out = [...out, "--endpoint-reconciler-type=none"];
+    }
+    return out;
 }
 
 /** The lab never targets addresses outside 127.0.0.0/8: a URL to any other IPv4 address rejects the pod. */

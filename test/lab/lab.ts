@@ -27,7 +27,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { HAPROXY_BACKEND, HAPROXY_SOCKET } from "../../render/haproxy";
-import { etcdctl, etcdVersions, realTool, toolsCache } from "../../scripts/real-tools";
+import { etcdctl, etcdVersions, kubernetesFull, realTool, toolsCache } from "../../scripts/real-tools";
 
 export interface LabHostSpec {
     name: string;
@@ -49,8 +49,10 @@ export interface PodStatus {
     restarts: number;
     reason?: string;
     unknownFlags?: string[];
-    /** Loopback translations made in the args, e.g. {"127.0.0.1": "127.1.1.11"}. */
+    /** Translations made in the args: loopback, e.g. {"127.0.0.1": "127.1.1.11"}; "bind-address" added to a real kube-apiserver. */
     translated?: Record<string, string>;
+    /** What a stand-in runs in the pod's place (kube-apiserver's health endpoints), when not the real binary. */
+    standIn?: string;
     exitCode?: number;
     startedAt?: string;
     /** The manifest file. */
@@ -72,6 +74,12 @@ export interface LabOptions {
     timeoutMs?: number;
     /** The kubelet stand-in writes --kubeconfig from --bootstrap-kubeconfig, as a kubelet whose CSR was approved (default false). */
     tlsBootstrap?: boolean;
+    /**
+     * The control-plane images are the real kube-apiserver, kube-controller-manager and
+     * kube-scheduler of the releases built in full (KUBERNETES_FULL), so their static pods run for
+     * real; other releases' kube-apiserver is the health stand-in. Default false: the stand-in for all.
+     */
+    realControlPlane?: boolean;
 }
 
 export interface ExecResult { code: number; stdout: string; stderr: string }
@@ -298,7 +306,7 @@ export class Lab {
         const key = path.join(stateDir, "client_ed25519");
         await mustRun("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "pulumi-kubeadm-lab", "-f", key]);
         const privateKey = fs.readFileSync(key, "utf8");
-        linkImages(stateDir);
+        linkImages(stateDir, opts.realControlPlane === true);
         const states: HostState[] = specs.map(spec => ({ spec, dir: path.join(stateDir, "hosts", spec.name), seen: new Map() }));
         const lab = new Lab(stateDir, sshPort, states, privateKey);
         liveLabs.add(lab);
@@ -852,13 +860,21 @@ export function haproxyBackends(lab: Lab, lb: string): Promise<{ [server: string
 /**
  * The images the lab's kubelet runs: <stateDir>/images/<name>/<tag> is the directory of that
  * image's binaries, real ones built by scripts/real-tools.sh (etcd: one per pinned release, tagged
- * as kubeadm tags etcd's images, "3.7.0-0"). A pinned tool that is not built stops the lab.
+ * as kubeadm tags etcd's images, "3.7.0-0"; with realControlPlane, kube-apiserver,
+ * kube-controller-manager and kube-scheduler of each release built in full, tagged "v1.37.2"). A
+ * pinned tool that is not built stops the lab.
  */
-function linkImages(stateDir: string): void {
+export const CONTROL_PLANE_IMAGES = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+function linkImages(stateDir: string, controlPlane: boolean): void {
     const etcd = path.join(stateDir, "images", "etcd");
     fs.mkdirSync(etcd, { recursive: true });
     for (const v of etcdVersions()) {
         fs.symlinkSync(path.dirname(realTool(`etcd-${v}`, "etcd")), path.join(etcd, `${v.replace(/^v/, "")}-0`));
+    }
+    if (!controlPlane) return;
+    for (const image of CONTROL_PLANE_IMAGES) {
+        fs.mkdirSync(path.join(stateDir, "images", image), { recursive: true });
+        for (const v of kubernetesFull()) fs.symlinkSync(path.dirname(realTool(`kubernetes-${v}`, image)), path.join(stateDir, "images", image, v));
     }
 }
 
