@@ -8,7 +8,7 @@ import { ClusterSpec } from "../../spec/types";
 import { CONTROL_PLANE_IMAGES, Lab, labHosts } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
 import { recordedObjects, serverSideApply } from "../support/kube-apply";
-import { MockRuntime } from "../support/mocks";
+import { MockRuntime, valueOf } from "../support/mocks";
 
 /**
  * A control plane that runs for real (issue 18): the lab's kubelet runs the static pods a
@@ -20,12 +20,14 @@ import { MockRuntime } from "../support/mocks";
  * tooling and the real API server answer for what we placed.
  */
 const RELEASE = kubernetesFull()[0];
-const HOSTS = labHosts(["cp-1"]);
-const [CP] = HOSTS;
+// worker-1 is not in the cluster: it only runs kubeadm join --dry-run against it.
+const HOSTS = labHosts(["cp-1", "worker-1"]);
+const [CP, OUTSIDER] = HOSTS;
 const KUBECTL = realTool(`kubernetes-${RELEASE}`, "kubectl");
 
 let lab: Lab;
 let runtime: MockRuntime;
+let cluster: Cluster;
 
 beforeAll(async () => {
     lab = await Lab.start(HOSTS, { realControlPlane: true, kubeletVersion: RELEASE });
@@ -38,7 +40,7 @@ beforeAll(async () => {
         kubelet: { config: { failCgroupV1: false } },
         apiServer: { readinessTimeoutSeconds: 300 },
     };
-    new Cluster("r", spec);
+    cluster = new Cluster("r", spec);
     try {
         await runtime.registered("r-deployed-versions");
         await runtime.registered("r-mark-control-plane-cp-1");
@@ -140,6 +142,18 @@ describe(`a Cluster of ${RELEASE} whose control plane runs for real, in the lab`
                 d => typeof d["jws-kubeconfig-zz9abc"] === "string");
             for (const k of ourKeys) expect([k, signed[k]]).toEqual([k, ours[k]]);
         });
+
+        test("kubeadm join --dry-run with our joinCommand passes token discovery: the signed cluster-info, the CA hash, kubeadm-config through our RBAC", async () => {
+            const join = (await valueOf(cluster.joinCommand)).replace(/^kubeadm /, "");
+            const dryRun = (args: string) => lab.exec(OUTSIDER.name, `${kubeadmOf(RELEASE)} ${args} --dry-run --ignore-preflight-errors=all --node-name ${OUTSIDER.name} --v=1 2>&1`, undefined, 180_000);
+            const r = await dryRun(join);
+            expect(r.stdout).toContain("[discovery] Cluster info signature and contents are valid and TLS certificate validates against pinned roots");
+            expect(r.stdout).toContain("[preflight] Reading configuration from the \"kubeadm-config\" ConfigMap");
+            expect([r.code, r.stdout]).toEqual([0, expect.stringContaining("This node has joined the cluster")]);
+            // The CA hash is what pins it: another one is refused.
+            const wrong = await dryRun(join.replace(/sha256:[0-9a-f]{64}/, `sha256:${"0".repeat(64)}`));
+            expect([wrong.code, wrong.stdout]).toEqual([1, expect.stringContaining("are pinned")]);
+        }, 240_000);
 
         test("Secrets are stored encrypted: etcd holds k8s:enc:aescbc:v1:key1: for the bootstrap token and a new Secret", () => {
             expect(kubectl("admin.conf", "-n", "default", "create", "secret", "generic", "probe", "--from-literal=k=plain-value")).toMatchObject({ code: 0 });

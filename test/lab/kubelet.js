@@ -281,20 +281,21 @@ function plan(pod) {
  */
 function sharedNetwork(bin, args, translated) {
     if (path.basename(bin) !== "kube-apiserver") return args;
-    const advertise = args.find(a => a.startsWith("--advertise-address="));
-    const address = ENV.LAB_ADDRESS || (advertise && advertise.slice("--advertise-address=".length));
-    let out = args.map(a => {
+    const flag = name => args.find(a => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+    const advertised = flag("advertise-address");
+    const address = ENV.LAB_ADDRESS || advertised;
+    const out = args.map(a => {
         if (!address || !a.startsWith("--etcd-servers=") || !a.includes("://127.0.0.1:")) return a;
         translated["etcd-servers"] = address;
         return a.split("://127.0.0.1:").join(`://${address}:`);
     });
-    if (advertise && !out.some(a => a.startsWith("--bind-address="))) {
-        translated["bind-address"] = advertise.slice("--advertise-address=".length);
-        out = [...out, `--bind-address=${translated["bind-address"]}`];
+    if (advertised && flag("bind-address") === undefined) {
+        translated["bind-address"] = advertised;
+        out.push(`--bind-address=${advertised}`);
     }
-    if (advertise && advertise.slice("--advertise-address=".length).startsWith("127.") && !out.some(a => a.startsWith("--endpoint-reconciler-type="))) {
+    if (advertised?.startsWith("127.") && flag("endpoint-reconciler-type") === undefined) {
         translated["endpoint-reconciler-type"] = "none";
-        out = [...out, "--endpoint-reconciler-type=none"];
+        out.push("--endpoint-reconciler-type=none");
     }
     return out;
 }
