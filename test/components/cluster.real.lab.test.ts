@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "../../components/cluster";
 import { etcdctl as realEtcdctl, kubeadmOf, kubernetesFull, realTool } from "../../scripts/real-tools";
@@ -9,6 +10,7 @@ import { CONTROL_PLANE_IMAGES, Lab, labHosts } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
 import { recordedObjects, serverSideApply } from "../support/kube-apply";
 import { MockRuntime, valueOf } from "../support/mocks";
+import { openssl, tempDir } from "../support/openssl";
 
 /**
  * A control plane that runs for real (issue 18): the lab's kubelet runs the static pods a
@@ -25,6 +27,29 @@ const HOSTS = labHosts(["cp-1", "worker-1"]);
 const [CP, OUTSIDER] = HOSTS;
 const KUBECTL = realTool(`kubernetes-${RELEASE}`, "kubectl");
 
+// A user's CNI manifest, as small as the API accepts: a namespace, its configuration and its agent.
+const CNI_MANIFEST = `apiVersion: v1
+kind: Namespace
+metadata: {name: lab-cni}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: lab-cni-config, namespace: lab-cni}
+data: {net-conf.json: '{"Network": "POD_SUBNET"}'}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: lab-cni, namespace: lab-cni}
+spec:
+  selector: {matchLabels: {app: lab-cni}}
+  template:
+    metadata: {labels: {app: lab-cni}}
+    spec:
+      hostNetwork: true
+      tolerations: [{operator: Exists}]
+      containers: [{name: agent, image: registry.example/lab-cni:v1}]
+`;
+
 let lab: Lab;
 let runtime: MockRuntime;
 let cluster: Cluster;
@@ -39,11 +64,14 @@ beforeAll(async () => {
         // The lab machine runs cgroups v1: a real kubelet of 1.35+ would need this (and the skipped SystemVerification).
         kubelet: { config: { failCgroupV1: false } },
         apiServer: { readinessTimeoutSeconds: 300 },
+        cni: { manifest: CNI_MANIFEST, podSubnetPlaceholder: "POD_SUBNET" },
     };
     cluster = new Cluster("r", spec);
     try {
         await runtime.registered("r-deployed-versions");
+        // Registered once the API serves, after the record: the Node's marks and the CNI manifest.
         await runtime.registered("r-mark-control-plane-cp-1");
+        await runtime.registered("r-addons-cni");
     } catch (e) {
         throw new Error(`${(e as Error).message}\n${podReport()}`);
     }
@@ -101,7 +129,9 @@ describe(`a Cluster of ${RELEASE} whose control plane runs for real, in the lab`
 
     describe("the cluster objects, applied as the Kubernetes provider applies them", () => {
         let applied: string[];
+        let adminBefore: { code: number; out: string };
         beforeAll(() => {
+            adminBefore = kubectl("admin.conf", "auth", "can-i", "*", "*");
             const { objects, skipped } = recordedObjects(runtime.registrations);
             // It labels and taints the Node, which only a real kubelet registers (the lab's does not yet).
             expect(skipped).toEqual(["r-mark-control-plane-cp-1 (NodePatch)"]);
@@ -115,10 +145,12 @@ describe(`a Cluster of ${RELEASE} whose control plane runs for real, in the lab`
 
         test("the API server accepts every object (its own validation), admin.conf only once kubeadm:cluster-admins is bound", () => {
             expect(applied.length).toBeGreaterThan(20);
+            expect(adminBefore).toEqual({ code: 1, out: "no\n" });
             expect(applied[0]).toMatch(/clusterrolebinding.*kubeadm:cluster-admins serverside-applied/);
             expect(kubectl("admin.conf", "auth", "whoami", "-o", "jsonpath={.status.userInfo.groups}").out).toContain("kubeadm:cluster-admins");
             expect(kubectl("admin.conf", "auth", "can-i", "*", "*")).toEqual({ code: 0, out: "yes\n" });
-            for (const [kind, ns, name] of [["configmap", "kube-system", "kubeadm-config"], ["configmap", "kube-system", "kubelet-config"], ["configmap", "kube-public", "cluster-info"], ["daemonset", "kube-system", "kube-proxy"], ["deployment", "kube-system", "coredns"]]) {
+            expect(kubectl("admin.conf", "-n", "lab-cni", "get", "configmap", "lab-cni-config", "-o", "jsonpath={.data.net-conf\\.json}").out).toBe('{"Network": "10.244.0.0/16"}');
+            for (const [kind, ns, name] of [["daemonset", "lab-cni", "lab-cni"], ["configmap", "kube-system", "kubeadm-config"], ["configmap", "kube-system", "kubelet-config"], ["configmap", "kube-public", "cluster-info"], ["daemonset", "kube-system", "kube-proxy"], ["deployment", "kube-system", "coredns"]]) {
                 expect([kind, name, kubectl("admin.conf", "-n", ns, "get", kind, name, "-o", "name").out]).toEqual([kind, name, `${kind === "configmap" ? "configmap" : `${kind}.apps`}/${name}\n`]);
             }
         });
@@ -166,6 +198,71 @@ describe(`a Cluster of ${RELEASE} whose control plane runs for real, in the lab`
             }
             expect(kubectl("admin.conf", "-n", "default", "get", "secret", "probe", "-o", "jsonpath={.data.k}").out).toBe(Buffer.from("plain-value").toString("base64"));
         });
+    });
+
+    describe("a kubelet's TLS bootstrap through our RBAC, done with kubectl and openssl (no kubelet here runs against a real API server yet)", () => {
+        const t = tempDir("real-cp-");
+        afterAll(() => t.remove());
+        const none = path.join(t.dir, "empty.kubeconfig");
+        /** kubectl against cp-1 with only the credentials given (a bootstrap token, or a client certificate). */
+        const kubectlAs = (auth: string[], ...args: string[]) => {
+            fs.writeFileSync(none, "apiVersion: v1\nkind: Config\n");
+            const r = spawnSync(KUBECTL, ["--kubeconfig", none, `--server=https://${CP.address}:6443`, `--certificate-authority=${conf("pki/ca.crt")}`, ...auth, ...args], { encoding: "utf8", timeout: 60_000 });
+            return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+        };
+        const token = async () => /--token (\S+)/.exec(await valueOf(cluster.joinCommand))![1];
+
+        /** What a kubelet does with bootstrap-kubelet.conf: a key, a CSR for system:node:NODE created with the token; the controller-manager approves and signs it. */
+        async function bootstrap(node: string): Promise<string[]> {
+            const key = path.join(t.dir, `${node}.key`), crt = path.join(t.dir, `${node}.crt`);
+            openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]);
+            const request = openssl(["req", "-new", "-key", key, "-subj", `/O=system:nodes/CN=system:node:${node}`]);
+            const csr = { apiVersion: "certificates.k8s.io/v1", kind: "CertificateSigningRequest", metadata: { name: `node-csr-${node}` },
+                spec: { request: Buffer.from(request).toString("base64"), signerName: "kubernetes.io/kube-apiserver-client-kubelet", usages: ["digital signature", "client auth"] } };
+            fs.writeFileSync(path.join(t.dir, `${node}.csr.json`), JSON.stringify(csr));
+            expect(kubectlAs([`--token=${await token()}`], "create", "-f", path.join(t.dir, `${node}.csr.json`))).toMatchObject({ code: 0 });
+            const issued = await until(`${node}'s certificate`, () => kubectl("admin.conf", "get", "csr", `node-csr-${node}`, "-o", "jsonpath={.status.certificate}"), r => r.code === 0 && r.out.length > 0);
+            fs.writeFileSync(crt, Buffer.from(issued.out, "base64"));
+            return [`--client-certificate=${crt}`, `--client-key=${key}`];
+        }
+        let worker1: string[];
+        let worker2: string[];
+
+        test("a CSR made with the bootstrap token is approved by the real controller-manager and signed by the cluster CA", async () => {
+            worker1 = await bootstrap("worker-1");
+            worker2 = await bootstrap("worker-2");
+            const crt = worker1[0].split("=")[1];
+            expect(openssl(["verify", "-CAfile", conf("pki/ca.crt"), crt]).trim()).toBe(`${crt}: OK`);
+            expect(openssl(["x509", "-in", crt, "-noout", "-subject", "-issuer"])).toBe("subject=O = system:nodes, CN = system:node:worker-1\nissuer=CN = kubernetes\n");
+            const approved = kubectl("admin.conf", "get", "csr", "node-csr-worker-1", "-o", "jsonpath={.status.conditions[0].type} {.status.conditions[0].reason}");
+            expect(approved.out).toBe("Approved AutoApproved");
+            expect(kubectlAs(worker1, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}").out).toBe("system:node:worker-1");
+        }, 240_000);
+
+        test("NodeRestriction: worker-1's credentials register and label worker-1's Node, not worker-2's", () => {
+            for (const [node, auth] of [["worker-1", worker1], ["worker-2", worker2]] as const) {
+                fs.writeFileSync(path.join(t.dir, `${node}.node.json`), JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name: node } }));
+                expect([node, kubectlAs(auth, "create", "-f", path.join(t.dir, `${node}.node.json`))]).toEqual([node, { code: 0, out: `node/${node} created\n` }]);
+            }
+            expect(kubectlAs(worker1, "label", "node", "worker-1", "lab=own")).toEqual({ code: 0, out: "node/worker-1 labeled\n" });
+            // kubectl label and patch read the Node first, which the Node authorizer of 1.34+ refuses already; a kubelet's own PATCH, as curl sends it:
+            const [cert, key] = worker1.map(a => a.split("=")[1]);
+            const patch = spawnSync("curl", ["-sS", "--cacert", conf("pki/ca.crt"), "--cert", cert, "--key", key, "-X", "PATCH", "-H", "Content-Type: application/merge-patch+json",
+                "-d", '{"metadata":{"labels":{"lab":"other"}}}', "-w", "\n%{http_code}", `https://${CP.address}:6443/api/v1/nodes/worker-2`], { encoding: "utf8" });
+            expect(patch.stdout.trim().split("\n").pop()).toBe("403");
+            expect(JSON.parse(patch.stdout.trim().split("\n").slice(0, -1).join("\n")).message).toBe('nodes "worker-2" is forbidden: node "worker-1" is not allowed to modify node "worker-2"');
+            expect(kubectl("admin.conf", "get", "node", "worker-2", "-o", "jsonpath={.metadata.labels.lab}").out).toBe("");
+        });
+
+        test("an expired bootstrap token is refused, and the real tokencleaner deletes its Secret", async () => {
+            expect(kubectlAs([`--token=${await token()}`], "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}").out).toMatch(/^system:bootstrap:[a-z0-9]{6}$/);
+            expect(kubectl("admin.conf", "-n", "kube-system", "create", "secret", "generic", "bootstrap-token-exp123", "--type=bootstrap.kubernetes.io/token",
+                "--from-literal=token-id=exp123", "--from-literal=token-secret=0123456789abcdef", "--from-literal=usage-bootstrap-authentication=true",
+                "--from-literal=auth-extra-groups=system:bootstrappers:kubeadm:default-node-token", "--from-literal=expiration=2020-01-01T00:00:00Z")).toMatchObject({ code: 0 });
+            const refused = kubectlAs(["--token=exp123.0123456789abcdef"], "auth", "whoami");
+            expect([refused.code, refused.out]).toEqual([1, expect.stringContaining("Unauthorized")]);
+            await until("the tokencleaner deleting bootstrap-token-exp123", () => kubectl("admin.conf", "-n", "kube-system", "get", "secret", "bootstrap-token-exp123"), r => r.code === 1 && r.out.includes("NotFound"));
+        }, 240_000);
     });
 
     test("kubeadm certs check-expiration reads every certificate and kubeconfig we placed", async () => {

@@ -24,7 +24,8 @@ export function recordedObjects(registrations: Registration[]): { objects: Recor
     const objects: RecordedObject[] = [];
     const skipped: string[] = [];
     for (const r of registrations) {
-        if (!r.custom || !r.type.startsWith("kubernetes:") || r.type.startsWith("pulumi:providers")) continue;
+        // A ConfigGroup is a component the provider serves (not custom); the typed objects are custom resources.
+        if (!r.type.startsWith("kubernetes:") || (!r.custom && r.type !== "kubernetes:yaml/v2:ConfigGroup")) continue;
         const { provider: _provider, ...inputs } = r.inputs;
         // "urn:pulumi:<stack>::<project>::pulumi:providers:kubernetes::<name>::<id>"
         const providerName = r.provider.split("::")[3] ?? "";
