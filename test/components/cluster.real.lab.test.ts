@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import yaml from "js-yaml";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "../../components/cluster";
@@ -9,7 +10,8 @@ import { ClusterSpec } from "../../spec/types";
 import { CONTROL_PLANE_IMAGES, Lab, labHosts } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
 import { recordedObjects, serverSideApply } from "../support/kube-apply";
-import { MockRuntime, valueOf } from "../support/mocks";
+import { deployInLab } from "../support/lab-deploy";
+import { EngineState, MockRuntime, valueOf } from "../support/mocks";
 import { openssl, tempDir } from "../support/openssl";
 
 /**
@@ -54,19 +56,24 @@ let lab: Lab;
 let runtime: MockRuntime;
 let cluster: Cluster;
 
+const state: EngineState = new Map();
+let runner: LabCommandRunner;
+const spec = (overrides: Partial<ClusterSpec> = {}): ClusterSpec => ({
+    kubernetesVersion: RELEASE, controlPlaneEndpoint: `${CP.address}:6443`, networking: { podSubnet: "10.244.0.0/16" },
+    hosts: [{ name: CP.name, address: CP.address, roles: ["control-plane"], ssh: { host: CP.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey), hostKey: lab.knownHosts(CP.name) } }],
+    certificates: { encryptionAlgorithm: "ECDSA-P256" }, ignorePreflightErrors: LAB_SKIPS, loadBalancer: { type: "none" },
+    // The lab machine runs cgroups v1: a real kubelet of 1.35+ would need this (and the skipped SystemVerification).
+    kubelet: { config: { failCgroupV1: false } },
+    apiServer: { readinessTimeoutSeconds: 300 },
+    cni: { manifest: CNI_MANIFEST, podSubnetPlaceholder: "POD_SUBNET" },
+    ...overrides,
+});
+
 beforeAll(async () => {
     lab = await Lab.start(HOSTS, { realControlPlane: true, kubeletVersion: RELEASE });
-    runtime = await new MockRuntime(new LabCommandRunner(lab).handle).start();
-    const spec: ClusterSpec = {
-        kubernetesVersion: RELEASE, controlPlaneEndpoint: `${CP.address}:6443`, networking: { podSubnet: "10.244.0.0/16" },
-        hosts: [{ name: CP.name, address: CP.address, roles: ["control-plane"], ssh: { host: CP.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey), hostKey: lab.knownHosts(CP.name) } }],
-        certificates: { encryptionAlgorithm: "ECDSA-P256" }, ignorePreflightErrors: LAB_SKIPS, loadBalancer: { type: "none" },
-        // The lab machine runs cgroups v1: a real kubelet of 1.35+ would need this (and the skipped SystemVerification).
-        kubelet: { config: { failCgroupV1: false } },
-        apiServer: { readinessTimeoutSeconds: 300 },
-        cni: { manifest: CNI_MANIFEST, podSubnetPlaceholder: "POD_SUBNET" },
-    };
-    cluster = new Cluster("r", spec);
+    runner = new LabCommandRunner(lab);
+    runtime = await new MockRuntime(runner.handle, state).start();
+    cluster = new Cluster("r", spec());
     try {
         await runtime.registered("r-deployed-versions");
         // Registered once the API serves, after the record: the Node's marks and the CNI manifest.
@@ -94,6 +101,11 @@ const conf = (file: string) => lab.path(CP.name, `/etc/kubernetes/${file}`);
 function kubectl(kubeconfig: string, ...args: string[]): { code: number; out: string } {
     const r = spawnSync(KUBECTL, ["--kubeconfig", conf(kubeconfig), ...args], { encoding: "utf8", timeout: 60_000 });
     return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+}
+/** etcdctl get with the API server's own etcd client certificate: the raw bytes etcd stores. */
+function etcdGet(key: string, ...flags: string[]) {
+    const pki = lab.path(CP.name, "/etc/kubernetes/pki");
+    return spawnSync(realEtcdctl(), [`--endpoints=https://${CP.address}:2379`, `--cacert=${pki}/etcd/ca.crt`, `--cert=${pki}/apiserver-etcd-client.crt`, `--key=${pki}/apiserver-etcd-client.key`, "get", key, ...flags]);
 }
 /** Polls until `ok` holds (a loaded machine: no fixed sleeps). */
 async function until<T>(what: string, get: () => T, ok: (v: T) => boolean, timeoutMs = 180_000): Promise<T> {
@@ -189,15 +201,27 @@ describe(`a Cluster of ${RELEASE} whose control plane runs for real, in the lab`
 
         test("Secrets are stored encrypted: etcd holds k8s:enc:aescbc:v1:key1: for the bootstrap token and a new Secret", () => {
             expect(kubectl("admin.conf", "-n", "default", "create", "secret", "generic", "probe", "--from-literal=k=plain-value")).toMatchObject({ code: 0 });
-            const pki = lab.path(CP.name, "/etc/kubernetes/pki");
-            const get = (key: string) => spawnSync(realEtcdctl(), [`--endpoints=https://${CP.address}:2379`, `--cacert=${pki}/etcd/ca.crt`, `--cert=${pki}/apiserver-etcd-client.crt`, `--key=${pki}/apiserver-etcd-client.key`, "get", key, "--print-value-only"]);
             for (const key of ["/registry/secrets/default/probe", "/registry/secrets/kube-system/bootstrap-token-zz9abc"]) {
-                const raw = get(key);
+                const raw = etcdGet(key, "--print-value-only");
                 expect([key, raw.status, raw.stdout.subarray(0, 23).toString("latin1")]).toEqual([key, 0, "k8s:enc:aescbc:v1:key1:"]);
                 expect(raw.stdout.includes("plain-value")).toBe(false);
             }
             expect(kubectl("admin.conf", "-n", "default", "get", "secret", "probe", "-o", "jsonpath={.data.k}").out).toBe(Buffer.from("plain-value").toString("base64"));
         });
+
+        test("raising keyVersion rotates the key for real: every Secret is rewritten under key2, still readable, and key1 is dropped", async () => {
+            const secrets = () => etcdGet("/registry/secrets/", "--prefix", "--keys-only").stdout.toString().split("\n").filter(Boolean);
+            // The bootstrap tokens and the probe above.
+            expect(secrets()).toEqual(expect.arrayContaining(["/registry/secrets/default/probe", "/registry/secrets/kube-system/bootstrap-token-zz9abc"]));
+            const run = await deployInLab(runner, state, "r-deployed-versions", () => { cluster = new Cluster("r", spec({ encryptionAtRest: { keyVersion: 2 } })); });
+            expect(run.failures).toEqual([]);
+            expect(run.runs.map(r => r.name).filter(n => /-key2-/.test(n))).toEqual(["r-control-plane-key2-add-cp-1", "r-control-plane-key2-promote-cp-1", "r-control-plane-key2-rewrite"]);
+            const prefixes = secrets().map(k => [k, etcdGet(k, "--print-value-only").stdout.subarray(0, 23).toString("latin1")]);
+            expect(prefixes.filter(([, p]) => p !== "k8s:enc:aescbc:v1:key2:")).toEqual([]);
+            expect(kubectl("admin.conf", "-n", "default", "get", "secret", "probe", "-o", "jsonpath={.data.k}").out).toBe(Buffer.from("plain-value").toString("base64"));
+            const keys = (yaml.load(fs.readFileSync(conf("enc/encryption-config.yaml"), "utf8")) as any).resources[0].providers[0].aescbc.keys.map((k: any) => k.name);
+            expect(keys).toEqual(["key2"]);
+        }, 600_000);
     });
 
     describe("a kubelet's TLS bootstrap through our RBAC, done with kubectl and openssl (no kubelet here runs against a real API server yet)", () => {
