@@ -211,7 +211,13 @@ describe("Preflight alone, on the running cluster's hosts", () => {
         const etcd1 = runner.runs.find(r => r.name === "pf-new-etcd-1-etcd")!;
         // (etcd's metrics port 2381 is on 127.0.0.1, which the lab moves to each host's own loopback address.)
         expect(etcd1.stderr).toMatch(/Port-2379: .*\n  - Port-2380: .*\n  - DirAvailable--var-lib-etcd: \/var\/lib\/etcd is not empty/);
-        expect(runner.runs.find(r => r.name === "pf-new-worker-1-worker")!.exitCode).toBe(0);
+        // kubeadm join's checks: the node's bootstrap kubeconfig and CA from a cluster it was not told about.
+        const worker1 = runner.runs.find(r => r.name === "pf-new-worker-1-worker")!;
+        expect(worker1.exitCode).toBe(1);
+        expect(worker1.stderr).toContain("[worker-1] worker preflight: 2 check(s) failed:");
+        for (const f of ["/etc/kubernetes/bootstrap-kubelet.conf", "/etc/kubernetes/pki/ca.crt"]) {
+            expect(worker1.stderr).toContain(`  - FileAvailable-${f.replace(/\//g, "-")}: ${f} already exists and /etc/kubernetes/pki/ca.crt is not this cluster's CA`);
+        }
         expect(fs.readFileSync(lab.path("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8")).toBe(before);
     }, 120_000);
 });

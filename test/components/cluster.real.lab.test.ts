@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import yaml from "js-yaml";
 import * as path from "node:path";
@@ -15,18 +15,24 @@ import { EngineState, MockRuntime, valueOf } from "../support/mocks";
 import { openssl, tempDir } from "../support/openssl";
 
 /**
- * A control plane that runs for real (issue 18): the lab's kubelet runs the static pods a
- * `Cluster` places with the real kube-apiserver, kube-controller-manager and kube-scheduler of
- * the newest release (and the real etcd, stacked), with exactly the manifests' command and args
+ * Control planes that run for real (issue 18): on three control planes behind HAProxy, the lab's
+ * kubelet runs the static pods a `Cluster` places with the real kube-apiserver,
+ * kube-controller-manager and kube-scheduler of the newest release (and the real etcd, stacked),
+ * with exactly the manifests' command and args
  * (the lab only moves 127.0.0.1 to the host's own loopback address and binds kube-apiserver to its
  * advertise address, as lab hosts share one network namespace). The cluster objects the program
  * declares are applied to that API server as the Kubernetes provider applies them, and kubeadm's
  * tooling and the real API server answer for what we placed.
  */
 const RELEASE = kubernetesFull()[0];
-// worker-1 is not in the cluster: it only runs kubeadm join --dry-run against it.
-const HOSTS = labHosts(["cp-1", "worker-1"]);
-const [CP, OUTSIDER] = HOSTS;
+// kubeadm's HA shape with stacked etcd: 3 control planes behind HAProxy. worker-1 is not in the
+// cluster: it only runs kubeadm join --dry-run against it.
+const HOSTS = labHosts(["cp-1", "cp-2", "cp-3", "lb-1", "worker-1"]);
+const CPS = HOSTS.filter(h => h.name.startsWith("cp-"));
+const [CP] = CPS;
+const LB = HOSTS.find(h => h.name === "lb-1")!;
+const OUTSIDER = HOSTS.find(h => h.name === "worker-1")!;
+const ENDPOINT = `${LB.address}:6443`;
 const KUBECTL = realTool(`kubernetes-${RELEASE}`, "kubectl");
 
 // A user's CNI manifest, as small as the API accepts: a namespace, its configuration and its agent.
@@ -59,9 +65,12 @@ let cluster: Cluster;
 const state: EngineState = new Map();
 let runner: LabCommandRunner;
 const spec = (overrides: Partial<ClusterSpec> = {}): ClusterSpec => ({
-    kubernetesVersion: RELEASE, controlPlaneEndpoint: `${CP.address}:6443`, networking: { podSubnet: "10.244.0.0/16" },
-    hosts: [{ name: CP.name, address: CP.address, roles: ["control-plane"], ssh: { host: CP.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey), hostKey: lab.knownHosts(CP.name) } }],
-    certificates: { encryptionAlgorithm: "ECDSA-P256" }, ignorePreflightErrors: LAB_SKIPS, loadBalancer: { type: "none" },
+    kubernetesVersion: RELEASE, controlPlaneEndpoint: ENDPOINT, networking: { podSubnet: "10.244.0.0/16" },
+    hosts: [...CPS, LB].map(h => ({
+        name: h.name, address: h.address, roles: [h === LB ? "load-balancer" : "control-plane"],
+        ssh: { host: h.address, port: lab.sshPort, privateKey: pulumi.secret(lab.privateKey), hostKey: lab.knownHosts(h.name) },
+    })),
+    certificates: { encryptionAlgorithm: "ECDSA-P256" }, ignorePreflightErrors: LAB_SKIPS, loadBalancer: { bindAddress: LB.address },
     // The lab machine runs cgroups v1: a real kubelet of 1.35+ would need this (and the skipped SystemVerification).
     kubelet: { config: { failCgroupV1: false } },
     apiServer: { readinessTimeoutSeconds: 300 },
@@ -77,7 +86,7 @@ beforeAll(async () => {
     try {
         await runtime.registered("r-deployed-versions");
         // Registered once the API serves, after the record: the Node's marks and the CNI manifest.
-        await runtime.registered("r-mark-control-plane-cp-1");
+        for (const h of CPS) await runtime.registered(`r-mark-control-plane-${h.name}`);
         await runtime.registered("r-addons-cni");
     } catch (e) {
         throw new Error(`${(e as Error).message}\n${podReport()}`);
@@ -86,11 +95,11 @@ beforeAll(async () => {
 
 /** Each static pod's state and the tail of its log (what a failed deploy is told). */
 function podReport(): string {
-    return Object.entries(lab.pods(CP.name)).map(([name, p]) => {
-        const log = lab.path(CP.name, `/var/lib/lab/pods/${name}.log`);
+    return CPS.flatMap(h => Object.entries(lab.pods(h.name)).map(([name, p]) => {
+        const log = lab.path(h.name, `/var/lib/lab/pods/${name}.log`);
         const tail = fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").slice(-15).join("\n") : "";
-        return `--- ${name}: ${JSON.stringify({ state: p.state, reason: p.reason, restarts: p.restarts, translated: p.translated })}\n${tail}`;
-    }).join("\n");
+        return `--- ${h.name} ${name}: ${JSON.stringify({ state: p.state, reason: p.reason, restarts: p.restarts, translated: p.translated })}\n${tail}`;
+    })).join("\n");
 }
 
 afterAll(async () => {
@@ -101,6 +110,11 @@ const conf = (file: string) => lab.path(CP.name, `/etc/kubernetes/${file}`);
 function kubectl(kubeconfig: string, ...args: string[]): { code: number; out: string } {
     const r = spawnSync(KUBECTL, ["--kubeconfig", conf(kubeconfig), ...args], { encoding: "utf8", timeout: 60_000 });
     return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+}
+/** kube-apiserver's /readyz through the load balancer: the HTTP status, or curl's error. */
+function readyz(): Promise<string> {
+    return new Promise(resolve => execFile("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "--cacert", conf("pki/ca.crt"), `https://${ENDPOINT}/readyz`],
+        (err, stdout, stderr) => resolve(err ? `${stdout} ${stderr}`.trim() : stdout.trim())));
 }
 /** etcdctl get with the API server's own etcd client certificate: the raw bytes etcd stores. */
 function etcdGet(key: string, ...flags: string[]) {
@@ -120,9 +134,13 @@ async function until<T>(what: string, get: () => T, ok: (v: T) => boolean, timeo
 
 describe(`a Cluster of ${RELEASE} whose control plane runs for real, in the lab`, () => {
     test("the static pods run the real binaries of their images, with the manifests' flags", () => {
-        const pods = lab.pods(CP.name);
-        for (const name of ["etcd", ...CONTROL_PLANE_IMAGES]) {
-            expect([name, pods[name]?.state, pods[name]?.standIn]).toEqual([name, "running", undefined]);
+        for (const h of CPS) {
+            const pods = lab.pods(h.name);
+            for (const name of ["etcd", ...CONTROL_PLANE_IMAGES]) {
+                expect([h.name, name, pods[name]?.state, pods[name]?.standIn]).toEqual([h.name, name, "running", undefined]);
+            }
+            // What the lab changes of kube-apiserver's flags (one network namespace for every host; see test/lab/kubelet.js), and nothing more.
+            expect(pods["kube-apiserver"].translated).toEqual({ "etcd-servers": h.address, "bind-address": h.address, "endpoint-reconciler-type": "none" });
         }
         expect(kubectl("admin.conf", "version", "-o", "json")).toMatchObject({ code: 0 });
         const version = JSON.parse(kubectl("admin.conf", "version", "-o", "json").out);
@@ -134,8 +152,8 @@ describe(`a Cluster of ${RELEASE} whose control plane runs for real, in the lab`
 
     test("the controller-manager and the scheduler run with our kubeconfigs: each holds its leader lease", async () => {
         for (const lease of ["kube-controller-manager", "kube-scheduler"]) {
-            const holder = await until(`the ${lease} lease`, () => kubectl("super-admin.conf", "-n", "kube-system", "get", "lease", lease, "-o", "jsonpath={.spec.holderIdentity}"), r => r.code === 0 && r.out.startsWith(`${CP.name}_`));
-            expect(holder.out).toMatch(new RegExp(`^${CP.name}_`));
+            const holder = await until(`the ${lease} lease`, () => kubectl("super-admin.conf", "-n", "kube-system", "get", "lease", lease, "-o", "jsonpath={.spec.holderIdentity}"), r => r.code === 0 && /^cp-\d_/.test(r.out));
+            expect(holder.out).toMatch(/^cp-\d_[0-9a-f-]+$/);
         }
     });
 
@@ -146,7 +164,7 @@ describe(`a Cluster of ${RELEASE} whose control plane runs for real, in the lab`
             adminBefore = kubectl("admin.conf", "auth", "can-i", "*", "*");
             const { objects, skipped } = recordedObjects(runtime.registrations);
             // It labels and taints the Node, which only a real kubelet registers (the lab's does not yet).
-            expect(skipped).toEqual(["r-mark-control-plane-cp-1 (NodePatch)"]);
+            expect(skipped).toEqual(CPS.map(h => `r-mark-control-plane-${h.name} (NodePatch)`));
             // What the super-admin provider creates comes first: everything else depends on it (kubeadm:cluster-admins).
             const superAdminFirst = [...objects.filter(o => o.provider.endsWith("-super-admin")), ...objects.filter(o => !o.provider.endsWith("-super-admin"))];
             applied = superAdminFirst.map(o => {
@@ -209,13 +227,29 @@ describe(`a Cluster of ${RELEASE} whose control plane runs for real, in the lab`
             expect(kubectl("admin.conf", "-n", "default", "get", "secret", "probe", "-o", "jsonpath={.data.k}").out).toBe(Buffer.from("plain-value").toString("base64"));
         });
 
-        test("raising keyVersion rotates the key for real: every Secret is rewritten under key2, still readable, and key1 is dropped", async () => {
+        test("raising keyVersion rotates the key for real, one control plane at a time while the API serves: every Secret rewritten under key2, still readable, key1 dropped", async () => {
             const secrets = () => etcdGet("/registry/secrets/", "--prefix", "--keys-only").stdout.toString().split("\n").filter(Boolean);
             // The bootstrap tokens and the probe above.
             expect(secrets()).toEqual(expect.arrayContaining(["/registry/secrets/default/probe", "/registry/secrets/kube-system/bootstrap-token-zz9abc"]));
+            // The API through the load balancer, asked every half second while the key rotates.
+            const answers: string[] = [];
+            let rotating = true;
+            const polling = (async () => {
+                while (rotating) {
+                    answers.push(await readyz());
+                    await new Promise(r => setTimeout(r, 500));
+                }
+            })();
             const run = await deployInLab(runner, state, "r-deployed-versions", () => { cluster = new Cluster("r", spec({ encryptionAtRest: { keyVersion: 2 } })); });
+            rotating = false;
+            await polling;
             expect(run.failures).toEqual([]);
-            expect(run.runs.map(r => r.name).filter(n => /-key2-/.test(n))).toEqual(["r-control-plane-key2-add-cp-1", "r-control-plane-key2-promote-cp-1", "r-control-plane-key2-rewrite"]);
+            // One control plane at a time, each restart out of the load balancer.
+            const around = (step: string) => [`${step}-deregister-lb-1`, step, `${step}-register-lb-1`];
+            expect(run.runs.map(r => r.name).filter(n => /-key2-/.test(n))).toEqual([
+                ...CPS.flatMap(h => around(`r-control-plane-key2-add-${h.name}`)), ...CPS.flatMap(h => around(`r-control-plane-key2-promote-${h.name}`)), "r-control-plane-key2-rewrite"]);
+            expect(answers.length).toBeGreaterThan(20);
+            expect(answers.filter(a => a !== "200")).toEqual([]);
             const prefixes = secrets().map(k => [k, etcdGet(k, "--print-value-only").stdout.subarray(0, 23).toString("latin1")]);
             expect(prefixes.filter(([, p]) => p !== "k8s:enc:aescbc:v1:key2:")).toEqual([]);
             expect(kubectl("admin.conf", "-n", "default", "get", "secret", "probe", "-o", "jsonpath={.data.k}").out).toBe(Buffer.from("plain-value").toString("base64"));
@@ -231,7 +265,7 @@ describe(`a Cluster of ${RELEASE} whose control plane runs for real, in the lab`
         /** kubectl against cp-1 with only the credentials given (a bootstrap token, or a client certificate). */
         const kubectlAs = (auth: string[], ...args: string[]) => {
             fs.writeFileSync(none, "apiVersion: v1\nkind: Config\n");
-            const r = spawnSync(KUBECTL, ["--kubeconfig", none, `--server=https://${CP.address}:6443`, `--certificate-authority=${conf("pki/ca.crt")}`, ...auth, ...args], { encoding: "utf8", timeout: 60_000 });
+            const r = spawnSync(KUBECTL, ["--kubeconfig", none, `--server=https://${ENDPOINT}`, `--certificate-authority=${conf("pki/ca.crt")}`, ...auth, ...args], { encoding: "utf8", timeout: 60_000 });
             return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
         };
         const token = async () => /--token (\S+)/.exec(await valueOf(cluster.joinCommand))![1];
@@ -272,7 +306,7 @@ describe(`a Cluster of ${RELEASE} whose control plane runs for real, in the lab`
             // kubectl label and patch read the Node first, which the Node authorizer of 1.34+ refuses already; a kubelet's own PATCH, as curl sends it:
             const [cert, key] = worker1.map(a => a.split("=")[1]);
             const patch = spawnSync("curl", ["-sS", "--cacert", conf("pki/ca.crt"), "--cert", cert, "--key", key, "-X", "PATCH", "-H", "Content-Type: application/merge-patch+json",
-                "-d", '{"metadata":{"labels":{"lab":"other"}}}', "-w", "\n%{http_code}", `https://${CP.address}:6443/api/v1/nodes/worker-2`], { encoding: "utf8" });
+                "-d", '{"metadata":{"labels":{"lab":"other"}}}', "-w", "\n%{http_code}", `https://${ENDPOINT}/api/v1/nodes/worker-2`], { encoding: "utf8" });
             expect(patch.stdout.trim().split("\n").pop()).toBe("403");
             expect(JSON.parse(patch.stdout.trim().split("\n").slice(0, -1).join("\n")).message).toBe('nodes "worker-2" is forbidden: node "worker-1" is not allowed to modify node "worker-2"');
             expect(kubectl("admin.conf", "get", "node", "worker-2", "-o", "jsonpath={.metadata.labels.lab}").out).toBe("");

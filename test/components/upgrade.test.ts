@@ -92,6 +92,8 @@ describe("the recorded deployment and the skew rules, checked in preview", () =>
             "c-mark-control-plane-cp-1", "c-mark-control-plane-cp-2", "c-mark-control-plane-cp-3",
             // upload-config: the new ClusterConfiguration and KubeletConfiguration.
             "c-objects-configmap-kube-system-kubeadm-config", "c-objects-configmap-kube-system-kubelet-config",
+            // cluster-info in the new minor's shape (1.34's clientcmd writes no 'preferences: {}'); kubeadm upgrade leaves it as init wrote it.
+            "c-objects-configmap-kube-public-cluster-info",
             // The renewed admin.conf and super-admin.conf client certificates reach the API providers (updated, not replaced).
             "c-objects-admin", "c-objects-super-admin",
             // The workers: node preparation (the installer's version) in its own step (a worker's preflight checks nothing
