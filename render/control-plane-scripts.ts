@@ -462,6 +462,8 @@ if wait_new_pod && wait_ready; then
 fi
 # As kubeadm upgrade: the manifests the install replaced go back, and the node must be ready with them.
 [ -n "$backup" ] || fail "kube-apiserver is not ready after ${i.timeoutSeconds}s, and this install replaced no manifest to roll back to (nothing was upgraded here); fix the cause above"
+# What the new kube-apiserver last wrote, for the upgrade's verdict to quote.
+apiserver_log_tail | sed "s/^/${APISERVER_SAID_PREFIX}/" || true
 # etcd is never rolled back (kubeadm never downgrades etcd: a member may have moved its data on).
 for target in ${i.rollback.join(" ")}; do
     old=$backup/$(basename "$target")
@@ -480,6 +482,8 @@ echo "${ROLLED_BACK_PREFIX}$backup"
 export const MANIFEST_BACKUP_POINTER = "/etc/kubernetes/tmp/pulumi-kubeadm-manifests-backup";
 /** The readiness gate's last line after a rollback. */
 export const ROLLED_BACK_PREFIX = "rolled back to the manifests of ";
+/** Before a rollback, the readiness gate's lines of what the failed kube-apiserver last wrote. */
+export const APISERVER_SAID_PREFIX = "kube-apiserver said: ";
 
 /** `wait_ready`: the bounded wait for the node's /readyz. */
 function waitReadyFunction(i: { node: NodeAddress; bindPort: number; certificatesDir: string; timeoutSeconds: number }): string {
@@ -497,6 +501,23 @@ elif command -v openssl >/dev/null 2>&1; then
 else
     fail "neither curl nor openssl is installed to check ${url}; install curl"
 fi
+# The last lines kube-apiserver wrote, where the kubelet keeps them (/var/log/pods, CRI log format), else as crictl gives them.
+apiserver_log_tail() {
+    local log id
+    log=$(find /var/log/pods -path '*/kube-system_kube-apiserver-*/kube-apiserver/*.log' -printf '%T@ %p\\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2- || true)
+    if [ -n "$log" ]; then
+        printf 'kube-apiserver last wrote (%s):\\n' "$log"
+        { tail -n 12 "$log" 2>&1 || true; } | sed -E 's/^[0-9]{4}-[0-9-]+T[0-9:.]+(Z|[+-][0-9:]+) (stdout|stderr) [FP] //; s/^/    /'
+    elif command -v crictl >/dev/null 2>&1; then
+        id=$(crictl ps -a --name kube-apiserver -q 2>/dev/null || true)
+        id=\${id%%$'\\n'*}
+        if [ -n "$id" ]; then
+            printf 'kube-apiserver last wrote (crictl logs %s):\\n' "$id"
+            crictl logs --tail 12 "$id" 2>&1 | sed 's/^/    /' || true
+        fi
+    fi
+    return 0
+}
 wait_ready() {
     local deadline answer code
     deadline=$(( $(date +%s) + ${i.timeoutSeconds} ))
@@ -509,6 +530,7 @@ wait_ready() {
         fi
         if [ "$(date +%s)" -ge "$deadline" ]; then
             printf '[%s] %s: kube-apiserver is not ready after ${i.timeoutSeconds}s at %s; last answer: %s\\n' "$HOST" "$STEP" ${shellWord(url)} "$(printf '%s' "$answer" | tr '\\n' ' ' | cut -c1-400)" >&2
+            apiserver_log_tail >&2
             printf 'Look at its container (crictl ps -a --name kube-apiserver; crictl logs <id>) and the kubelet (journalctl -u kubelet).\\n' >&2
             return 1
         fi
@@ -593,11 +615,12 @@ export function upgradeVerdictScript(i: ScriptContext & { gateOutput: string; ti
     const line = String(i.gateOutput ?? "").split("\n").find(l => l.startsWith(ROLLED_BACK_PREFIX));
     if (!line) return scriptHeader(i) + "echo \"$HOST: ready with the manifests this program placed, nothing rolled back: nothing to do\"\n";
     const backup = line.slice(ROLLED_BACK_PREFIX.length);
+    const said = String(i.gateOutput).split("\n").filter(l => l.startsWith(APISERVER_SAID_PREFIX)).map(l => l.slice(APISERVER_SAID_PREFIX.length));
     const others = i.afterAll
         ? "no other node was changed. With upgrade.registration afterAll it is back in the load balancer only if the control planes serving there run its version, since no two versions serve at once"
         : "no other node was changed";
     // The message is literal: the URN's "$" must not expand.
-    return scriptHeader(i) + `# shellcheck disable=SC2016\nfail ${shellWord(`kube-apiserver was not ready within ${i.timeoutSeconds}s with the new manifests, so they were rolled back to ${backup} (kubeadm's backup) and the node is ready${i.afterAll ? "" : " and back in the load balancer"}; ${others}. Find the cause (crictl logs of kube-apiserver; journalctl -u kubelet on ${i.host}), fix the program or the host, and run pulumi up again; to retry the same program: pulumi up --replace '${i.installUrn}'`)}
+    return scriptHeader(i) + `# shellcheck disable=SC2016\nfail ${shellWord(`kube-apiserver was not ready within ${i.timeoutSeconds}s with the new manifests, so they were rolled back to ${backup} (kubeadm's backup) and the node is ready${i.afterAll ? "" : " and back in the load balancer"}; ${others}. Find the cause (crictl logs of kube-apiserver; journalctl -u kubelet on ${i.host}), fix the program or the host, and run pulumi up again; to retry the same program: pulumi up --replace '${i.installUrn}'${said.length ? `\n${said.join("\n")}` : ""}`)}
 `;
 }
 

@@ -7,7 +7,7 @@ import { Cluster } from "../../components/cluster";
 import { etcdctl as realEtcdctl, kubeadmOf, kubernetesFull, realTool } from "../../scripts/real-tools";
 import { LAB_SKIPS } from "../../scripts/rehearsal-config";
 import { ClusterSpec } from "../../spec/types";
-import { CONTROL_PLANE_IMAGES, Lab, labHosts } from "../lab/lab";
+import { CONTROL_PLANE_IMAGES, haproxyBackends, Lab, labHosts } from "../lab/lab";
 import { LabCommandRunner } from "../lab/runtime";
 import { recordedObjects, serverSideApply } from "../support/kube-apply";
 import { deployInLab } from "../support/lab-deploy";
@@ -255,6 +255,23 @@ describe(`a Cluster of ${RELEASE} whose control plane runs for real, in the lab`
             expect(kubectl("admin.conf", "-n", "default", "get", "secret", "probe", "-o", "jsonpath={.data.k}").out).toBe(Buffer.from("plain-value").toString("base64"));
             const keys = (yaml.load(fs.readFileSync(conf("enc/encryption-config.yaml"), "utf8")) as any).resources[0].providers[0].aescbc.keys.map((k: any) => k.name);
             expect(keys).toEqual(["key2"]);
+        }, 600_000);
+
+        test("a flag the real kube-apiserver rejects: cp-1 is rolled back to its manifests and serves again, the error quotes the process's own last words, cp-2 and cp-3 are not touched", async () => {
+            const manifest = (h: string) => fs.readFileSync(lab.path(h, "/etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8");
+            const before = CPS.map(h => manifest(h.name));
+            const bad = spec({ encryptionAtRest: { keyVersion: 2 }, apiServer: { readinessTimeoutSeconds: 30, extraArgs: [{ name: "max-requests-inflight", value: "-1" }] } });
+            const run = await deployInLab(runner, state, "r-deployed-versions", () => { cluster = new Cluster("r", bad); });
+            expect(run.failures.map(f => f.message)).toEqual([expect.stringContaining("r-control-plane-cp-1-upgraded")]);
+            // The step's whole error (the engine's message above is cut to its head and tail).
+            const message = run.runs.find(r => r.name === "r-control-plane-cp-1-upgraded")!.stderr;
+            expect(message).toContain("[cp-1] control-plane upgrade: kube-apiserver was not ready within 30s with the new manifests, so they were rolled back");
+            expect(message).toMatch(/kube-apiserver last wrote \(\/var\/log\/pods\/kube-system_kube-apiserver-cp-1_[^/]+\/kube-apiserver\/0\.log\):/);
+            expect(message).toContain("--max-requests-inflight can not be negative value");
+            expect(run.runs.map(r => r.name)).not.toContain("r-control-plane-cp-2-install");
+            expect(CPS.map(h => manifest(h.name))).toEqual(before);
+            expect(await readyz()).toBe("200");
+            expect(Object.values(await haproxyBackends(lab, LB.name))).toEqual(["UP", "UP", "UP"]);
         }, 600_000);
     });
 

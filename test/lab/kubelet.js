@@ -262,7 +262,7 @@ function plan(pod) {
     const runArgs = translateLoopback(sharedNetwork(bin, args, translated), translated);
     return {
         run: {
-            bin, args: runArgs, translated, cwd: c.workingDir || "/",
+            bin, args: runArgs, translated, cwd: c.workingDir || "/", namespace: (pod.metadata && pod.metadata.namespace) || "default", container: c.name || "main",
             env: { PATH: SYSTEM_PATH, HOSTNAME: NODE_NAME, ...env },
             grace: Math.min(Number(spec.terminationGracePeriodSeconds ?? 30) * 1000, STOP_GRACE_MS),
         },
@@ -329,6 +329,22 @@ function apiServerStandIn(args, c) {
     };
 }
 
+/**
+ * Where a real kubelet keeps a container's log, /var/log/pods/<namespace>_<pod>-<node>_<uid>/<container>/<n>.log
+ * (what the readiness gate shows of a kube-apiserver that does not come up): a link to the lab's log of the pod.
+ */
+function linkPodLog(rec, logFile) {
+    const r = rec.plan.run;
+    if (!r.container) return;
+    const dir = path.join("/var/log/pods", `${r.namespace}_${rec.name}-${NODE_NAME}_lab`, r.container);
+    try {
+        fs.mkdirSync(dir, { recursive: true });
+        if (!fs.existsSync(path.join(dir, "0.log"))) fs.symlinkSync(logFile, path.join(dir, "0.log"));
+    } catch (e) {
+        log("W", `static pod ${rec.name}: cannot link its log under ${dir}: ${e.message}`);
+    }
+}
+
 /** name -> { name, file, sha, plan, status, child, pid, procStart, nextStartAt, stopping } */
 const pods = new Map();
 
@@ -343,6 +359,7 @@ function start(rec) {
     const r = rec.plan.run;
     const logFile = path.join(PODS, `${rec.name}.log`);
     fs.appendFileSync(logFile, `--- lab kubelet: starting ${[r.bin, ...r.args].join(" ")} (${new Date().toISOString()})\n`);
+    linkPodLog(rec, logFile);
     const fd = fs.openSync(logFile, "a");
     let child;
     try {

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import {
     controlPlaneInstallScript, controlPlaneManifests, controlPlanePreflightScript, encryptionRotationScript, readinessGateScript, rewriteResourcesScript,
-    ROLLED_BACK_PREFIX, upgradePreflightScript, upgradeVerdictScript, workerPreflightScript,
+    APISERVER_SAID_PREFIX, ROLLED_BACK_PREFIX, upgradePreflightScript, upgradeVerdictScript, workerPreflightScript,
 } from "../../render/control-plane-scripts";
 import { preparationScript } from "../../render/node-preparation";
 import { controlPlaneKubeletScript, workerRolloutScript } from "../../render/kubelet-upgrade";
@@ -43,7 +43,7 @@ const scripts: [string, string][] = [
     ["control-plane install (a pass of upgrade.through)", controlPlaneInstallScript({ ...ctx, node, bindPort: 6443, version: "v1.33.6", minimumKubeletVersion: "v1.30.0", files, kubeadmDropIn: "[Service]\n", certificatesDir: pki, ignore: [], timeoutSeconds: 60, backupManifests: true, pass: true })],
     ["control-plane preflight (a pass of upgrade.through)", controlPlanePreflightScript({ ...ctx, node, bindPort: 6443, criSocket: "unix:///run/containerd/containerd.sock", certificatesDir: pki, caSha256: "ab", swapTolerated: false, ignore: [], version: "v1.33.6", walkFrom: "v1.33.6", requireRunning: true, kubeletMinor: "1.33" })],
     ["upgrade verdict (ready)", upgradeVerdictScript({ ...ctx, gateOutput: "kube-apiserver on cp-1 is ready", timeoutSeconds: 60, installUrn: "urn:pulumi:s::p::t::n" })],
-    ["upgrade verdict (rolled back)", upgradeVerdictScript({ ...ctx, gateOutput: `x\n${ROLLED_BACK_PREFIX}/etc/kubernetes/tmp/kubeadm-backup-manifests-2026-11-29-11-00-00`, timeoutSeconds: 60, installUrn: "urn:pulumi:s::p::kubeadm:index:ControlPlaneNode$command:remote:Command::n" })],
+    ["upgrade verdict (rolled back)", upgradeVerdictScript({ ...ctx, gateOutput: `x\n${APISERVER_SAID_PREFIX}E1204 run.go:72] "command failed" err="can't $(start)"\n${ROLLED_BACK_PREFIX}/etc/kubernetes/tmp/kubeadm-backup-manifests-2026-11-29-11-00-00`, timeoutSeconds: 60, installUrn: "urn:pulumi:s::p::kubeadm:index:ControlPlaneNode$command:remote:Command::n" })],
     ["encryption rotation", encryptionRotationScript({ ...ctx, node, bindPort: 6443, certificatesDir: pki, timeoutSeconds: 60, phase: "add the new key second" })],
     ["rewrite", rewriteResourcesScript({ ...ctx, resources: ["secrets", "configmaps"], endpoint: "k8s-api:6443", required: true })],
     ["rewrite (nothing encrypted yet)", rewriteResourcesScript({ ...ctx, resources: ["secrets"], endpoint: "k8s-api:6443", required: false })],
