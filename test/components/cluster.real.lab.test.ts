@@ -18,9 +18,8 @@ import { openssl, tempDir } from "../support/openssl";
  * Control planes that run for real (issue 18): on three control planes behind HAProxy, the lab's
  * kubelet runs the static pods a `Cluster` places with the real kube-apiserver,
  * kube-controller-manager and kube-scheduler of the newest release (and the real etcd, stacked),
- * with exactly the manifests' command and args
- * (the lab only moves 127.0.0.1 to the host's own loopback address and binds kube-apiserver to its
- * advertise address, as lab hosts share one network namespace). The cluster objects the program
+ * with exactly the manifests' command and args (but for what one network namespace for every lab
+ * host needs: see sharedNetwork in test/lab/kubelet.js, asserted below). The cluster objects the program
  * declares are applied to that API server as the Kubernetes provider applies them, and kubeadm's
  * tooling and the real API server answer for what we placed.
  */
@@ -132,7 +131,7 @@ async function until<T>(what: string, get: () => T, ok: (v: T) => boolean, timeo
     }
 }
 
-describe(`a Cluster of ${RELEASE} whose control plane runs for real, in the lab`, () => {
+describe(`a Cluster of ${RELEASE} whose control planes run for real, in the lab`, () => {
     test("the static pods run the real binaries of their images, with the manifests' flags", () => {
         for (const h of CPS) {
             const pods = lab.pods(h.name);
