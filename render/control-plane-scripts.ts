@@ -5,7 +5,7 @@ import { ENCRYPTION_CONFIG_PATH, encryptionConfigCheck } from "./encryption";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
 import { OPTIONAL_CA_DIRS } from "./manifests/control-plane";
 import { dataDirCheckName, ETCD_MANIFEST, etcdQuorumGateScript, etcdRestartedWait, etcdServingBefore, StackedEtcdJoin, stackedEtcdMemberAddScript, stackedEtcdPromoteScript } from "./etcd-scripts";
-import { cgroupsCheck, checkFunctions, minorNumber, portChecks, preparedCheckNames, preparedChecks, preparedChecksLater } from "./preflight";
+import { cgroupsCheck, checkFunctions, portChecks, preparedCheckNames, preparedChecks, preparedChecksLater } from "./preflight";
 import { anyChanged, ensureDir, kubeletRunning, pendingDone, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary, TOOL_SAID } from "./scripts";
 import { SUPPORTED_MINORS } from "./versions";
 
@@ -171,7 +171,7 @@ ${role.extra ?? ""}[ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(
 if [ "$(awk 'NR > 1' /proc/swaps 2>/dev/null | wc -l)" -gt 0 ]; then
     ${i.swapTolerated ? "echo \"[preflight] swap is on; the kubelet config tolerates it (failSwapOn: false)\"" : `check Swap "swap is on ($(awk 'NR > 1 { printf \"%s \", $1 }' /proc/swaps)); turn it off (swapoff -a, and remove it from /etc/fstab) or set kubelet.config {failSwapOn: false, memorySwap: {swapBehavior: LimitedSwap}}"`}
 fi
-${cgroupsCheck(minorNumber(i.kubeletMinor))}${portChecks(role.ports, role.owner)}for bin in mount nsenter; do
+${cgroupsCheck(i.kubeletMinor)}${portChecks(role.ports, role.owner)}for bin in mount nsenter; do
     command -v "$bin" >/dev/null 2>&1 || check "FileExisting-$bin" "$bin not found in PATH; install it (util-linux)"
 done
 ${i.preparedLater ? preparedChecksLater(preparedCheckNames(prepared)) : preparedChecks({ ...prepared, criSocket: i.criSocket })}report

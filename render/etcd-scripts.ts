@@ -1,7 +1,7 @@
 import { joinHostPort } from "../spec/network";
 import { NodeAddress, NodePreparationSpec } from "../spec/types";
 import { KUBELET_DROPIN_DIR } from "./kubelet";
-import { cgroupsCheck, checkFunctions, minorNumber, portChecks, preparedCheckNames, preparedChecks, preparedChecksLater } from "./preflight";
+import { cgroupsCheck, checkFunctions, portChecks, preparedCheckNames, preparedChecks, preparedChecksLater } from "./preflight";
 import { kubeletPackageChanges, kubeletPackageUpgrade } from "./kubelet-upgrade";
 import { anyChanged, digest, ensureDir, kubeletRunning, PlacedFile, placeFilesScript, ScriptContext, scriptHeader, shellWord, summary } from "./scripts";
 
@@ -58,7 +58,7 @@ export function etcdPreflightScript(i: EtcdPreflightInput): string {
     return scriptHeader(i) + `
 ${checkFunctions(i.ignore)}${thisMember(i)}
 [ "$(id -u)" -eq 0 ] || check IsPrivilegedUser "running as $(id -un); connect as root"
-${cgroupsCheck(minorNumber(i.kubeletMinor))}${i.preparedLater ? preparedChecksLater(preparedCheckNames({ node: false })) : preparedChecks({ node: false, criSocket: i.criSocket })}${portChecks(listeners, "this member")}if [ -d ${shellWord(i.dataDir)} ] && [ -n "$(ls -A ${shellWord(i.dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
+${cgroupsCheck(i.kubeletMinor)}${i.preparedLater ? preparedChecksLater(preparedCheckNames({ node: false })) : preparedChecks({ node: false, criSocket: i.criSocket })}${portChecks(listeners, "this member")}if [ -d ${shellWord(i.dataDir)} ] && [ -n "$(ls -A ${shellWord(i.dataDir)} 2>/dev/null)" ] && [ "$ours" != true ]; then
     check ${shellWord(dataDirCheckName(i.dataDir))} ${shellWord(`${i.dataDir} is not empty and holds no member of this cluster (no etcd manifest naming ${i.member.name} under this cluster's etcd CA); move it away or set etcd.dataDir`)}
 fi
 

@@ -1,3 +1,4 @@
+import { minorAtLeast } from "./manifests/static-pod";
 import { shellWord } from "./scripts";
 
 /**
@@ -104,8 +105,8 @@ export function preparedChecksLater(names: string[]): string {
  * (KEP-5573: that kubelet refuses to start there unless failCgroupV1 is false), and is warned
  * about before 1.35. Needs checkFunctions earlier in the script.
  */
-export function cgroupsCheck(kubeletMinor: number): string {
-    const refused = kubeletMinor >= 35;
+export function cgroupsCheck(kubeletMinor: string): string {
+    const refused = minorAtLeast(kubeletMinor, 1, 35);
     return `cgroups=$(awk '$2 == "/sys/fs/cgroup" { print $3; exit }' /proc/mounts)
 if [ "$cgroups" = tmpfs ]; then
     if [ -d /sys/fs/cgroup/memory ]; then cgroups=v1; else cgroups=v2; fi
@@ -121,6 +122,3 @@ if [ "$cgroups" = v1 ]; then
 fi
 `;
 }
-
-/** 35 of "1.35". */
-export const minorNumber = (minor: string) => Number(minor.split(".")[1]);

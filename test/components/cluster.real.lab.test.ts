@@ -106,10 +106,13 @@ afterAll(async () => {
 }, 60_000);
 
 const conf = (file: string) => lab.path(CP.name, `/etc/kubernetes/${file}`);
-function kubectl(kubeconfig: string, ...args: string[]): { code: number; out: string } {
-    const r = spawnSync(KUBECTL, ["--kubeconfig", conf(kubeconfig), ...args], { encoding: "utf8", timeout: 60_000 });
+/** The real kubectl with ARGS: its exit code and all it printed. */
+function runKubectl(args: string[]): { code: number; out: string } {
+    const r = spawnSync(KUBECTL, args, { encoding: "utf8", timeout: 60_000 });
     return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
 }
+/** kubectl with one of cp-1's kubeconfigs. */
+const kubectl = (kubeconfig: string, ...args: string[]) => runKubectl(["--kubeconfig", conf(kubeconfig), ...args]);
 /** kube-apiserver's /readyz through the load balancer: the HTTP status, or curl's error. */
 function readyz(): Promise<string> {
     return new Promise(resolve => execFile("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "--cacert", conf("pki/ca.crt"), `https://${ENDPOINT}/readyz`],
@@ -278,12 +281,10 @@ describe(`a Cluster of ${RELEASE} whose control planes run for real, in the lab`
         const t = tempDir("real-cp-");
         afterAll(() => t.remove());
         const none = path.join(t.dir, "empty.kubeconfig");
-        /** kubectl against cp-1 with only the credentials given (a bootstrap token, or a client certificate). */
-        const kubectlAs = (auth: string[], ...args: string[]) => {
-            fs.writeFileSync(none, "apiVersion: v1\nkind: Config\n");
-            const r = spawnSync(KUBECTL, ["--kubeconfig", none, `--server=https://${ENDPOINT}`, `--certificate-authority=${conf("pki/ca.crt")}`, ...auth, ...args], { encoding: "utf8", timeout: 60_000 });
-            return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-        };
+        fs.writeFileSync(none, "apiVersion: v1\nkind: Config\n");
+        /** kubectl against the endpoint with only the credentials given (a bootstrap token, or a client certificate). */
+        const kubectlAs = (auth: string[], ...args: string[]) =>
+            runKubectl(["--kubeconfig", none, `--server=https://${ENDPOINT}`, `--certificate-authority=${conf("pki/ca.crt")}`, ...auth, ...args]);
         const token = async () => /--token (\S+)/.exec(await valueOf(cluster.joinCommand))![1];
 
         /** What a kubelet does with bootstrap-kubelet.conf: a key, a CSR for system:node:NODE created with the token; the controller-manager approves and signs it. */

@@ -880,7 +880,8 @@ function linkImages(stateDir: string, controlPlane: boolean): void {
 
 /** The lab's hosts share this machine's cgroups: v1 when /sys/fs/cgroup is not cgroup2 and has a memory hierarchy (as kubeadm's CgroupsValidator reads it). */
 export function cgroupsV1(): boolean {
-    const mount = fs.readFileSync("/proc/mounts", "utf8").split("\n").map(l => l.split(" ")).find(f => f[1] === "/sys/fs/cgroup");
-    if (!mount) return !/ cgroup2 /.test(fs.readFileSync("/proc/mounts", "utf8"));
+    const mounts = fs.readFileSync("/proc/mounts", "utf8");
+    const mount = mounts.split("\n").map(l => l.split(" ")).find(f => f[1] === "/sys/fs/cgroup");
+    if (!mount) return !/ cgroup2 /.test(mounts);
     return mount[2] === "tmpfs" ? fs.existsSync("/sys/fs/cgroup/memory") : mount[2] !== "cgroup2";
 }

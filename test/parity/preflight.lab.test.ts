@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import yaml from "js-yaml";
 import { clusterConfigurationYaml, controlPlaneAdditions } from "../../render/cluster-configuration";
 import { controlPlaneTaints } from "../../render/control-plane-files";
+import { minorAtLeast } from "../../render/manifests/static-pod";
 import { controlPlanePreflight, workerPreflight } from "../../render/host-preflight";
 import { VERSION_ROWS } from "../../render/versions";
 import { kubeadmOf } from "../../scripts/real-tools";
@@ -108,7 +109,7 @@ async function ourPreflight(hostName: string, script: string): Promise<Verdicts>
 }
 
 const compared = (v: Verdicts) => without(v, KUBEADM_ONLY, OURS_ONLY, LAB_VERDICTS);
-const cgroupsVerdict = (minor: string) => (Number(minor.split(".")[1]) >= 35 ? "error" : "warning");
+const cgroupsVerdict = (minor: string) => (minorAtLeast(minor, 1, 35) ? "error" : "warning");
 
 describe.each(VERSION_ROWS.map(r => [r.minor, r.latestKnownPatch]))("preflight parity with the real kubeadm %s", (minor, release) => {
     test("kubeadm init phase preflight and our control-plane preflight fail the same checks", async () => {
